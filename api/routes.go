@@ -1,0 +1,19 @@
+package api
+
+// routes lists every operation: one line each, handler named handle + the spec's operationId.
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
+
+	// Apps (Account Provisioning)
+	s.handle("POST /v2/apps", accountOnly, s.handleCreateApp)
+	s.handle("GET /v2/apps", accountOnly, s.handleListApps)
+	s.handle("GET /v2/apps/{appId}", appAccess, s.handleGetApp)
+	s.handle("PATCH /v2/apps/{appId}", appAccess, s.handleUpdateApp)
+	s.handle("DELETE /v2/apps/{appId}", accountApp, s.handleDeleteApp)
+
+	// App Keys (Account Provisioning)
+	s.handle("POST /v2/apps/{appId}/keys", accountApp, s.handleCreateAppKey)
+	s.handle("GET /v2/apps/{appId}/keys", accountApp, s.handleListAppKeys)
+	s.handle("GET /v2/apps/{appId}/keys/{keyId}", accountApp, s.handleGetAppKey)
+	s.handle("DELETE /v2/apps/{appId}/keys/{keyId}", accountApp, s.handleDeleteAppKey)
+}

@@ -1,0 +1,196 @@
+// Package api is Sunlamp's HTTP transport: the Sunshine Conversations v2 routes, authentication,
+// the JSON wire format and the error envelope. It holds no state of its own beyond caches; the
+// store passed to NewServer keeps everything.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/sunlamp/sunlamp"
+)
+
+// Config is everything a Server depends on.
+type Config struct {
+	Store   sunlamp.Store
+	BaseURL string        // public URL of the server, used in links and media URLs, without a trailing slash
+	Logger  *slog.Logger  // nil discards logs
+	Clock   sunlamp.Clock // nil is the system clock
+	// KeyCacheTTL bounds how long a key looked up for authentication is trusted without asking the
+	// store again. Keys deleted through this server are forgotten at once; the TTL bounds how long a
+	// key deleted through another server process sharing the database keeps working. 0 means 5s.
+	KeyCacheTTL time.Duration
+}
+
+// Server serves the API.
+type Server struct {
+	store   sunlamp.Store
+	baseURL string
+	log     *slog.Logger
+	clock   sunlamp.Clock
+	auth    *authenticator
+	mux     *http.ServeMux
+}
+
+// NewServer returns the API as an http.Handler.
+func NewServer(cfg Config) *Server {
+	s := &Server{
+		store:   cfg.Store,
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"),
+		log:     cfg.Logger,
+		clock:   cfg.Clock,
+		mux:     http.NewServeMux(),
+	}
+	if s.log == nil {
+		s.log = discardLogger()
+	}
+	if s.clock == nil {
+		s.clock = sunlamp.SystemClock{}
+	}
+	ttl := cfg.KeyCacheTTL
+	if ttl == 0 {
+		ttl = 5 * time.Second
+	}
+	s.auth = newAuthenticator(cfg.Store, ttl, s.clock)
+	s.routes()
+	return s
+}
+
+// ServeHTTP serves one request through the middleware: request id, recovery, access log, and the
+// JSON 404/405 for requests no route takes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 64 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	w.Header().Set("X-Request-Id", id)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic", "request_id", id, "panic", v, "stack", string(debug.Stack()))
+			if !sw.wrote {
+				s.writeError(sw, r, sunlamp.Internal(nil))
+			}
+		}
+		// The access log names the route pattern, never the raw path: paths carry externalIds,
+		// which may be personal data.
+		s.log.Info("request", "request_id", id, "method", r.Method, "route", r.Pattern, "status", sw.status, "ms", time.Since(start).Milliseconds())
+	}()
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		s.unrouted(sw, r, h)
+		return
+	}
+	s.mux.ServeHTTP(sw, r)
+}
+
+// unrouted answers a request that no route takes with the mux's status (404, or 405 with Allow) in
+// the JSON envelope instead of the mux's plain text.
+func (s *Server) unrouted(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	rec := &headerRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	if rec.status == http.StatusMethodNotAllowed {
+		if allow := rec.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Errors: []errorEntry{{"method_not_allowed", "Method not allowed"}}})
+		return
+	}
+	if rec.status >= 300 && rec.status < 400 { // the mux cleaning a path: let it redirect
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.status)
+		return
+	}
+	writeJSON(w, http.StatusNotFound, errorBody{Errors: []errorEntry{{"not_found", "Resource not found"}}})
+}
+
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headerRecorder) Header() http.Header         { return h.header }
+func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (h *headerRecorder) WriteHeader(code int)        { h.status = code }
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.status, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (flushing, deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type requestIDKey struct{}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// handle registers an operation: its method and path pattern, who may call it, and the handler.
+// JSON bodies are limited to 100 kb.
+func (s *Server) handle(pattern string, p policy, h func(http.ResponseWriter, *http.Request) error) {
+	s.handleLimited(pattern, p, maxJSONBody, h)
+}
+
+// handleLimited is handle with another body limit (uploads).
+func (s *Server) handleLimited(pattern string, p policy, limit int64, h func(http.ResponseWriter, *http.Request) error) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > limit {
+			s.writeError(w, r, sunlamp.ErrRequestTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		r, err := s.authorize(r, p)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// handleHealthz answers 200 only when the store answers.
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Error("health check failed", "error", err.Error())
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Errors: []errorEntry{{"unavailable", "The store does not answer"}}})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}

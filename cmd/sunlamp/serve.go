@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/sunlamp/sunlamp"
+	"github.com/sunlamp/sunlamp/api"
+	"github.com/sunlamp/sunlamp/sqlstore"
+)
+
+func version() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return sunlamp.Version
+}
+
+// serveConfig is the configuration of `sunlamp serve`: flags beat environment variables beat defaults.
+type serveConfig struct {
+	addr, db, baseURL string
+	accountKeyID      string
+	accountKeySecret  string
+	logLevel          string
+}
+
+func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", env("SUNLAMP_ADDR", "127.0.0.1:8090"), "address to listen on (`SUNLAMP_ADDR`)")
+	fs.StringVar(&c.db, "db", env("SUNLAMP_DB", "sqlite:sunlamp.db"), "database: sqlite:PATH or a postgres:// URL (`SUNLAMP_DB`)")
+	fs.StringVar(&c.baseURL, "base-url", env("SUNLAMP_BASE_URL", ""), "public URL used in links and media URLs; default http://ADDR (`SUNLAMP_BASE_URL`)")
+	fs.StringVar(&c.logLevel, "log-level", env("SUNLAMP_LOG_LEVEL", "info"), "debug, info, warn or error (`SUNLAMP_LOG_LEVEL`)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: sunlamp serve [flags]
+
+Serves the Sunshine Conversations v2 API. Every flag can also be set with the environment variable
+named after it; a flag wins over its variable.
+
+Account key: SUNLAMP_ACCOUNT_KEY_ID (act_...) and SUNLAMP_ACCOUNT_KEY_SECRET make sure that account
+key exists. When the database has no account key and none is given, one is generated and printed once.
+
+Example:
+  sunlamp serve --addr 127.0.0.1:8090 --db sqlite:sunlamp.db
+  SUNLAMP_DB=postgres://postgres@127.0.0.1:5432/sunlamp sunlamp serve
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, errUsage
+		}
+		return c, errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sunlamp serve: unexpected argument %q\n", fs.Arg(0))
+		return c, errUsage
+	}
+	c.accountKeyID = getenv("SUNLAMP_ACCOUNT_KEY_ID")
+	c.accountKeySecret = getenv("SUNLAMP_ACCOUNT_KEY_SECRET")
+	if (c.accountKeyID == "") != (c.accountKeySecret == "") {
+		return c, errors.New("SUNLAMP_ACCOUNT_KEY_ID and SUNLAMP_ACCOUNT_KEY_SECRET must be given together")
+	}
+	if c.accountKeyID != "" && !strings.HasPrefix(c.accountKeyID, sunlamp.PrefixAccountKey) {
+		return c, fmt.Errorf("SUNLAMP_ACCOUNT_KEY_ID must start with %q", sunlamp.PrefixAccountKey)
+	}
+	if c.accountKeySecret != "" && len(c.accountKeySecret) < 16 {
+		return c, errors.New("SUNLAMP_ACCOUNT_KEY_SECRET must be at least 16 characters")
+	}
+	if c.baseURL != "" && !strings.HasPrefix(c.baseURL, "http://") && !strings.HasPrefix(c.baseURL, "https://") {
+		return c, fmt.Errorf("--base-url must be an http:// or https:// URL")
+	}
+	return c, nil
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := parseServe(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	if c.baseURL == "" {
+		c.baseURL = "http://" + ln.Addr().String()
+	}
+
+	store, err := sqlstore.Open(ctx, c.db)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("close store", "error", err.Error())
+		}
+	}()
+	if err := ensureAccountKey(ctx, store, c, c.baseURL, stderr); err != nil {
+		return err
+	}
+
+	srv := &http.Server{
+		Handler:           api.NewServer(api.Config{Store: store, BaseURL: c.baseURL, Logger: log}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "sunlamp %s listening on %s (store: %s)\n", version(), c.baseURL, storeName(store))
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	// Stop accepting, let in-flight requests finish, then close the store (deferred).
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func storeName(s *sqlstore.Store) string {
+	if s.Dialect() == sqlstore.Postgres {
+		return "postgres"
+	}
+	return "sqlite " + s.Path()
+}
+
+// ensureAccountKey makes sure the configured account key exists, or, when none is configured and the
+// database has no account key, makes one and prints it once.
+func ensureAccountKey(ctx context.Context, store sunlamp.Store, c serveConfig, baseURL string, stderr io.Writer) error {
+	if c.accountKeyID != "" {
+		_, err := store.EnsureKey(ctx, sunlamp.Key{
+			ID: c.accountKeyID, Scope: sunlamp.ScopeAccount, AccountID: sunlamp.DefaultAccountID,
+			DisplayName: "configured account key", Secret: c.accountKeySecret,
+		})
+		return err
+	}
+	n, err := store.CountKeys(ctx, sunlamp.ScopeAccount)
+	if err != nil || n > 0 {
+		return err
+	}
+	k, err := store.CreateKey(ctx, sunlamp.Key{
+		ID: sunlamp.NewKeyID(sunlamp.PrefixAccountKey), Scope: sunlamp.ScopeAccount, AccountID: sunlamp.DefaultAccountID,
+		DisplayName: "generated account key", Secret: sunlamp.NewSecret(),
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, `
+A new account key was generated. It is shown only this once; keep it somewhere safe.
+  key id:  %s
+  secret:  %s
+Try it:
+  curl -u '%s:%s' -H 'Content-Type: application/json' -d '{"displayName":"My App"}' %s/v2/apps
+
+`, k.ID, k.Secret, k.ID, k.Secret, baseURL)
+	return nil
+}

@@ -1,0 +1,21 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/sunlamp/sunlamp"
+)
+
+// emit writes ev to the outbox in the caller's transaction, so that the event exists if and only if
+// the change that caused it commits. ID and CreatedAt are filled in when empty.
+func (t tx) emit(ctx context.Context, ev sunlamp.Event) error {
+	if ev.ID == "" {
+		ev.ID = sunlamp.NewID()
+	}
+	if ev.CreatedAt.IsZero() {
+		ev.CreatedAt = t.s.now()
+	}
+	_, err := t.exec(ctx, "INSERT INTO events (id, app_id, type, conversation_id, user_id, integration_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		ev.ID, ev.AppID, ev.Type, nullStr(ev.ConversationID), nullStr(ev.UserID), nullStr(ev.IntegrationID), string(ev.Data), ev.CreatedAt.UnixMilli())
+	return err
+}

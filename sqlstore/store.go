@@ -1,0 +1,279 @@
+// Package sqlstore implements sunlamp.Store once for two databases: SQLite (embedded, the default)
+// and PostgreSQL (for several server processes sharing one database). Every query is written once with
+// `?` placeholders; rebind turns them into `$N` for PostgreSQL. Per-database code is limited to
+// migrations, connection setup and classify.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sunlamp/sunlamp"
+)
+
+// Dialect names the database behind a Store.
+type Dialect int
+
+// The dialects.
+const (
+	SQLite Dialect = iota
+	Postgres
+)
+
+// Store is the SQL implementation of sunlamp.Store.
+type Store struct {
+	dialect Dialect
+	write   *sql.DB // SQLite: one connection, so writers queue in Go instead of failing busy
+	read    *sql.DB // SQLite: several read-only connections; PostgreSQL: the same pool as write
+	path    string  // SQLite: the database file
+	clock   sunlamp.Clock
+	queries map[string]string // rebound queries, by their `?` text
+}
+
+var _ sunlamp.Store = (*Store)(nil)
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock makes the store read the time from c instead of the system clock.
+func WithClock(c sunlamp.Clock) Option { return func(s *Store) { s.clock = c } }
+
+// Open opens the database that dsn names and applies its migrations. The DSN's scheme picks the
+// database: `sqlite:PATH` (PATH a file; `sqlite::memory:` is not supported, since readers and the
+// writer need to share the file) or `postgres://...` / `postgresql://...`.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	s := &Store{clock: sunlamp.SystemClock{}}
+	for _, o := range opts {
+		o(s)
+	}
+	var err error
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		s.dialect = SQLite
+		s.path = strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
+		if s.path == "" {
+			return nil, errors.New("open store: sqlite DSN needs a file path, as in sqlite:sunlamp.db")
+		}
+		err = s.openSQLite()
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		s.dialect = Postgres
+		if _, perr := url.Parse(dsn); perr != nil {
+			return nil, fmt.Errorf("open store: bad PostgreSQL URL: %w", perr)
+		}
+		err = s.openPostgres(dsn)
+	default:
+		return nil, fmt.Errorf("open store: unknown database %q: want sqlite:PATH or postgres://...", redactDSN(dsn))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ping(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store: migrate: %w", err)
+	}
+	return s, nil
+}
+
+// redactDSN hides a password in a DSN so that it can be logged.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	return u.Redacted()
+}
+
+// Dialect returns the database behind s.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+func (s *Store) ping(ctx context.Context) error {
+	if err := s.write.PingContext(ctx); err != nil {
+		return err
+	}
+	return s.read.PingContext(ctx)
+}
+
+// Ping answers nil when the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping store: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database. On SQLite it first checkpoints the write-ahead log into the database file
+// and truncates it, so that no old page images remain in the WAL after a clean stop.
+func (s *Store) Close() error {
+	var errs []error
+	if s.dialect == SQLite && s.write != nil {
+		if _, err := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+		}
+	}
+	if s.read != nil && s.read != s.write {
+		errs = append(errs, s.read.Close())
+	}
+	if s.write != nil {
+		errs = append(errs, s.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// now returns the store's current time, truncated to the millisecond like everything stored.
+func (s *Store) now() time.Time { return s.clock.Now().UTC().Truncate(time.Millisecond) }
+
+// q returns query with its `?` placeholders in the dialect's form. Never write `$1` in shared SQL:
+// SQLite binds `$N` by first appearance.
+func (s *Store) q(query string) string {
+	if s.dialect != Postgres {
+		return query
+	}
+	return rebind(query)
+}
+
+func rebind(query string) string {
+	var b strings.Builder
+	b.Grow(len(query) + 8)
+	n := 0
+	inQuote := false
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		if c == '\'' {
+			inQuote = !inQuote
+		}
+		if c == '?' && !inQuote {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// queryer is what *sql.DB and *sql.Tx share, so that private helpers run in or out of a transaction.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// tx is a transaction with the store's dialect at hand.
+type tx struct {
+	*sql.Tx
+	s *Store
+}
+
+func (t tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := t.ExecContext(ctx, t.s.q(query), args...)
+	return res, t.s.classify(err)
+}
+
+func (t tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.QueryRowContext(ctx, t.s.q(query), args...)
+}
+
+func (t tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := t.QueryContext(ctx, t.s.q(query), args...)
+	return rows, t.s.classify(err)
+}
+
+// inTx runs fn in a write transaction and commits it when fn returns nil; it rolls back otherwise.
+// Several changes (a message and its outbox event) therefore commit together or not at all.
+func (s *Store) inTx(ctx context.Context, fn func(tx) error) error {
+	t, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return s.classify(fmt.Errorf("begin: %w", err))
+	}
+	if err := fn(tx{t, s}); err != nil {
+		_ = t.Rollback()
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return s.classify(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// readTx runs fn in a read-only view (a transaction on the read pool), so that several queries see one
+// snapshot.
+func (s *Store) readTx(ctx context.Context, fn func(tx) error) error {
+	t, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: s.dialect == Postgres})
+	if err != nil {
+		return s.classify(fmt.Errorf("begin read: %w", err))
+	}
+	defer t.Rollback()
+	return fn(tx{t, s})
+}
+
+// queryRow runs a single-row read on the read pool.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.read.QueryRowContext(ctx, s.q(query), args...)
+}
+
+// query runs a read on the read pool.
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := s.read.QueryContext(ctx, s.q(query), args...)
+	return rows, s.classify(err)
+}
+
+// errUnique marks a unique-constraint violation; errForeignKey a foreign-key violation. Store
+// methods turn them into the domain error of the operation.
+var (
+	errUnique     = errors.New("unique constraint violated")
+	errForeignKey = errors.New("foreign key constraint violated")
+)
+
+// classify turns driver errors into errUnique, errForeignKey or sunlamp.ErrBusy (wrapping the
+// original), and passes anything else through.
+func (s *Store) classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *sunlamp.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	var kind error
+	if s.dialect == Postgres {
+		kind = classifyPostgres(err)
+	} else {
+		kind = classifySQLite(err)
+	}
+	if kind == nil {
+		return err
+	}
+	if kind == sunlamp.ErrBusy {
+		return &sunlamp.Error{Kind: sunlamp.KindRateLimited, Code: sunlamp.ErrBusy.Code, Title: sunlamp.ErrBusy.Title, Cause: err}
+	}
+	return fmt.Errorf("%w: %w", kind, err)
+}
+
+// nullStr turns "" into NULL.
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// notFound turns sql.ErrNoRows into notFoundErr and wraps anything else with what.
+func notFound(err error, notFoundErr *sunlamp.Error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFoundErr
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
