@@ -87,12 +87,12 @@ func KindOf(err error) Kind {
 
 // Errors that several packages return or compare with errors.Is. Their titles are the spec's.
 var (
-	ErrUnauthorized     = &Error{Kind: KindUnauthorized, Code: "unauthorized", Title: "Authorization is required"}
-	ErrForbidden        = &Error{Kind: KindForbidden, Code: "forbidden", Title: "Forbidden"}
-	ErrNotFound         = &Error{Kind: KindNotFound, Code: "not_found", Title: "Resource not found"}
-	ErrAppNotFound      = &Error{Kind: KindNotFound, Code: "app_not_found", Title: "App not found"}
-	ErrInvalidPage      = &Error{Kind: KindInvalid, Code: "bad_request", Title: "Invalid page query parameters"}
-	ErrTooManyAppKeys   = &Error{Kind: KindInvalid, Code: "bad_request", Title: "An app can have at most 10 API keys"}
-	ErrRequestTooLarge  = &Error{Kind: KindTooLarge, Code: "request_too_large", Title: "Request body is too large"}
-	ErrBusy             = &Error{Kind: KindRateLimited, Code: "too_many_requests", Title: "The server is busy, retry later"}
+	ErrUnauthorized    = &Error{Kind: KindUnauthorized, Code: "unauthorized", Title: "Authorization is required"}
+	ErrForbidden       = &Error{Kind: KindForbidden, Code: "forbidden", Title: "Forbidden"}
+	ErrNotFound        = &Error{Kind: KindNotFound, Code: "not_found", Title: "Resource not found"}
+	ErrAppNotFound     = &Error{Kind: KindNotFound, Code: "app_not_found", Title: "App not found"}
+	ErrInvalidPage     = &Error{Kind: KindInvalid, Code: "bad_request", Title: "Invalid page query parameters"}
+	ErrTooManyAppKeys  = &Error{Kind: KindInvalid, Code: "bad_request", Title: "An app can have at most 10 API keys"}
+	ErrRequestTooLarge = &Error{Kind: KindTooLarge, Code: "request_too_large", Title: "Request body is too large"}
+	ErrBusy            = &Error{Kind: KindRateLimited, Code: "too_many_requests", Title: "The server is busy, retry later"}
 )

@@ -8,6 +8,8 @@ type Store interface {
 	AppStore
 	KeyStore
 	UserStore
+	ConversationStore
+	IntegrationStore
 	// Ping answers nil when the store can answer queries.
 	Ping(ctx context.Context) error
 	// Close releases the store; on SQLite it checkpoints and truncates the write-ahead log.

@@ -16,4 +16,14 @@ func (s *Server) routes() {
 	s.handle("GET /v2/apps/{appId}/keys", accountApp, s.handleListAppKeys)
 	s.handle("GET /v2/apps/{appId}/keys/{keyId}", accountApp, s.handleGetAppKey)
 	s.handle("DELETE /v2/apps/{appId}/keys/{keyId}", accountApp, s.handleDeleteAppKey)
+
+	// Users, Clients, Devices, and the inbound channel simulator (issue 3)
+
+	// Conversations, Participants, Messages, Activities (issue 4)
+
+	// Integrations, Custom Integration API Keys, Webhooks (issue 5)
+
+	// Switchboards, Switchboard Integrations, Switchboard Actions (issue 6)
+
+	// Attachments (issue 8)
 }
