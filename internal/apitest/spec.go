@@ -113,6 +113,9 @@ func ValidateResponse(tb testing.TB, req *http.Request, reqBody []byte, status i
 	specReq.Body = io.NopCloser(bytes.NewReader(reqBody))
 	route, params, err := router.FindRoute(specReq)
 	if err != nil {
+		if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
+			return // a route the spec does not have, refused as it should be
+		}
 		tb.Errorf("%s %s: no operation of the spec matches: %v", req.Method, req.URL.Path, err)
 		return
 	}
