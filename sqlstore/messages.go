@@ -1,0 +1,236 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sunlamp/sunlamp"
+)
+
+// messageColumns are the columns of the messages table, in insert order.
+const messageColumns = "conversation_id, id, app_id, received, author_type, author_subtypes, author_user_id, author_display_name, author_avatar_url, content_type, content, source_type, source_integration_id, source_original_id, source_original_ts, metadata, refs"
+
+const messageColumnCount = 17
+
+// messageSelect reads a message with its user author's current profile: one join, no query per row.
+const messageSelect = "SELECT m.conversation_id, m.id, m.app_id, m.received, m.author_type, m.author_subtypes, m.author_user_id, m.author_display_name, m.author_avatar_url, m.content_type, m.content, m.source_type, m.source_integration_id, m.source_original_id, m.source_original_ts, m.metadata, m.refs, u.given_name, u.surname, u.avatar_url FROM messages m LEFT JOIN users u ON u.id = m.author_user_id"
+
+func scanMessage(r scanner) (sunlamp.Message, error) {
+	var m sunlamp.Message
+	var received int64
+	var subtypes, userID, name, avatar, srcInt, srcOrig, metadata, refs, given, surname, userAvatar sql.NullString
+	var srcTS sql.NullInt64
+	var content string
+	if err := r.Scan(&m.ConversationID, &m.ID, &m.AppID, &received, &m.Author.Type, &subtypes, &userID, &name, &avatar,
+		&m.Content.Type, &content, &m.Source.Type, &srcInt, &srcOrig, &srcTS, &metadata, &refs, &given, &surname, &userAvatar); err != nil {
+		return m, err
+	}
+	m.Received = sunlamp.FromMillis(received)
+	m.Content.Doc = []byte(content)
+	m.Author.UserID = userID.String
+	if m.Author.Type == sunlamp.AuthorUser {
+		m.Author.DisplayName = strings.TrimSpace(given.String + " " + surname.String)
+		m.Author.AvatarURL = userAvatar.String
+	} else {
+		m.Author.DisplayName, m.Author.AvatarURL = name.String, avatar.String
+	}
+	if subtypes.Valid {
+		m.Author.Subtypes = strings.Split(subtypes.String, ",")
+	}
+	m.Source.IntegrationID, m.Source.OriginalMessageID = srcInt.String, srcOrig.String
+	if srcTS.Valid {
+		m.Source.OriginalMessageTimestamp = sunlamp.FromMillis(srcTS.Int64)
+	}
+	if refs.Valid {
+		m.References = []byte(refs.String)
+	}
+	return m, fromJSON(metadata, &m.Metadata)
+}
+
+// messageArgs returns the values of m for messageColumns.
+func messageArgs(m sunlamp.Message) ([]any, error) {
+	metadata, err := toJSON(m.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	var subtypes, name, avatar, refs any
+	if len(m.Author.Subtypes) > 0 {
+		subtypes = strings.Join(m.Author.Subtypes, ",")
+	}
+	if m.Author.Type != sunlamp.AuthorUser { // a user author's name and avatar are read from the user
+		name, avatar = nullStr(m.Author.DisplayName), nullStr(m.Author.AvatarURL)
+	}
+	if len(m.References) > 0 {
+		refs = string(m.References)
+	}
+	return []any{m.ConversationID, m.ID, m.AppID, m.Received.UnixMilli(), m.Author.Type, subtypes, nullStr(m.Author.UserID),
+		name, avatar, m.Content.Type, string(m.Content.Doc), m.Source.Type, nullStr(m.Source.IntegrationID),
+		nullStr(m.Source.OriginalMessageID), millisOrNil(m.Source.OriginalMessageTimestamp), metadata, refs}, nil
+}
+
+// PostMessage stores a message through the group committer: concurrent calls share one durable
+// commit. See messageBatcher.
+func (s *Store) PostMessage(ctx context.Context, m sunlamp.Message) (sunlamp.Message, error) {
+	m, err := s.msgBatch.post(s, ctx, m)
+	if err != nil {
+		return m, fmt.Errorf("post message: %w", err)
+	}
+	return m, nil
+}
+
+// insertMessage appends m (ID and Received set by the caller) to conversation c in the caller's
+// transaction: it checks the 30,000 limit, bumps the message count, lastUpdatedAt and the other
+// participants' unread counts, and emits conversation:message. The inbound channel simulator calls
+// it for user messages arriving on a channel; PostMessage goes through the batcher instead, which
+// does the same for many messages at once.
+func (t tx) insertMessage(ctx context.Context, c sunlamp.Conversation, m sunlamp.Message) error {
+	if c.MessageCount >= sunlamp.MaxMessagesPerConversation {
+		return sunlamp.ErrMessageLimit
+	}
+	args, err := messageArgs(m)
+	if err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, "INSERT INTO messages ("+messageColumns+") VALUES ("+placeholders(messageColumnCount)+")", args...); err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, "UPDATE conversations SET message_count = message_count + 1, last_updated_at = ? WHERE id = ?", m.Received.UnixMilli(), c.ID); err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, "UPDATE participants SET unread_count = unread_count + 1 WHERE conversation_id = ? AND user_id <> ?", c.ID, m.Author.UserID); err != nil {
+		return err
+	}
+	c.MessageCount++
+	c.LastUpdatedAt = m.Received
+	return t.emit(ctx, sunlamp.Event{Type: "conversation:message", AppID: m.AppID, ConversationID: c.ID, UserID: m.Author.UserID,
+		CreatedAt: m.Received, Data: eventJSON(sunlamp.EventData{Conversation: &c, Message: &m})})
+}
+
+// placeholders returns "?, ?, ..." with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// Messages returns one page of a conversation's messages. Ids are time-ordered, so the newest page is
+// the highest ids: a descending index range scan on (conversation_id, id), reversed.
+func (s *Store) Messages(ctx context.Context, appID, conversationID string, p sunlamp.Page) ([]sunlamp.Message, sunlamp.Cursor, error) {
+	var list []sunlamp.Message
+	var cur sunlamp.Cursor
+	err := s.readTx(ctx, func(t tx) error {
+		var one int
+		if err := t.queryRow(ctx, "SELECT 1 FROM conversations WHERE id = ? AND app_id = ?", conversationID, appID).Scan(&one); err != nil {
+			return notFound(err, sunlamp.ErrConversationNotFound, "get conversation")
+		}
+		size := p.Size
+		if size <= 0 || size > sunlamp.MaxPageSize {
+			size = sunlamp.MaxPageSize
+		}
+		q := messageSelect + " WHERE m.conversation_id = ?"
+		args := []any{conversationID}
+		forward := p.After != ""
+		switch {
+		case forward:
+			q += " AND m.id > ? ORDER BY m.id ASC LIMIT ?"
+			args = append(args, p.After)
+		case p.Before != "":
+			q += " AND m.id < ? ORDER BY m.id DESC LIMIT ?"
+			args = append(args, p.Before)
+		default:
+			q += " ORDER BY m.id DESC LIMIT ?"
+		}
+		args = append(args, size+1)
+		rows, err := t.query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		list = make([]sunlamp.Message, 0, size+1)
+		for rows.Next() {
+			m, err := scanMessage(rows)
+			if err != nil {
+				return err
+			}
+			list = append(list, m)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(list) > size {
+			cur.HasMore = true
+			list = list[:size]
+		}
+		if !forward {
+			slices.Reverse(list)
+		}
+		if len(list) == 0 {
+			return nil
+		}
+		first, last := list[0].ID, list[len(list)-1].ID
+		switch {
+		case forward: // newer pages follow while HasMore; the page before starts at first
+			cur.Before = first
+			if cur.HasMore {
+				cur.After = last
+			}
+		case p.Before != "": // older pages precede while HasMore; newer ones follow
+			cur.After = last
+			if cur.HasMore {
+				cur.Before = first
+			}
+		default: // the newest page: only older pages
+			if cur.HasMore {
+				cur.Before = first
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, cur, fmt.Errorf("list messages: %w", err)
+	}
+	return list, cur, nil
+}
+
+// DeleteMessage removes one message of a conversation.
+func (s *Store) DeleteMessage(ctx context.Context, appID, conversationID, messageID string) error {
+	err := s.inTx(ctx, func(t tx) error {
+		res, err := t.exec(ctx, "DELETE FROM messages WHERE conversation_id = ? AND id = ? AND app_id = ?", conversationID, messageID, appID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return sunlamp.ErrConversationNotFound
+		}
+		_, err = t.exec(ctx, `UPDATE conversations SET message_count = message_count - 1,
+			last_updated_at = COALESCE((SELECT received FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT 1), created_at)
+			WHERE id = ?`, conversationID, conversationID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete message: %w", err)
+	}
+	return nil
+}
+
+// DeleteAllMessages removes every message of a conversation, which makes room under the limit again.
+func (s *Store) DeleteAllMessages(ctx context.Context, appID, conversationID string) error {
+	err := s.inTx(ctx, func(t tx) error {
+		if _, err := t.conversation(ctx, appID, conversationID); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, "DELETE FROM messages WHERE conversation_id = ?", conversationID); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, "UPDATE participants SET unread_count = 0 WHERE conversation_id = ?", conversationID); err != nil {
+			return err
+		}
+		_, err := t.exec(ctx, "UPDATE conversations SET message_count = 0, last_updated_at = created_at WHERE id = ?", conversationID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete all messages: %w", err)
+	}
+	return nil
+}
