@@ -33,6 +33,8 @@ type Store struct {
 	path    string  // SQLite: the database file
 	clock   sunlamp.Clock
 	queries map[string]string // rebound queries, by their `?` text
+
+	msgBatch messageBatcher // group commit of PostMessage (groupcommit.go)
 }
 
 var _ sunlamp.Store = (*Store)(nil)
