@@ -54,9 +54,9 @@ func TestAuthentication(t *testing.T) {
 			auth apitest.Auth
 		}{
 			{"none", apitest.NoAuth{}},
-			{"wrong secret", apitest.Basic{key.ID, key.Secret + "x"}},
-			{"unknown key", apitest.Basic{"app_5d8cff3cd55b040010928b5b", key.Secret}},
-			{"not a key id", apitest.Basic{"someone", "x"}},
+			{"wrong secret", apitest.Basic{ID: key.ID, Secret: key.Secret + "x"}},
+			{"unknown key", apitest.Basic{ID: "app_5d8cff3cd55b040010928b5b", Secret: key.Secret}},
+			{"not a key id", apitest.Basic{ID: "someone", Secret: "x"}},
 			{"jwt alg none", token(t, jwt.SigningMethodNone, key.ID, jwt.UnsafeAllowNoneSignatureType, jwt.MapClaims{"scope": "app"})},
 			{"jwt HS512", token(t, jwt.SigningMethodHS512, key.ID, []byte(key.Secret), jwt.MapClaims{"scope": "app"})},
 			{"jwt bad signature", token(t, hs, key.ID, []byte("not the secret"), jwt.MapClaims{"scope": "app"})},
@@ -132,7 +132,7 @@ func TestAppKeys(t *testing.T) {
 		apitest.MustError(t, e.Do(t, "POST", "/v2/apps/"+appID+"/keys", acct, map[string]any{"displayName": "eleventh"}), 400, "bad_request", "An app can have at most 10 API keys")
 
 		// A deleted key stops working at once, including for a JWT it signed.
-		auth := apitest.Basic{created.Key.ID, created.Key.Secret}
+		auth := apitest.Basic{ID: created.Key.ID, Secret: created.Key.Secret}
 		jwtAuth := token(t, jwt.SigningMethodHS256, created.Key.ID, []byte(created.Key.Secret), jwt.MapClaims{"scope": "app"})
 		apitest.MustStatus(t, e.Do(t, "GET", "/v2/apps/"+appID, auth, nil), 200)
 		apitest.MustStatus(t, e.Do(t, "GET", "/v2/apps/"+appID, jwtAuth, nil), 200)

@@ -132,7 +132,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "sunlamp %s listening on %s (store: %s)\n", version(), c.baseURL, storeName(store))
+	fmt.Fprintf(stdout, "sunlamp %s listening on http://%s (base URL %s, store: %s)\n", version(), ln.Addr(), c.baseURL, storeName(store))
 
 	select {
 	case err := <-errc:
