@@ -1,0 +1,187 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sunlamp/sunlamp"
+)
+
+// Emit writes ev to the outbox (and its deliveries) in a transaction of its own. Store methods
+// emit the events of their changes in the change's transaction; Emit is for events that accompany
+// no change of the store: tools, tests and benchmarks.
+func (s *Store) Emit(ctx context.Context, ev sunlamp.Event) error {
+	if ev.Data == nil {
+		ev.Data = []byte("{}")
+	}
+	return s.inTx(ctx, func(t tx) error { return t.emit(ctx, ev) })
+}
+
+// inList returns "(?, ?, ...)" for n values.
+func inList(n int) string {
+	return "(?" + strings.Repeat(", ?", n-1) + ")"
+}
+
+// ClaimDeliveries leases the deliveries that are due and first in line for their webhook and
+// conversation. On PostgreSQL, FOR UPDATE SKIP LOCKED lets several processes claim at once without
+// waiting on each other or taking the same rows; the ordering condition stays safe under it, since
+// a delivery only ever leaves the pending state, which can only unblock its followers.
+func (s *Store) ClaimDeliveries(ctx context.Context, worker string, now time.Time, lease time.Duration, limit int) ([]sunlamp.Delivery, error) {
+	nowMs := now.UnixMilli()
+	var out []sunlamp.Delivery
+	err := s.inTx(ctx, func(t tx) error {
+		q := `SELECT d.seq FROM deliveries d
+			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?
+			AND (d.order_key IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries p
+				WHERE p.webhook_id = d.webhook_id AND p.order_key = d.order_key AND p.status = 'pending' AND p.seq < d.seq))
+			ORDER BY d.seq LIMIT ?`
+		if s.dialect == Postgres {
+			q += " FOR UPDATE OF d SKIP LOCKED"
+		}
+		rows, err := t.query(ctx, q, nowMs, nowMs, limit)
+		if err != nil {
+			return err
+		}
+		var seqs []any
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return err
+			}
+			seqs = append(seqs, seq)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(seqs) == 0 {
+			return nil
+		}
+		in := inList(len(seqs))
+		args := append([]any{now.Add(lease).UnixMilli(), worker, nowMs}, seqs...)
+		if _, err := t.exec(ctx, "UPDATE deliveries SET attempts = attempts + 1, lease_until = ?, claimed_by = ?, first_attempt_at = COALESCE(first_attempt_at, ?) WHERE seq IN "+in, args...); err != nil {
+			return err
+		}
+		rows, err = t.query(ctx, `SELECT d.seq, d.attempts, d.first_attempt_at,
+				e.id, e.app_id, e.type, e.conversation_id, e.user_id, e.integration_id, e.data, e.created_at,
+				w.id, w.app_id, w.integration_id, w.version, w.target, w.triggers, w.secret, w.include_full_user, w.include_full_source, w.created_at
+			FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id
+			WHERE d.seq IN `+in+` ORDER BY d.seq`, seqs...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d := sunlamp.Delivery{ClaimedBy: worker}
+			var first, evCreated, wCreated int64
+			var conv, user, integ sql.NullString
+			var data, triggers string
+			var fullUser, fullSource int
+			w := &d.Webhook
+			if err := rows.Scan(&d.ID, &d.Attempt, &first,
+				&d.Event.ID, &d.Event.AppID, &d.Event.Type, &conv, &user, &integ, &data, &evCreated,
+				&w.ID, &w.AppID, &w.IntegrationID, &w.Version, &w.Target, &triggers, &w.Secret, &fullUser, &fullSource, &wCreated); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(triggers), &w.Triggers); err != nil {
+				return fmt.Errorf("decode triggers: %w", err)
+			}
+			w.IncludeFullUser, w.IncludeFullSource = fullUser != 0, fullSource != 0
+			w.CreatedAt = sunlamp.FromMillis(wCreated)
+			d.FirstAttemptAt = sunlamp.FromMillis(first)
+			d.Event.ConversationID, d.Event.UserID, d.Event.IntegrationID = conv.String, user.String, integ.String
+			d.Event.Data = []byte(data)
+			d.Event.CreatedAt = sunlamp.FromMillis(evCreated)
+			out = append(out, d)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// FinishDeliveries records the results of attempts in one transaction.
+func (s *Store) FinishDeliveries(ctx context.Context, now time.Time, results []sunlamp.DeliveryResult) error {
+	if len(results) == 0 {
+		return nil
+	}
+	nowMs := now.UnixMilli()
+	err := s.inTx(ctx, func(t tx) error {
+		for _, r := range results {
+			var status any
+			if r.Status != 0 {
+				status = r.Status
+			}
+			claim := " WHERE seq = ? AND claimed_by = ? AND attempts = ? AND status = 'pending'"
+			var err error
+			switch r.Outcome {
+			case sunlamp.Delivered:
+				_, err = t.exec(ctx, "UPDATE deliveries SET status = 'done', lease_until = 0, claimed_by = NULL, last_status = ?, last_error = NULL, finished_at = ?"+claim,
+					status, nowMs, r.ID, r.ClaimedBy, r.Attempt)
+			case sunlamp.GiveUp:
+				_, err = t.exec(ctx, "UPDATE deliveries SET status = 'failed', lease_until = 0, claimed_by = NULL, last_status = ?, last_error = ?, finished_at = ?"+claim,
+					status, nullStr(r.Error), nowMs, r.ID, r.ClaimedBy, r.Attempt)
+			default:
+				_, err = t.exec(ctx, "UPDATE deliveries SET next_attempt_at = ?, lease_until = 0, claimed_by = NULL, last_status = ?, last_error = ?"+claim,
+					r.NextAttemptAt.UnixMilli(), status, nullStr(r.Error), r.ID, r.ClaimedBy, r.Attempt)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("finish deliveries: %w", err)
+	}
+	return nil
+}
+
+// ReleaseDeliveryClaims ends the leases of worker, or every lease when worker is "".
+func (s *Store) ReleaseDeliveryClaims(ctx context.Context, worker string) error {
+	q, args := "UPDATE deliveries SET lease_until = 0, claimed_by = NULL WHERE status = 'pending' AND claimed_by IS NOT NULL", []any{}
+	if worker != "" {
+		q += " AND claimed_by = ?"
+		args = append(args, worker)
+	}
+	err := s.inTx(ctx, func(t tx) error {
+		_, err := t.exec(ctx, q, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("release delivery claims: %w", err)
+	}
+	return nil
+}
+
+// PruneDeliveries removes finished deliveries, and events that no delivery needs, older than before.
+func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) error {
+	ms := before.UnixMilli()
+	err := s.inTx(ctx, func(t tx) error {
+		if _, err := t.exec(ctx, "DELETE FROM deliveries WHERE status <> 'pending' AND finished_at < ?", ms); err != nil {
+			return err
+		}
+		_, err := t.exec(ctx, "DELETE FROM events WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)", ms)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("prune deliveries: %w", err)
+	}
+	return nil
+}
+
+// PendingDeliveries returns the number of deliveries not yet finished (for tests and tools).
+func (s *Store) PendingDeliveries(ctx context.Context) (int, error) {
+	var n int
+	if err := s.queryRow(ctx, "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count pending deliveries: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,52 @@
+-- Integrations, their webhooks, and the delivery state of outbox events per webhook.
+CREATE TABLE integrations (
+    id                   TEXT PRIMARY KEY,
+    app_id               TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+    type                 TEXT NOT NULL,
+    status               TEXT NOT NULL,
+    display_name         TEXT,
+    config               TEXT NOT NULL DEFAULT '{}',
+    credentials          TEXT NOT NULL DEFAULT '{}',
+    default_responder_id TEXT,
+    created_at           INTEGER NOT NULL
+);
+CREATE INDEX integrations_by_app ON integrations (app_id, id);
+
+CREATE TABLE webhooks (
+    id                  TEXT PRIMARY KEY,
+    app_id              TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+    integration_id      TEXT NOT NULL REFERENCES integrations (id) ON DELETE CASCADE,
+    version             TEXT NOT NULL,
+    target              TEXT NOT NULL,
+    triggers            TEXT NOT NULL,
+    secret              TEXT NOT NULL,
+    include_full_user   INTEGER NOT NULL DEFAULT 0,
+    include_full_source INTEGER NOT NULL DEFAULT 0,
+    created_at          INTEGER NOT NULL
+);
+CREATE INDEX webhooks_by_app ON webhooks (app_id, id);
+CREATE INDEX webhooks_by_integration ON webhooks (integration_id, id);
+
+-- One row per event and webhook, written with the event. Payloads are not stored: they are rendered
+-- from events.data at each attempt, so erasing a user's data in events reaches every delivery.
+CREATE TABLE deliveries (
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    app_id           TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+    event_id         TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    webhook_id       TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    order_key        TEXT,
+    status           TEXT NOT NULL DEFAULT 'pending',
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER NOT NULL,
+    first_attempt_at INTEGER,
+    lease_until      INTEGER NOT NULL DEFAULT 0,
+    claimed_by       TEXT,
+    last_status      INTEGER,
+    last_error       TEXT,
+    finished_at      INTEGER,
+    created_at       INTEGER NOT NULL
+);
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at, seq) WHERE status = 'pending';
+CREATE INDEX deliveries_in_order ON deliveries (webhook_id, order_key, seq) WHERE status = 'pending';
+CREATE INDEX deliveries_by_event ON deliveries (event_id);
+CREATE INDEX deliveries_finished ON deliveries (finished_at) WHERE status <> 'pending';
