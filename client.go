@@ -1,13 +1,95 @@
 package sunlamp
 
-// Client is a user's presence on one channel. (Owned by the users work: issue 3.)
+import "time"
+
+// Client is a user's presence on one channel: a WhatsApp number, a Messenger page-scoped id, or
+// (type "sdk") the Web, iOS, Android and Unity SDKs together.
 type Client struct {
-	ID     string
-	UserID string
+	ID            string
+	AppID         string
+	UserID        string
+	Type          string // one of ClientTypes
+	Status        string // one of the ClientStatus values
+	IntegrationID string // "" for sdk clients, which span several integrations
+	ExternalID    string // the user's id on the channel; "" for sdk clients
+	LastSeen      time.Time
+	LinkedAt      time.Time
+	DisplayName   string         // the user's name on the channel: personal data
+	AvatarURL     string         // personal data
+	Info          map[string]any // curated channel data: personal data
+	Raw           map[string]any // raw channel data: personal data
+	// Primary says whether the client becomes the primary one of its target conversation once
+	// linked (CreateClient's matchCriteria.primary).
+	Primary bool
+	// TargetConversationID is the conversation a pending link request attaches the client to.
+	TargetConversationID string
 }
 
-// Device is a device of an SDK client. (Owned by the users work: issue 3.)
+// Client statuses of the spec.
+const (
+	ClientActive   = "active"
+	ClientBlocked  = "blocked"
+	ClientInactive = "inactive"
+	ClientPending  = "pending"
+)
+
+// ClientTypeSDK is the type of the client that stands for every SDK integration of an app.
+const ClientTypeSDK = "sdk"
+
+// ClientTypes are the client types of the spec.
+var ClientTypes = []string{"apple", "gbm", "googlercs", "instagram", "kakao", "line", "mailgun", "messagebird",
+	"messenger", "slackconnect", "sdk", "telegram", "twilio", "twitter", "viber", "wechat", "whatsapp"}
+
+// Device is a device (a browser, a phone) through which a user uses an SDK client.
 type Device struct {
-	ID       string
-	ClientID string
+	ID                    string
+	AppID                 string
+	UserID                string
+	ClientID              string
+	Type                  string // android, ios or web
+	GUID                  string // made by the SDK on the device
+	Status                string // active or inactive
+	IntegrationID         string
+	LastSeen              time.Time
+	PushNotificationToken string
+	Info                  map[string]any
+	AppVersion            string
+}
+
+// DeviceTypes are the device types of the spec.
+var DeviceTypes = []string{"android", "ios", "web"}
+
+// Client and device errors with the spec's codes and titles.
+var (
+	ErrClientNotFound   = &Error{Kind: KindNotFound, Code: "client_not_found", Title: "Client not found"}
+	ErrDeviceNotFound   = &Error{Kind: KindNotFound, Code: "device_not_found", Title: "Device not found"}
+	ErrSDKClientRemoval = &Error{Kind: KindInvalid, Code: "bad_request", Title: "Cannot remove a client of type 'sdk'"}
+)
+
+// Inbound is what a channel delivers when a customer writes in, as the inbound simulator
+// (POST /_sunlamp/v1/apps/{appId}/inbound) describes it.
+type Inbound struct {
+	AppID         string
+	Channel       string // a client type
+	IntegrationID string // optional
+	// UserID or UserExternalID name an existing user; when both are empty the user is the owner of
+	// the client with Client.ExternalID on the channel, or a new user.
+	UserID         string
+	UserExternalID string
+	// UserIdentities are given to a user that Inbound creates (as a Help Center login would); the v2
+	// API cannot write identities, and ListUsers searches them.
+	UserIdentities []Identity
+	Client         Client  // ExternalID, DisplayName, AvatarURL, Info, Raw
+	Device         *Device // sdk only: Type, GUID, Info, PushNotificationToken, AppVersion
+	// Content is the JSON of a user-authored message's content; nil for none.
+	Content []byte
+}
+
+// InboundResult is what Inbound found or made.
+type InboundResult struct {
+	User         User
+	Client       Client
+	Device       *Device
+	Conversation *Conversation // nil when there was no content
+	Messages     []Message
 }

@@ -33,6 +33,7 @@ type Store struct {
 	path    string  // SQLite: the database file
 	clock   sunlamp.Clock
 	queries map[string]string // rebound queries, by their `?` text
+	purge   purgeState        // background removal of deleted users' history (users.go)
 
 	msgBatch messageBatcher // group commit of PostMessage (groupcommit.go)
 }
@@ -88,6 +89,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open store: migrate: %w", err)
 	}
+	s.startPurger()
 	return s, nil
 }
 
@@ -122,6 +124,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the database. On SQLite it first checkpoints the write-ahead log into the database file
 // and truncates it, so that no old page images remain in the WAL after a clean stop.
 func (s *Store) Close() error {
+	s.stopPurger()
 	var errs []error
 	if s.dialect == SQLite && s.write != nil {
 		if _, err := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {

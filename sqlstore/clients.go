@@ -1,0 +1,506 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sunlamp/sunlamp"
+)
+
+const clientColumns = "id, app_id, user_id, type, status, integration_id, external_id, last_seen, linked_at, display_name, avatar_url, info, raw, is_primary, target_conversation_id"
+
+func scanClient(r scanner) (sunlamp.Client, error) {
+	var c sunlamp.Client
+	var integ, ext, display, avatar, info, raw, target sql.NullString
+	var lastSeen, linkedAt sql.NullInt64
+	var primary int64
+	if err := r.Scan(&c.ID, &c.AppID, &c.UserID, &c.Type, &c.Status, &integ, &ext, &lastSeen, &linkedAt, &display, &avatar, &info, &raw, &primary, &target); err != nil {
+		return c, err
+	}
+	c.IntegrationID, c.ExternalID, c.DisplayName, c.AvatarURL, c.TargetConversationID = integ.String, ext.String, display.String, avatar.String, target.String
+	if lastSeen.Valid {
+		c.LastSeen = sunlamp.FromMillis(lastSeen.Int64)
+	}
+	if linkedAt.Valid {
+		c.LinkedAt = sunlamp.FromMillis(linkedAt.Int64)
+	}
+	c.Primary = primary != 0
+	if err := fromJSON(info, &c.Info); err != nil {
+		return c, err
+	}
+	if err := fromJSON(raw, &c.Raw); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func nullMillis(t interface {
+	IsZero() bool
+	UnixMilli() int64
+}) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func (t tx) insertClient(ctx context.Context, c sunlamp.Client) error {
+	info, err := toJSON(c.Info)
+	if err != nil {
+		return err
+	}
+	raw, err := toJSON(c.Raw)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, "INSERT INTO clients ("+clientColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		c.ID, c.AppID, c.UserID, c.Type, c.Status, nullStr(c.IntegrationID), nullStr(c.ExternalID),
+		nullMillis(c.LastSeen), nullMillis(c.LinkedAt), nullStr(c.DisplayName), nullStr(c.AvatarURL), info, raw,
+		boolInt(c.Primary), nullStr(c.TargetConversationID))
+	if errors.Is(err, errUnique) {
+		return errClientTaken
+	}
+	return err
+}
+
+// errClientTaken is a client's channel id that belongs to another user of the app.
+var errClientTaken = sunlamp.Errorf(sunlamp.KindConflict, "conflict", "The client's externalId belongs to another user")
+
+func (t tx) updateClient(ctx context.Context, c sunlamp.Client) error {
+	info, err := toJSON(c.Info)
+	if err != nil {
+		return err
+	}
+	raw, err := toJSON(c.Raw)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, "UPDATE clients SET status = ?, integration_id = ?, last_seen = ?, linked_at = ?, display_name = ?, avatar_url = ?, info = ?, raw = ? WHERE id = ?",
+		c.Status, nullStr(c.IntegrationID), nullMillis(c.LastSeen), nullMillis(c.LinkedAt), nullStr(c.DisplayName),
+		nullStr(c.AvatarURL), info, raw, c.ID)
+	return err
+}
+
+// eventData returns the JSON of an outbox event's snapshot.
+func eventData(d sunlamp.EventData) ([]byte, error) {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("encode event: %w", err)
+	}
+	return b, nil
+}
+
+// emitClientEvent writes a client:* event about c of u with reason.
+func (t tx) emitClientEvent(ctx context.Context, typ string, u sunlamp.User, c sunlamp.Client, reason string) error {
+	data, err := eventData(sunlamp.EventData{User: &u, Client: &c, Extra: map[string]any{"reason": reason}})
+	if err != nil {
+		return err
+	}
+	return t.emit(ctx, sunlamp.Event{Type: typ, AppID: u.AppID, UserID: u.ID, IntegrationID: c.IntegrationID, Data: data})
+}
+
+// CreateClient stores a pending client of the user and emits client:add (reason channelLinking).
+func (s *Store) CreateClient(ctx context.Context, appID, idOrExternalID string, c sunlamp.Client) (sunlamp.Client, error) {
+	if c.ID == "" {
+		c.ID = sunlamp.NewID()
+	}
+	if c.Status == "" {
+		c.Status = sunlamp.ClientPending
+	}
+	err := s.inTx(ctx, func(t tx) error {
+		u, err := t.user(ctx, appID, idOrExternalID)
+		if err != nil {
+			return err
+		}
+		c.AppID, c.UserID = appID, u.ID
+		if err := t.insertClient(ctx, c); err != nil {
+			return err
+		}
+		return t.emitClientEvent(ctx, "client:add", u, c, "channelLinking")
+	})
+	if err != nil {
+		return c, fmt.Errorf("create client: %w", err)
+	}
+	return c, nil
+}
+
+// Clients lists the user's clients in id order.
+func (s *Store) Clients(ctx context.Context, appID, idOrExternalID string, p sunlamp.Page) ([]sunlamp.Client, sunlamp.Cursor, error) {
+	var list []sunlamp.Client
+	var cur sunlamp.Cursor
+	err := s.readTx(ctx, func(t tx) error {
+		userID, err := t.userID(ctx, appID, idOrExternalID)
+		if err != nil {
+			return err
+		}
+		list, cur, err = pageOf(ctx, t, p, pageQuery{
+			columns: clientColumns, from: "clients", where: "user_id = ? AND app_id = ?", args: []any{userID, appID},
+		}, scanClient, func(c sunlamp.Client) string { return c.ID })
+		return err
+	})
+	if err != nil {
+		return nil, cur, fmt.Errorf("list clients: %w", err)
+	}
+	return list, cur, nil
+}
+
+// RemoveClient removes a non-sdk client of the user with its devices and emits client:remove
+// (reason api).
+func (s *Store) RemoveClient(ctx context.Context, appID, idOrExternalID, clientID string) error {
+	err := s.inTx(ctx, func(t tx) error {
+		u, err := t.user(ctx, appID, idOrExternalID)
+		if err != nil {
+			return err
+		}
+		c, err := scanClient(t.queryRow(ctx, "SELECT "+clientColumns+" FROM clients WHERE id = ? AND user_id = ? AND app_id = ?", clientID, u.ID, appID))
+		if err != nil {
+			return notFound(err, sunlamp.ErrClientNotFound, "get client")
+		}
+		if c.Type == sunlamp.ClientTypeSDK {
+			return sunlamp.ErrSDKClientRemoval
+		}
+		if _, err := t.exec(ctx, "DELETE FROM clients WHERE id = ?", c.ID); err != nil {
+			return err
+		}
+		return t.emitClientEvent(ctx, "client:remove", u, c, "api")
+	})
+	if err != nil {
+		return fmt.Errorf("remove client: %w", err)
+	}
+	return nil
+}
+
+const deviceColumns = "id, app_id, user_id, client_id, type, guid, status, integration_id, last_seen, push_notification_token, info, app_version"
+
+func scanDevice(r scanner) (sunlamp.Device, error) {
+	var d sunlamp.Device
+	var integ, token, info, version sql.NullString
+	var lastSeen int64
+	if err := r.Scan(&d.ID, &d.AppID, &d.UserID, &d.ClientID, &d.Type, &d.GUID, &d.Status, &integ, &lastSeen, &token, &info, &version); err != nil {
+		return d, err
+	}
+	d.IntegrationID, d.PushNotificationToken, d.AppVersion = integ.String, token.String, version.String
+	d.LastSeen = sunlamp.FromMillis(lastSeen)
+	if err := fromJSON(info, &d.Info); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+// Devices lists the user's devices, the most recently seen first (the spec says "sorted by last
+// seen" without a direction; the device just used first is what a support tool wants).
+func (s *Store) Devices(ctx context.Context, appID, idOrExternalID string) ([]sunlamp.Device, error) {
+	devices := []sunlamp.Device{}
+	err := s.readTx(ctx, func(t tx) error {
+		userID, err := t.userID(ctx, appID, idOrExternalID)
+		if err != nil {
+			return err
+		}
+		rows, err := t.query(ctx, "SELECT "+deviceColumns+" FROM devices WHERE user_id = ? AND app_id = ? ORDER BY last_seen DESC, id DESC", userID, appID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d, err := scanDevice(rows)
+			if err != nil {
+				return err
+			}
+			devices = append(devices, d)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	return devices, nil
+}
+
+// Device returns a device of the user.
+func (s *Store) Device(ctx context.Context, appID, idOrExternalID, deviceID string) (sunlamp.Device, error) {
+	var d sunlamp.Device
+	err := s.readTx(ctx, func(t tx) error {
+		userID, err := t.userID(ctx, appID, idOrExternalID)
+		if err != nil {
+			return err
+		}
+		d, err = scanDevice(t.queryRow(ctx, "SELECT "+deviceColumns+" FROM devices WHERE id = ? AND user_id = ? AND app_id = ?", deviceID, userID, appID))
+		if err != nil {
+			return notFound(err, sunlamp.ErrDeviceNotFound, "get device")
+		}
+		return nil
+	})
+	if err != nil {
+		return d, fmt.Errorf("get device: %w", err)
+	}
+	return d, nil
+}
+
+// Inbound records what a channel delivers when a customer writes in, in one transaction: it finds
+// the user (given, or the owner of the client's channel id, or of the device) or creates one, creates
+// or refreshes the client (active, lastSeen now), records the device, and, when there is content,
+// appends a user-authored message to the user's default conversation, creating it if needed.
+//
+// Events: client:add (reason sdkLogin) for a new sdk client, conversation:create for a new
+// conversation and conversation:message for the message (both written by the conversation helpers).
+// A new non-sdk client emits nothing of its own: on the real service a customer writing in on a
+// channel shows up as a new conversation and its message.
+func (s *Store) Inbound(ctx context.Context, in sunlamp.Inbound) (sunlamp.InboundResult, error) {
+	var res sunlamp.InboundResult
+	err := s.inTx(ctx, func(t tx) error {
+		if _, err := t.app(ctx, in.AppID); err != nil {
+			return err
+		}
+		if in.IntegrationID != "" {
+			if err := t.checkInboundIntegration(ctx, in.AppID, in.IntegrationID, in.Channel); err != nil {
+				return err
+			}
+		}
+		now := s.now()
+		u, client, err := t.inboundUser(ctx, in, now)
+		if err != nil {
+			return err
+		}
+		res.User = u
+		// The client.
+		c := in.Client
+		newClient := client == nil
+		if newClient {
+			c.ID, c.AppID, c.UserID, c.Type = sunlamp.NewID(), in.AppID, u.ID, in.Channel
+			c.Status, c.LinkedAt, c.LastSeen, c.Primary = sunlamp.ClientActive, now, now, true
+			if in.Channel != sunlamp.ClientTypeSDK {
+				c.IntegrationID = in.IntegrationID
+			} else {
+				c.ExternalID = ""
+			}
+			if err := t.insertClient(ctx, c); err != nil {
+				return err
+			}
+			if c.Type == sunlamp.ClientTypeSDK {
+				if err := t.emitClientEvent(ctx, "client:add", u, c, "sdkLogin"); err != nil {
+					return err
+				}
+			}
+		} else {
+			prev := *client
+			c = prev
+			c.Status, c.LastSeen = sunlamp.ClientActive, now
+			if c.LinkedAt.IsZero() {
+				c.LinkedAt = now
+			}
+			if in.IntegrationID != "" && c.Type != sunlamp.ClientTypeSDK {
+				c.IntegrationID = in.IntegrationID
+			}
+			// What the channel sends now replaces what it sent before.
+			if in.Client.DisplayName != "" {
+				c.DisplayName = in.Client.DisplayName
+			}
+			if in.Client.AvatarURL != "" {
+				c.AvatarURL = in.Client.AvatarURL
+			}
+			if in.Client.Info != nil {
+				c.Info = in.Client.Info
+			}
+			if in.Client.Raw != nil {
+				c.Raw = in.Client.Raw
+			}
+			if err := t.updateClient(ctx, c); err != nil {
+				return err
+			}
+			if prev.Status == sunlamp.ClientPending {
+				if err := t.emitClientEvent(ctx, "client:update", u, c, "confirmed"); err != nil {
+					return err
+				}
+			}
+		}
+		res.Client = c
+		// The device.
+		if in.Device != nil {
+			d, err := t.upsertDevice(ctx, u, c, *in.Device, in.IntegrationID, now)
+			if err != nil {
+				return err
+			}
+			res.Device = &d
+		}
+		if in.Content == nil {
+			return nil
+		}
+		conv, err := t.defaultConversation(ctx, u, now)
+		if err != nil {
+			return err
+		}
+		var ct struct {
+			Type string `json:"type"`
+		}
+		_ = json.Unmarshal(in.Content, &ct)
+		m := sunlamp.Message{
+			ID: sunlamp.NewID(), AppID: in.AppID, ConversationID: conv.ID, Received: now,
+			Author:  sunlamp.Author{Type: sunlamp.AuthorUser, UserID: u.ID},
+			Content: sunlamp.Content{Type: ct.Type, Doc: in.Content},
+			Source:  sunlamp.Source{Type: in.Channel, IntegrationID: in.IntegrationID},
+		}
+		if err := t.insertMessage(ctx, conv, m); err != nil {
+			return err
+		}
+		conv.MessageCount++
+		conv.LastUpdatedAt = now
+		res.Conversation = &conv
+		res.Messages = []sunlamp.Message{m}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("inbound: %w", err)
+	}
+	return res, nil
+}
+
+// sdkIntegrationTypes are the integration types whose users have an sdk client.
+var sdkIntegrationTypes = map[string]bool{"web": true, "ios": true, "android": true, "unity": true}
+
+// checkInboundIntegration checks that the app has the integration and that its type is the
+// channel's (ios, android, web or unity for sdk).
+func (t tx) checkInboundIntegration(ctx context.Context, appID, integrationID, channel string) error {
+	var typ string
+	err := t.queryRow(ctx, "SELECT type FROM integrations WHERE id = ? AND app_id = ?", integrationID, appID).Scan(&typ)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sunlamp.ErrIntegrationNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if typ == channel || channel == sunlamp.ClientTypeSDK && sdkIntegrationTypes[typ] {
+		return nil
+	}
+	return sunlamp.Invalid("integrationId should be an integration of type %s, not %s", channel, typ)
+}
+
+// inboundUser finds or creates the user of an inbound delivery, and returns the client it already
+// has on the channel, if any.
+func (t tx) inboundUser(ctx context.Context, in sunlamp.Inbound, now time.Time) (sunlamp.User, *sunlamp.Client, error) {
+	var owner *sunlamp.Client
+	// The channel id names the client, whoever the request says the user is.
+	if in.Channel != sunlamp.ClientTypeSDK && in.Client.ExternalID != "" {
+		c, err := scanClient(t.queryRow(ctx, "SELECT "+clientColumns+" FROM clients WHERE app_id = ? AND type = ? AND external_id = ?", in.AppID, in.Channel, in.Client.ExternalID))
+		switch {
+		case err == nil:
+			owner = &c
+		case !errors.Is(err, sql.ErrNoRows):
+			return sunlamp.User{}, nil, err
+		}
+	}
+	var deviceUser string
+	if in.Channel == sunlamp.ClientTypeSDK && in.Device != nil && in.Device.GUID != "" {
+		err := t.queryRow(ctx, "SELECT user_id FROM devices WHERE app_id = ? AND guid = ?", in.AppID, in.Device.GUID).Scan(&deviceUser)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return sunlamp.User{}, nil, err
+		}
+	}
+	var u sunlamp.User
+	var err error
+	switch {
+	case in.UserID != "" || in.UserExternalID != "":
+		ref := in.UserID
+		if ref == "" {
+			ref = in.UserExternalID
+		}
+		if in.UserID != "" {
+			u, err = scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE id = ? AND app_id = ? AND "+liveUser, in.UserID, in.AppID))
+		} else {
+			u, err = scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE external_id = ? AND app_id = ? AND "+liveUser, in.UserExternalID, in.AppID))
+		}
+		if err != nil {
+			return u, nil, notFound(err, sunlamp.ErrUserNotFound, "get user")
+		}
+		if owner != nil && owner.UserID != u.ID {
+			return u, nil, errClientTaken
+		}
+	case owner != nil:
+		u, err = t.user(ctx, in.AppID, owner.UserID)
+		if err != nil {
+			return u, nil, err
+		}
+	case deviceUser != "":
+		u, err = t.user(ctx, in.AppID, deviceUser)
+		if err != nil {
+			return u, nil, err
+		}
+	default:
+		u = sunlamp.User{ID: sunlamp.NewID(), AppID: in.AppID, SignedUpAt: now, Identities: in.UserIdentities}
+		if err := t.insertUser(ctx, u); err != nil {
+			return u, nil, err
+		}
+		return u, nil, nil
+	}
+	if in.Channel == sunlamp.ClientTypeSDK {
+		c, err := scanClient(t.queryRow(ctx, "SELECT "+clientColumns+" FROM clients WHERE user_id = ? AND app_id = ? AND type = ? ORDER BY id LIMIT 1", u.ID, in.AppID, sunlamp.ClientTypeSDK))
+		switch {
+		case err == nil:
+			owner = &c
+		case !errors.Is(err, sql.ErrNoRows):
+			return u, nil, err
+		}
+	}
+	return u, owner, nil
+}
+
+// upsertDevice records a device of the user's sdk client: a new one, or the one with its guid seen
+// again (its info, token and app version replaced by what the SDK sends now).
+func (t tx) upsertDevice(ctx context.Context, u sunlamp.User, c sunlamp.Client, d sunlamp.Device, integrationID string, now time.Time) (sunlamp.Device, error) {
+	old, err := scanDevice(t.queryRow(ctx, "SELECT "+deviceColumns+" FROM devices WHERE app_id = ? AND guid = ?", u.AppID, d.GUID))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		d.ID, d.AppID, d.UserID, d.ClientID, d.Status, d.LastSeen = sunlamp.NewID(), u.AppID, u.ID, c.ID, "active", now
+		d.IntegrationID = integrationID
+		info, err := toJSON(d.Info)
+		if err != nil {
+			return d, err
+		}
+		_, err = t.exec(ctx, "INSERT INTO devices ("+deviceColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			d.ID, d.AppID, d.UserID, d.ClientID, d.Type, d.GUID, d.Status, nullStr(d.IntegrationID), now.UnixMilli(),
+			nullStr(d.PushNotificationToken), info, nullStr(d.AppVersion))
+		return d, err
+	case err != nil:
+		return d, err
+	}
+	if old.UserID != u.ID {
+		return d, sunlamp.Errorf(sunlamp.KindConflict, "conflict", "The device belongs to another user")
+	}
+	old.LastSeen, old.Status, old.ClientID = now, "active", c.ID
+	if d.Type != "" {
+		old.Type = d.Type
+	}
+	if integrationID != "" {
+		old.IntegrationID = integrationID
+	}
+	if d.Info != nil {
+		old.Info = d.Info
+	}
+	if d.PushNotificationToken != "" {
+		old.PushNotificationToken = d.PushNotificationToken
+	}
+	if d.AppVersion != "" {
+		old.AppVersion = d.AppVersion
+	}
+	info, err := toJSON(old.Info)
+	if err != nil {
+		return old, err
+	}
+	_, err = t.exec(ctx, "UPDATE devices SET client_id = ?, type = ?, status = ?, integration_id = ?, last_seen = ?, push_notification_token = ?, info = ?, app_version = ? WHERE id = ?",
+		old.ClientID, old.Type, old.Status, nullStr(old.IntegrationID), now.UnixMilli(), nullStr(old.PushNotificationToken), info, nullStr(old.AppVersion), old.ID)
+	return old, err
+}
+
+// defaultConversation returns the user's default conversation, creating it (personal, with the user
+// as its participant, creationReason message) when the user has none.
+func (t tx) defaultConversation(ctx context.Context, u sunlamp.User, now time.Time) (sunlamp.Conversation, error) {
+	c, err := scanConversation(t.queryRow(ctx, "SELECT "+conversationColumns+" FROM conversations WHERE default_user_id = ? AND app_id = ?", u.ID, u.AppID))
+	if err == nil || !errors.Is(err, sql.ErrNoRows) {
+		return c, err
+	}
+	c = sunlamp.Conversation{ID: sunlamp.NewID(), AppID: u.AppID, Type: sunlamp.ConversationPersonal, CreatedAt: now, LastUpdatedAt: now}
+	return t.insertConversation(ctx, c, []sunlamp.User{u}, "message")
+}
