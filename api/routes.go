@@ -20,6 +20,19 @@ func (s *Server) routes() {
 	// Users, Clients, Devices, and the inbound channel simulator (issue 3)
 
 	// Conversations, Participants, Messages, Activities (issue 4)
+	s.handle("POST /v2/apps/{appId}/conversations", appOrIntegration, s.handleCreateConversation)
+	s.handle("GET /v2/apps/{appId}/conversations", appOrIntegration, s.handleListConversations)
+	s.handle("GET /v2/apps/{appId}/conversations/{conversationId}", appOrIntegration, s.handleGetConversation)
+	s.handle("PATCH /v2/apps/{appId}/conversations/{conversationId}", appOrIntegration, s.handleUpdateConversation)
+	s.handle("DELETE /v2/apps/{appId}/conversations/{conversationId}", appOrIntegration, s.handleDeleteConversation)
+	s.handle("POST /v2/apps/{appId}/conversations/{conversationId}/join", appOrIntegration, s.handleJoinConversation)
+	s.handle("GET /v2/apps/{appId}/conversations/{conversationId}/participants", appOrIntegration, s.handleListParticipants)
+	s.handle("POST /v2/apps/{appId}/conversations/{conversationId}/leave", appOrIntegration, s.handleLeaveConversation)
+	s.handle("POST /v2/apps/{appId}/conversations/{conversationId}/messages", appOrIntegration, s.handlePostMessage)
+	s.handle("GET /v2/apps/{appId}/conversations/{conversationId}/messages", appOrIntegration, s.handleListMessages)
+	s.handle("DELETE /v2/apps/{appId}/conversations/{conversationId}/messages", appOrIntegration, s.handleDeleteAllMessages)
+	s.handle("DELETE /v2/apps/{appId}/conversations/{conversationId}/messages/{messageId}", appOrIntegration, s.handleDeleteMessage)
+	s.handle("POST /v2/apps/{appId}/conversations/{conversationId}/activity", appOrIntegration, s.handlePostActivity)
 
 	// Integrations, Custom Integration API Keys, Webhooks (issue 5)
 
