@@ -144,4 +144,3 @@ func (c *Client) GetAppKey(ctx context.Context, appID, keyID string) (*AppKey, e
 func (c *Client) DeleteAppKey(ctx context.Context, appID, keyID string) error {
 	return c.do(ctx, request{method: "DELETE", path: appPath(appID, "keys", seg(keyID))}, nil)
 }
-
