@@ -10,6 +10,7 @@ type Store interface {
 	UserStore
 	ConversationStore
 	IntegrationStore
+	AttachmentStore
 	// Ping answers nil when the store can answer queries.
 	Ping(ctx context.Context) error
 	// Close releases the store; on SQLite it checkpoints and truncates the write-ahead log.

@@ -39,4 +39,8 @@ func (s *Server) routes() {
 	// Switchboards, Switchboard Integrations, Switchboard Actions (issue 6)
 
 	// Attachments (issue 8)
+	s.handleLimited("POST /v2/apps/{appId}/attachments", appOrIntegration, maxUploadBody, s.handleUploadAttachment)
+	s.handle("POST /v2/apps/{appId}/attachments/remove", appOrIntegration, s.handleDeleteAttachment)
+	// Media URLs are public, like the service's CDN URLs: no authentication.
+	s.mux.HandleFunc("GET /attachments/v2/{attachmentId}/{filename}", s.handleGetAttachmentMedia)
 }

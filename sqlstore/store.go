@@ -34,6 +34,7 @@ type Store struct {
 	clock   sunlamp.Clock
 	queries map[string]string // rebound queries, by their `?` text
 	purge   purgeState        // background removal of deleted users' history (users.go)
+	media   mediaState        // where attachments' bytes live, and their background removal (attachments.go)
 
 	msgBatch messageBatcher // group commit of PostMessage (groupcommit.go)
 }
@@ -90,6 +91,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open store: migrate: %w", err)
 	}
 	s.startPurger()
+	s.startMediaJanitor()
 	return s, nil
 }
 
@@ -125,6 +127,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // and truncates it, so that no old page images remain in the WAL after a clean stop.
 func (s *Store) Close() error {
 	s.stopPurger()
+	s.stopMediaJanitor()
 	var errs []error
 	if s.dialect == SQLite && s.write != nil {
 		if _, err := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {

@@ -1,0 +1,240 @@
+// Package blobstore keeps the bytes of attachments as files in a directory: the storage of
+// attachments when the database is SQLite (the sqlstore package keeps them in PostgreSQL itself when
+// several server processes share a PostgreSQL database).
+//
+// A blob is written to a temporary file in the directory's tmp folder, flushed to disk, and only then
+// renamed to its name, so that a blob either exists whole or not at all; a failed or interrupted write
+// removes its temporary file. Blobs are spread over 1024 sub-folders by the last two characters of
+// their id, so that no folder grows too large.
+package blobstore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Dir is a directory of blobs.
+type Dir struct {
+	path string
+}
+
+// Open returns the blob directory at path, creating it (readable by the owner only) if needed.
+func Open(path string) (*Dir, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open blob directory: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(abs, "tmp"), 0o700); err != nil {
+		return nil, fmt.Errorf("open blob directory: %w", err)
+	}
+	return &Dir{path: abs}, nil
+}
+
+// Path returns the directory's absolute path.
+func (d *Dir) Path() string { return d.path }
+
+// validName keeps ids from naming anything outside the directory.
+func validName(id string) bool {
+	if len(id) < 3 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *Dir) file(id string) string {
+	return filepath.Join(d.path, strings.ToLower(id[len(id)-2:]), id)
+}
+
+// Temp is a blob being written. Write to it, then Commit or Abort it; Abort after Commit does nothing,
+// so `defer t.Abort()` cleans up every failure path.
+type Temp struct {
+	d       *Dir
+	f       *os.File
+	n       int64
+	flushed bool
+	done    bool
+}
+
+// Create starts writing a new blob.
+func (d *Dir) Create() (*Temp, error) {
+	f, err := os.CreateTemp(filepath.Join(d.path, "tmp"), "upload-*")
+	if err != nil {
+		return nil, fmt.Errorf("create blob: %w", err)
+	}
+	return &Temp{d: d, f: f}, nil
+}
+
+// Write appends p to the blob.
+func (t *Temp) Write(p []byte) (int, error) {
+	n, err := t.f.Write(p)
+	t.n += int64(n)
+	return n, err
+}
+
+// ReadFrom appends everything r gives until EOF, and returns the number of bytes read.
+func (t *Temp) ReadFrom(r io.Reader) (int64, error) {
+	buf := make([]byte, 256<<10)
+	var total int64
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := t.Write(buf[:n]); werr != nil {
+				return total, werr
+			}
+			total += int64(n)
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// Size returns the number of bytes written so far.
+func (t *Temp) Size() int64 { return t.n }
+
+// Flush writes the blob's bytes to disk and closes it; Commit calls it when it was not called. Call
+// it before taking a lock that Commit runs under: it is the slow part.
+func (t *Temp) Flush() error {
+	if t.flushed {
+		return nil
+	}
+	t.flushed = true
+	err := t.f.Sync()
+	if cerr := t.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("flush blob: %w", err)
+	}
+	return nil
+}
+
+// Commit flushes the blob to disk and gives it its name id, replacing any blob of that name.
+func (t *Temp) Commit(id string) error {
+	if t.done {
+		return errors.New("commit blob: already committed or aborted")
+	}
+	if !validName(id) {
+		t.Abort()
+		return fmt.Errorf("commit blob: bad name %q", id)
+	}
+	err := t.Flush()
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(t.d.file(id)), 0o700)
+	}
+	if err == nil {
+		err = os.Rename(t.f.Name(), t.d.file(id))
+	}
+	if err != nil {
+		t.Abort()
+		return fmt.Errorf("commit blob: %w", err)
+	}
+	t.done = true
+	syncDir(filepath.Dir(t.d.file(id)))
+	return nil
+}
+
+// Abort removes the blob being written, unless it was committed.
+func (t *Temp) Abort() {
+	if t.done {
+		return
+	}
+	t.done = true
+	if !t.flushed {
+		t.f.Close()
+	}
+	os.Remove(t.f.Name())
+}
+
+// syncDir flushes a directory entry change (a rename, a removal) to disk; best effort.
+func syncDir(path string) {
+	if f, err := os.Open(path); err == nil {
+		_ = f.Sync()
+		f.Close()
+	}
+}
+
+// Open opens the blob id for reading. It returns an error satisfying errors.Is(err, fs.ErrNotExist)
+// when there is none.
+func (d *Dir) Open(id string) (*os.File, error) {
+	if !validName(id) {
+		return nil, fs.ErrNotExist
+	}
+	return os.Open(d.file(id))
+}
+
+// Remove deletes the blob id; a blob that does not exist is not an error.
+func (d *Dir) Remove(id string) error {
+	if !validName(id) {
+		return nil
+	}
+	err := os.Remove(d.file(id))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove blob: %w", err)
+	}
+	return nil
+}
+
+// RemoveStaleTemps removes temporary files older than age: writes interrupted by a crash. It returns
+// how many it removed.
+func (d *Dir) RemoveStaleTemps(age time.Duration) (int, error) {
+	entries, err := os.ReadDir(filepath.Join(d.path, "tmp"))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	cutoff := time.Now().Add(-age)
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || info.ModTime().After(cutoff) {
+			continue
+		}
+		if os.Remove(filepath.Join(d.path, "tmp", e.Name())) == nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Walk calls fn with the id and modification time of every blob, in no particular order, and stops at
+// the first error fn returns.
+func (d *Dir) Walk(fn func(id string, modTime time.Time) error) error {
+	shards, err := os.ReadDir(d.path)
+	if err != nil {
+		return err
+	}
+	for _, s := range shards {
+		if !s.IsDir() || s.Name() == "tmp" || len(s.Name()) != 2 {
+			continue
+		}
+		entries, err := os.ReadDir(filepath.Join(d.path, s.Name()))
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			info, err := e.Info()
+			if err != nil {
+				continue // removed meanwhile
+			}
+			if err := fn(e.Name(), info.ModTime()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
