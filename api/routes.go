@@ -18,6 +18,18 @@ func (s *Server) routes() {
 	s.handle("DELETE /v2/apps/{appId}/keys/{keyId}", accountApp, s.handleDeleteAppKey)
 
 	// Users, Clients, Devices, and the inbound channel simulator (issue 3)
+	s.handle("POST /v2/apps/{appId}/users", appOrIntegration, s.handleCreateUser)
+	s.handle("GET /v2/apps/{appId}/users", appOrIntegration, s.handleListUsers)
+	s.handle("GET /v2/apps/{appId}/users/{userIdOrExternalId}", appOrIntegration, s.handleGetUser)
+	s.handle("PATCH /v2/apps/{appId}/users/{userIdOrExternalId}", appOrIntegration, s.handleUpdateUser)
+	s.handle("DELETE /v2/apps/{appId}/users/{userIdOrExternalId}", appOrIntegration, s.handleDeleteUser)
+	s.handle("DELETE /v2/apps/{appId}/users/{userIdOrExternalId}/personalinformation", appOrIntegration, s.handleDeleteUserPersonalInformation)
+	s.handle("POST /v2/apps/{appId}/users/{userIdOrExternalId}/clients", appOrIntegration, s.handleCreateClient)
+	s.handle("GET /v2/apps/{appId}/users/{userIdOrExternalId}/clients", appOrIntegration, s.handleListClients)
+	s.handle("DELETE /v2/apps/{appId}/users/{userIdOrExternalId}/clients/{clientId}", appOrIntegration, s.handleRemoveClient)
+	s.handle("GET /v2/apps/{appId}/users/{userIdOrExternalId}/devices", appOrIntegration, s.handleListDevices)
+	s.handle("GET /v2/apps/{appId}/users/{userIdOrExternalId}/devices/{deviceId}", appOrIntegration, s.handleGetDevice)
+	s.handle("POST /_sunlamp/v1/apps/{appId}/inbound", appOrIntegration, s.handleInbound)
 
 	// Conversations, Participants, Messages, Activities (issue 4)
 	s.handle("POST /v2/apps/{appId}/conversations", appOrIntegration, s.handleCreateConversation)

@@ -120,7 +120,19 @@ func (s *Store) CreateClient(ctx context.Context, appID, idOrExternalID string, 
 		if err := t.insertClient(ctx, c); err != nil {
 			return err
 		}
-		return t.emitClientEvent(ctx, "client:add", u, c, "channelLinking")
+		d := sunlamp.EventData{User: &u, Client: &c, Extra: map[string]any{"reason": "channelLinking"}}
+		ev := sunlamp.Event{Type: "client:add", AppID: appID, UserID: u.ID, IntegrationID: c.IntegrationID}
+		if c.TargetConversationID != "" {
+			conv, err := scanConversation(t.queryRow(ctx, "SELECT "+conversationColumns+" FROM conversations WHERE id = ? AND app_id = ?", c.TargetConversationID, appID))
+			if err != nil {
+				return notFound(err, sunlamp.ErrConversationNotFound, "get conversation")
+			}
+			d.Conversation, ev.ConversationID = &conv, conv.ID
+		}
+		if ev.Data, err = eventData(d); err != nil {
+			return err
+		}
+		return t.emit(ctx, ev)
 	})
 	if err != nil {
 		return c, fmt.Errorf("create client: %w", err)
