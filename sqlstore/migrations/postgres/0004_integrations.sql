@@ -50,3 +50,30 @@ CREATE INDEX deliveries_due ON deliveries (next_attempt_at, seq) WHERE status = 
 CREATE INDEX deliveries_in_order ON deliveries (webhook_id, order_key, seq) WHERE status = 'pending';
 CREATE INDEX deliveries_by_event ON deliveries (event_id);
 CREATE INDEX deliveries_finished ON deliveries (finished_at) WHERE status <> 'pending';
+
+-- Fan-out: every event written to the outbox, by whatever statement, gets one delivery per webhook
+-- of its app subscribed to its type, in the same transaction. The set of webhooks is the one at
+-- commit time. strpos() matches the quoted name exactly ("conversation:message" does not match
+-- "conversation:message:delivery:user").
+--
+-- Deliveries of one conversation (or user) must get their sequence numbers in commit order, which
+-- PostgreSQL does not promise for concurrent transactions: the advisory lock, held until commit,
+-- serialises the writers of one conversation from the moment its first delivery is numbered.
+-- (SQLite has a single writer.)
+CREATE FUNCTION events_fan_out() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    k TEXT := COALESCE(NEW.conversation_id, NEW.user_id);
+BEGIN
+    IF k IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks w
+            WHERE w.app_id = NEW.app_id AND strpos(w.triggers, '"' || NEW.type || '"') > 0) THEN
+        PERFORM pg_advisory_xact_lock(7355609, hashtext(k));
+    END IF;
+    INSERT INTO deliveries (app_id, event_id, webhook_id, order_key, next_attempt_at, created_at)
+    SELECT NEW.app_id, NEW.id, w.id, k, NEW.created_at, NEW.created_at
+    FROM webhooks w
+    WHERE w.app_id = NEW.app_id AND strpos(w.triggers, '"' || NEW.type || '"') > 0
+    ORDER BY w.id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER events_fan_out AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION events_fan_out();

@@ -50,3 +50,16 @@ CREATE INDEX deliveries_due ON deliveries (next_attempt_at, seq) WHERE status = 
 CREATE INDEX deliveries_in_order ON deliveries (webhook_id, order_key, seq) WHERE status = 'pending';
 CREATE INDEX deliveries_by_event ON deliveries (event_id);
 CREATE INDEX deliveries_finished ON deliveries (finished_at) WHERE status <> 'pending';
+
+-- Fan-out: every event written to the outbox, by whatever statement, gets one delivery per webhook
+-- of its app subscribed to its type, in the same transaction. The set of webhooks is the one at
+-- commit time. instr() matches the quoted name exactly ("conversation:message" does not match
+-- "conversation:message:delivery:user").
+CREATE TRIGGER events_fan_out AFTER INSERT ON events
+BEGIN
+    INSERT INTO deliveries (app_id, event_id, webhook_id, order_key, next_attempt_at, created_at)
+    SELECT NEW.app_id, NEW.id, w.id, COALESCE(NEW.conversation_id, NEW.user_id), NEW.created_at, NEW.created_at
+    FROM webhooks w
+    WHERE w.app_id = NEW.app_id AND instr(w.triggers, '"' || NEW.type || '"') > 0
+    ORDER BY w.id;
+END;

@@ -1,0 +1,177 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/sunlamp/sunlamp"
+)
+
+// This file renders the payloads of webhook events (the spec's x-webhooks EventWebhooks,
+// events[].payload) from the sunlamp.EventData snapshot an outbox event carries. Rendering happens
+// at each delivery attempt, so that a user's data erased from the outbox is never sent afterwards.
+
+// RenderEventPayload returns the payload of ev as webhook wh receives it: users truncated
+// ({id, externalId, authenticated, ...}) unless wh.IncludeFullUser, and sources without their
+// client and device unless wh.IncludeFullSource. It is the webhook dispatcher's RenderFunc.
+func RenderEventPayload(ev sunlamp.Event, wh sunlamp.Webhook) (json.RawMessage, error) {
+	var data sunlamp.EventData
+	if len(ev.Data) > 0 {
+		d := json.NewDecoder(bytes.NewReader(ev.Data))
+		d.UseNumber()
+		if err := d.Decode(&data); err != nil {
+			return nil, fmt.Errorf("render %s event: %w", ev.Type, err)
+		}
+	}
+	r := eventRenderer{data: data, fullUser: wh.IncludeFullUser, fullSource: wh.IncludeFullSource}
+	p := map[string]any{}
+	if data.Conversation != nil {
+		p["conversation"] = conversationTruncatedOut(*data.Conversation)
+	}
+	if data.User != nil {
+		p["user"] = r.user(*data.User)
+	}
+	if data.Client != nil {
+		p["client"] = clientOut(*data.Client)
+	}
+	if data.Message != nil {
+		p["message"] = r.message(*data.Message)
+	}
+	// Extra values are wire-ready (reason, creationReason, activity, source, metadata, error...).
+	for k, v := range data.Extra {
+		p[k] = v
+	}
+	switch ev.Type {
+	case "conversation:read", "conversation:typing":
+		r.activity(p)
+	}
+	if src, ok := p["source"].(map[string]any); ok {
+		r.source(src)
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("render %s event: %w", ev.Type, err)
+	}
+	return b, nil
+}
+
+type eventRenderer struct {
+	data                 sunlamp.EventData
+	fullUser, fullSource bool
+}
+
+// userTruncatedWire is the spec's userTruncated, the user of webhook payloads.
+type userTruncatedWire struct {
+	ID            string `json:"id"`
+	ExternalID    string `json:"externalId,omitempty"`
+	BrandID       string `json:"brandId,omitempty"`
+	Authenticated bool   `json:"authenticated"` // Sunlamp has no authenticated (JWT, Help Center) users
+}
+
+// user renders u truncated, or complete with includeFullUser.
+func (r eventRenderer) user(u sunlamp.User) any {
+	if !r.fullUser {
+		return userTruncatedWire{ID: u.ID, ExternalID: u.ExternalID, BrandID: u.BrandID}
+	}
+	return struct {
+		userWire
+		Authenticated bool `json:"authenticated"`
+	}{userOut(u), false}
+}
+
+// conversationTruncatedWire is the spec's conversationTruncated.
+type conversationTruncatedWire struct {
+	ID       string         `json:"id"`
+	Type     string         `json:"type"`
+	Metadata map[string]any `json:"metadata,omitempty"`
+}
+
+func conversationTruncatedOut(c sunlamp.Conversation) conversationTruncatedWire {
+	w := conversationTruncatedWire{ID: c.ID, Type: c.Type}
+	if len(c.Metadata) > 0 {
+		w.Metadata = c.Metadata
+	}
+	return w
+}
+
+// message renders the spec's messageWebhook: the message with its author's user.
+func (r eventRenderer) message(m sunlamp.Message) any {
+	w := messageOut(m)
+	out := map[string]any{
+		"id": w.ID, "received": w.Received, "content": w.Content,
+	}
+	author := map[string]any{"type": w.Author.Type}
+	if len(w.Author.Subtypes) > 0 {
+		author["subtypes"] = w.Author.Subtypes
+	}
+	if w.Author.UserID != "" {
+		author["userId"] = w.Author.UserID
+		u := sunlamp.User{ID: w.Author.UserID}
+		if r.data.User != nil && r.data.User.ID == w.Author.UserID {
+			u = *r.data.User
+		}
+		author["user"] = r.user(u)
+		// The spec's example author carries displayName and avatarUrl, read from the user.
+		if name := u.Profile.DisplayName(); name != "" {
+			author["displayName"] = name
+		}
+		if u.Profile.AvatarURL != "" {
+			author["avatarUrl"] = u.Profile.AvatarURL
+		}
+	}
+	if w.Author.DisplayName != "" {
+		author["displayName"] = w.Author.DisplayName
+	}
+	if w.Author.AvatarURL != "" {
+		author["avatarUrl"] = w.Author.AvatarURL
+	}
+	out["author"] = author
+	src := map[string]any{"type": w.Source.Type}
+	if w.Source.IntegrationID != "" {
+		src["integrationId"] = w.Source.IntegrationID
+	}
+	if w.Source.OriginalMessageID != "" {
+		src["originalMessageId"] = w.Source.OriginalMessageID
+	}
+	if w.Source.OriginalMessageTimestamp != nil {
+		src["originalMessageTimestamp"] = *w.Source.OriginalMessageTimestamp
+	}
+	r.source(src)
+	out["source"] = src
+	if w.Metadata != nil {
+		out["metadata"] = w.Metadata
+	}
+	if len(w.References) > 0 {
+		out["references"] = w.References
+	}
+	return out
+}
+
+// source adds the client and device to a source with includeFullSource.
+func (r eventRenderer) source(src map[string]any) {
+	if !r.fullSource {
+		return
+	}
+	if r.data.Client != nil {
+		src["client"] = clientOut(*r.data.Client)
+	}
+	if r.data.Device != nil {
+		src["device"] = deviceOut(*r.data.Device)
+	}
+}
+
+// activity completes the activity of a read or typing event: its author's user and its source.
+func (r eventRenderer) activity(p map[string]any) {
+	act, ok := p["activity"].(map[string]any)
+	if !ok {
+		return
+	}
+	delete(p, "user") // the user is the activity's author, not a payload field of these events
+	if author, ok := act["author"].(map[string]any); ok && r.data.User != nil && author["type"] == sunlamp.AuthorUser {
+		author["user"] = r.user(*r.data.User)
+	}
+	if src, ok := act["source"].(map[string]any); ok {
+		r.source(src)
+	}
+}

@@ -1,0 +1,429 @@
+package webhook_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sunlamp/sunlamp"
+	"github.com/sunlamp/sunlamp/api"
+	"github.com/sunlamp/sunlamp/internal/apitest"
+	"github.com/sunlamp/sunlamp/sqlstore"
+	"github.com/sunlamp/sunlamp/webhook"
+)
+
+// received is one POST a receiver got.
+type received struct {
+	Header http.Header
+	Body   []byte
+	Event  struct {
+		ID, Type string
+	}
+	At time.Time
+}
+
+// receiver is a webhook target on loopback that answers with the statuses of answer (by event id
+// and attempt) and records what it gets.
+type receiver struct {
+	*httptest.Server
+	mu     sync.Mutex
+	got    []received
+	answer func(eventID string, attempt int) int
+	tries  map[string]int
+}
+
+func newReceiver(t testing.TB, answer func(eventID string, attempt int) int) *receiver {
+	rc := &receiver{answer: answer, tries: map[string]int{}}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var env struct {
+			Events []struct{ ID, Type string } `json:"events"`
+		}
+		_ = json.Unmarshal(body, &env)
+		g := received{Header: r.Header.Clone(), Body: body, At: time.Now()}
+		if len(env.Events) > 0 {
+			g.Event.ID, g.Event.Type = env.Events[0].ID, env.Events[0].Type
+		}
+		rc.mu.Lock()
+		rc.got = append(rc.got, g)
+		rc.tries[g.Event.ID]++
+		n := rc.tries[g.Event.ID]
+		rc.mu.Unlock()
+		status := http.StatusOK
+		if rc.answer != nil {
+			status = rc.answer(g.Event.ID, n)
+		}
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+func (rc *receiver) all() []received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]received(nil), rc.got...)
+}
+
+func (rc *receiver) ids() []string {
+	var ids []string
+	for _, g := range rc.all() {
+		ids = append(ids, g.Event.ID)
+	}
+	return ids
+}
+
+// fixture is a store with an app, a custom integration and a webhook to a receiver.
+type fixture struct {
+	store *sqlstore.Store
+	clock *apitest.Clock
+	app   string
+	hook  sunlamp.Webhook
+	d     *webhook.Dispatcher
+}
+
+func newFixture(t *testing.T, storeName string, target string, triggers []string, tweak func(*sunlamp.Webhook)) *fixture {
+	t.Helper()
+	clock := apitest.NewClock()
+	st, err := sqlstore.Open(context.Background(), apitest.NewDSN(t, storeName), sqlstore.WithClock(clock))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+	app, err := st.CreateApp(ctx, sunlamp.App{AccountID: sunlamp.DefaultAccountID, DisplayName: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh := sunlamp.Webhook{ID: sunlamp.NewID(), Version: sunlamp.WebhookVersion, Target: target, Triggers: triggers, Secret: sunlamp.NewWebhookSecret()}
+	if tweak != nil {
+		tweak(&wh)
+	}
+	in, err := st.CreateIntegration(ctx, sunlamp.Integration{ID: sunlamp.NewID(), AppID: app.ID, Type: "custom", Status: "active", Webhooks: []sunlamp.Webhook{wh}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{store: st, clock: clock, app: app.ID, hook: in.Webhooks[0]}
+	f.d = webhook.New(webhook.Config{Store: st, Render: api.RenderEventPayload, Clock: clock, Timeout: 2 * time.Second})
+	return f
+}
+
+// emit writes an event with a user snapshot.
+func (f *fixture) emit(t testing.TB, typ, conversationID string) sunlamp.Event {
+	t.Helper()
+	u := sunlamp.User{ID: sunlamp.NewID(), AppID: f.app, ExternalID: "ext-1", SignedUpAt: f.clock.Now(),
+		Profile: sunlamp.Profile{GivenName: "Ada", Email: "ada@example.com"}}
+	data := sunlamp.EventData{User: &u}
+	if conversationID != "" {
+		data.Conversation = &sunlamp.Conversation{ID: conversationID, AppID: f.app, Type: sunlamp.ConversationPersonal}
+	}
+	b, _ := json.Marshal(data)
+	ev := sunlamp.Event{ID: sunlamp.NewID(), AppID: f.app, Type: typ, ConversationID: conversationID, UserID: u.ID, Data: b, CreatedAt: f.clock.Now()}
+	if err := f.store.Emit(context.Background(), ev); err != nil {
+		t.Fatalf("emit: %v", err)
+	}
+	return ev
+}
+
+func (f *fixture) deliverDue(t testing.TB) int {
+	t.Helper()
+	n, err := f.d.DeliverDue(context.Background())
+	if err != nil {
+		t.Fatalf("deliver due: %v", err)
+	}
+	return n
+}
+
+func TestDeliveryHeadersSignatureAndShape(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			rc := newReceiver(t, nil)
+			f := newFixture(t, name, rc.URL, []string{"user:remove", "conversation:remove"}, nil)
+			ev := f.emit(t, "user:remove", "")
+			if n := f.deliverDue(t); n != 1 {
+				t.Fatalf("got %d attempts, want 1", n)
+			}
+			got := rc.all()
+			if len(got) != 1 {
+				t.Fatalf("got %d deliveries, want 1", len(got))
+			}
+			g := got[0]
+			for h, want := range map[string]string{
+				"Content-Type": "application/json", "X-Api-Key": f.hook.Secret, "Webhook-Id": ev.ID,
+				"Webhook-Timestamp": strconv.FormatInt(f.clock.Now().Unix(), 10),
+			} {
+				if v := g.Header.Get(h); v != want {
+					t.Errorf("got %s %q, want %q", h, v, want)
+				}
+			}
+			if !webhook.Verify(f.hook.Secret, ev.ID, f.clock.Now().Unix(), g.Body, g.Header.Get("Webhook-Signature")) {
+				t.Errorf("signature %q does not verify", g.Header.Get("Webhook-Signature"))
+			}
+			if webhook.Verify("another secret", ev.ID, f.clock.Now().Unix(), g.Body, g.Header.Get("Webhook-Signature")) {
+				t.Errorf("signature verifies with another secret")
+			}
+			tampered := append([]byte(nil), g.Body...)
+			tampered[len(tampered)-2] = ' '
+			if webhook.Verify(f.hook.Secret, ev.ID, f.clock.Now().Unix(), tampered, g.Header.Get("Webhook-Signature")) {
+				t.Errorf("signature verifies a tampered body")
+			}
+			want := `{"app":{"id":"` + f.app + `"},"webhook":{"id":"` + f.hook.ID + `","version":"v2"},"events":[{"id":"` + ev.ID +
+				`","type":"user:remove","createdAt":"` + ev.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z") +
+				`","payload":{"user":{"id":"` + userID(t, ev) + `","externalId":"ext-1","authenticated":false}}}]}`
+			if diff := cmp.Diff(want, string(g.Body)); diff != "" {
+				t.Errorf("body mismatch (-want +got):\n%s", diff)
+			}
+			ValidateWebhookBody(t, g.Body)
+			// Delivered once: nothing is due any more, even much later.
+			f.clock.Advance(time.Hour)
+			if n := f.deliverDue(t); n != 0 {
+				t.Errorf("got %d more attempts after success, want 0", n)
+			}
+		})
+	}
+}
+
+func userID(t testing.TB, ev sunlamp.Event) string {
+	var d sunlamp.EventData
+	if err := json.Unmarshal(ev.Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d.User.ID
+}
+
+func TestTriggersAndIncludeFullUser(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			rc := newReceiver(t, nil)
+			f := newFixture(t, name, rc.URL, []string{"conversation:remove"}, func(w *sunlamp.Webhook) { w.IncludeFullUser = true })
+			f.emit(t, "user:remove", "")                          // not subscribed
+			f.emit(t, "conversation:message:delivery:user", "c1") // not subscribed either
+			ev := f.emit(t, "conversation:remove", "c2")          // subscribed
+			if n := f.deliverDue(t); n != 1 {
+				t.Fatalf("got %d attempts, want 1 (only the subscribed trigger)", n)
+			}
+			g := rc.all()[0]
+			if g.Event.ID != ev.ID {
+				t.Fatalf("got event %s, want %s", g.Event.ID, ev.ID)
+			}
+			ValidateWebhookBody(t, g.Body)
+			var body struct {
+				Events []struct {
+					Payload map[string]any
+				}
+			}
+			json.Unmarshal(g.Body, &body)
+			u, _ := body.Events[0].Payload["user"].(map[string]any)
+			if u == nil || u["profile"] == nil {
+				t.Errorf("got payload %v, want the full user (profile) with includeFullUser", body.Events[0].Payload)
+			}
+		})
+	}
+}
+
+func TestRetryScheduleAndGiveUp(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			rc := newReceiver(t, func(string, int) int { return http.StatusServiceUnavailable })
+			f := newFixture(t, name, rc.URL, []string{"user:remove"}, nil)
+			start := f.clock.Now()
+			ev := f.emit(t, "user:remove", "")
+			// Attempts at 0, 1, 3, 7 and 15 minutes after the first: gaps of 1, 2, 4, 8 minutes.
+			var at []time.Duration
+			for step := 0; step <= 20*60; step += 15 {
+				f.clock.Advance(15 * time.Second)
+				if step == 0 {
+					f.clock.Advance(-15 * time.Second)
+				}
+				if n := f.deliverDue(t); n > 0 {
+					at = append(at, f.clock.Now().Sub(start))
+				}
+			}
+			want := []time.Duration{0, time.Minute, 3 * time.Minute, 7 * time.Minute, 15 * time.Minute}
+			if diff := cmp.Diff(want, at); diff != "" {
+				t.Errorf("attempt times (-want +got):\n%s", diff)
+			}
+			for _, g := range rc.all() {
+				if g.Event.ID != ev.ID || g.Header.Get("Webhook-Id") != ev.ID {
+					t.Errorf("got event id %s (header %s), want %s on every attempt", g.Event.ID, g.Header.Get("Webhook-Id"), ev.ID)
+				}
+			}
+			if n, _ := f.store.PendingDeliveries(context.Background()); n != 0 {
+				t.Errorf("got %d pending deliveries after giving up, want 0", n)
+			}
+		})
+	}
+}
+
+func TestNonRecoverableAnswersAreNotRetried(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			status := map[string]int{}
+			rc := newReceiver(t, func(id string, _ int) int { return status[id] })
+			f := newFixture(t, name, rc.URL, []string{"user:remove"}, nil)
+			cases := []struct {
+				status   int
+				attempts int
+			}{{400, 1}, {401, 1}, {403, 1}, {404, 1}, {406, 1}, {410, 5}, {429, 5}, {500, 5}, {302, 5}}
+			ids := map[string]int{}
+			for _, c := range cases {
+				ev := f.emit(t, "user:remove", "")
+				status[ev.ID] = c.status
+				ids[ev.ID] = c.attempts
+			}
+			for range 6 {
+				f.deliverDue(t)
+				f.clock.Advance(8 * time.Minute)
+			}
+			rc.mu.Lock()
+			defer rc.mu.Unlock()
+			for id, want := range ids {
+				if got := rc.tries[id]; got != want {
+					t.Errorf("answer %d: got %d attempts, want %d", status[id], got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestTimeoutIsRetried(t *testing.T) {
+	rc := newReceiver(t, func(_ string, attempt int) int {
+		if attempt == 1 {
+			time.Sleep(500 * time.Millisecond)
+		}
+		return 200
+	})
+	f := newFixture(t, "sqlite", rc.URL, []string{"user:remove"}, nil)
+	f.d = webhook.New(webhook.Config{Store: f.store, Render: api.RenderEventPayload, Clock: f.clock, Timeout: 100 * time.Millisecond})
+	f.emit(t, "user:remove", "")
+	f.deliverDue(t)
+	if n, _ := f.store.PendingDeliveries(context.Background()); n != 1 {
+		t.Fatalf("got %d pending deliveries after a timeout, want 1 (to retry)", n)
+	}
+	f.clock.Advance(time.Minute)
+	f.deliverDue(t)
+	if n, _ := f.store.PendingDeliveries(context.Background()); n != 0 {
+		t.Errorf("got %d pending deliveries after the retry succeeded, want 0", n)
+	}
+}
+
+func TestOrderPerConversation(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			var first string
+			rc := newReceiver(t, func(id string, attempt int) int {
+				if id == first && attempt == 1 {
+					return 500
+				}
+				return 200
+			})
+			f := newFixture(t, name, rc.URL, []string{"conversation:remove"}, nil)
+			a1 := f.emit(t, "conversation:remove", "convA")
+			first = a1.ID
+			a2 := f.emit(t, "conversation:remove", "convA")
+			b1 := f.emit(t, "conversation:remove", "convB")
+			a3 := f.emit(t, "conversation:remove", "convA")
+			f.deliverDue(t)
+			// a1 failed: a2 and a3 wait for it; b1 (another conversation) does not.
+			got := rc.ids()
+			slices.Sort(got)
+			want := []string{a1.ID, b1.ID}
+			slices.Sort(want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("first round (-want +got):\n%s", diff)
+			}
+			f.clock.Advance(time.Minute)
+			f.deliverDue(t)
+			var convA []string
+			for _, id := range rc.ids() {
+				if id != b1.ID {
+					convA = append(convA, id)
+				}
+			}
+			if diff := cmp.Diff([]string{a1.ID, a1.ID, a2.ID, a3.ID}, convA); diff != "" {
+				t.Errorf("deliveries of conversation A (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// ---- spec validation of webhook bodies ----
+
+var webhookSpec struct {
+	once    sync.Once
+	doc     *openapi3.T
+	byTitle map[string]*openapi3.Schema
+	err     error
+}
+
+// ValidateWebhookBody checks a delivery body against the spec's x-webhooks EventWebhooks: the
+// envelope's app and webhook, and each event against the event schema of its type.
+func ValidateWebhookBody(t testing.TB, body []byte) {
+	t.Helper()
+	dir := apitest.SpecDir()
+	if dir == "" {
+		t.Log("../shared/spec is absent: webhook bodies are not validated against the spec")
+		return
+	}
+	webhookSpec.once.Do(func() {
+		data, err := os.ReadFile(filepath.Join(dir, "openapi.yaml"))
+		if err != nil {
+			webhookSpec.err = err
+			return
+		}
+		data = regexp.MustCompile("(?m)(profile.email`\\.\n)\\s+required: true\n").ReplaceAll(data, []byte("$1"))
+		doc, err := openapi3.NewLoader().LoadFromData(data)
+		if err != nil {
+			webhookSpec.err = err
+			return
+		}
+		webhookSpec.doc = doc
+		webhookSpec.byTitle = map[string]*openapi3.Schema{}
+		for _, s := range doc.Components.Schemas {
+			if s.Value != nil && s.Value.Title != "" {
+				webhookSpec.byTitle[s.Value.Title] = s.Value
+			}
+		}
+	})
+	if webhookSpec.err != nil {
+		t.Fatalf("load spec: %v", webhookSpec.err)
+	}
+	var env map[string]any
+	if err := json.Unmarshal(body, &env); err != nil {
+		t.Fatalf("webhook body is not JSON: %v", err)
+	}
+	schemas := webhookSpec.doc.Components.Schemas
+	for key, name := range map[string]string{"app": "appSubSchema", "webhook": "webhookSubSchema"} {
+		if err := schemas[name].Value.VisitJSON(env[key]); err != nil {
+			t.Errorf("%s does not match %s: %v", key, name, err)
+		}
+	}
+	events, _ := env["events"].([]any)
+	if len(events) == 0 {
+		t.Errorf("webhook body has no events: %s", body)
+	}
+	for _, e := range events {
+		typ, _ := e.(map[string]any)["type"].(string)
+		s := webhookSpec.byTitle[typ]
+		if s == nil {
+			t.Errorf("the spec has no event schema titled %q", typ)
+			continue
+		}
+		if err := s.VisitJSON(e); err != nil {
+			t.Errorf("%s event does not match the spec: %v\nbody: %s", typ, err, body)
+		}
+	}
+}
