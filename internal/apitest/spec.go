@@ -68,7 +68,29 @@ func loadSpec() {
 		spec.err = err
 		return
 	}
+	implicitDiscriminatorMappings(doc)
 	spec.router, spec.err = gorillamux.NewRouter(doc)
+}
+
+// implicitDiscriminatorMappings gives every oneOf discriminator without a mapping (the spec's
+// action and actionSubset) the implicit one OpenAPI 3.0 defines: the discriminator value is the
+// name of a oneOf schema. The validator applies explicit mappings only; without this, a reply
+// action also matches postback (same required fields) and fails oneOf.
+func implicitDiscriminatorMappings(doc *openapi3.T) {
+	for _, ref := range doc.Components.Schemas {
+		s := ref.Value
+		if s == nil || s.Discriminator == nil || len(s.Discriminator.Mapping) > 0 || len(s.OneOf) == 0 {
+			continue
+		}
+		m := map[string]openapi3.MappingRef{}
+		for _, item := range s.OneOf {
+			name := item.Ref[strings.LastIndex(item.Ref, "/")+1:]
+			if name != "" {
+				m[name] = openapi3.MappingRef(*item)
+			}
+		}
+		s.Discriminator.Mapping = m
+	}
 }
 
 // specRouter returns the router of ../shared/spec/openapi.yaml. When the spec folder is absent it
