@@ -264,4 +264,3 @@ func TestParticipants(t *testing.T) {
 		}
 	})
 }
-

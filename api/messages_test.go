@@ -37,7 +37,7 @@ func TestPostMessage(t *testing.T) {
 
 		// Business author with its own name, avatar and subtype.
 		e.MustJSON(t, post(map[string]any{"author": map[string]any{"type": "business", "displayName": "Steve", "avatarUrl": "https://example.org/steve.png", "subtypes": []any{"AI"}},
-			"content": map[string]any{"type": "text", "text": "Answer", "actions": []any{map[string]any{"type": "reply", "text": "Yes", "payload": "YES"}}},
+			"content":    map[string]any{"type": "text", "text": "Answer", "actions": []any{map[string]any{"type": "reply", "text": "Yes", "payload": "YES"}}},
 			"references": []any{map[string]any{"uri": "https://example.com/article/123", "title": "How to"}}}), 201,
 			`{"messages":[{"id":"ID","received":"TIME","author":{"type":"business","subtypes":["AI"],"displayName":"Steve","avatarUrl":"https://example.org/steve.png"},
 			"content":{"type":"text","text":"Answer","actions":[{"type":"reply","text":"Yes","payload":"YES"}]},
@@ -107,7 +107,9 @@ func TestContentTypes(t *testing.T) {
 		}
 		// Every content type comes back the same from ListMessages.
 		r := c.Do(t, "GET", c.path("/conversations/"+conv+"/messages"), c.key, nil)
-		var list struct{ Messages []struct{ Content struct{ Type string } } }
+		var list struct {
+			Messages []struct{ Content struct{ Type string } }
+		}
 		r.Decode(t, &list)
 		var types []string
 		for _, m := range list.Messages {
@@ -200,7 +202,6 @@ func TestListMessages(t *testing.T) {
 		apitest.MustError(t, c.Do(t, "DELETE", c.path("/conversations/5d8cff3cd55b040010928b5b/messages"), c.key, nil), 404, "conversation_not_found", "Conversation not found")
 	})
 }
-
 
 // TestMessageLimit: the 30,001st message of a conversation is refused until messages are deleted.
 func TestMessageLimit(t *testing.T) {
