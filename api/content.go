@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -334,11 +335,13 @@ func validateContent(v any, schema string) (sunlamp.Content, error) {
 	if err != nil {
 		return sunlamp.Content{}, err
 	}
-	doc, err := json.Marshal(c.out)
-	if err != nil {
+	var doc bytes.Buffer
+	enc := json.NewEncoder(&doc)
+	enc.SetEscapeHTML(false) // htmlText stays readable in the stored document
+	if err := enc.Encode(c.out); err != nil {
 		return sunlamp.Content{}, sunlamp.Invalid("content is not valid JSON")
 	}
-	return sunlamp.Content{Type: typ, Doc: doc}, nil
+	return sunlamp.Content{Type: typ, Doc: bytes.TrimRight(doc.Bytes(), "\n")}, nil
 }
 
 // richText validates text, htmlText and markdownText: markdownText becomes htmlText (and cannot
