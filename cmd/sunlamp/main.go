@@ -42,10 +42,15 @@ const usage = `sunlamp: a self-hosted server that speaks the Sunshine Conversati
 
 Usage:
   sunlamp serve [flags]     serve the API (sunlamp serve --help for flags)
+  sunlamp users ...         get, delete or erase the personal information of one user
+                            (sunlamp users --help)
+  sunlamp dsr ...           process data-subject requests in bulk: erase or delete many users,
+                            resumable (sunlamp dsr --help)
   sunlamp version           print the version
 
 Example:
   sunlamp serve --addr 127.0.0.1:8090 --db sqlite:sunlamp.db
+  sunlamp users erase-personal-info --app APP_ID customer-42
 `
 
 // run is the whole program: main only calls it, so tests can too.
@@ -57,6 +62,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:], getenv, stdout, stderr)
+	case "users":
+		return runUsers(ctx, args[1:], getenv, stdout, stderr)
+	case "dsr":
+		return runDSR(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sunlamp", version())
 		return nil
