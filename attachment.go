@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -97,4 +98,30 @@ func IsAttachmentID(s string) bool {
 		}
 	}
 	return true
+}
+
+// MediaPath is the path, under the server's base URL, of the media URLs of attachments:
+// {base}/attachments/v2/{id}/{filename}. The service serves them at
+// https://{subdomain}.zendesk.com/sc/attachments/v2/{id}/{filename} while its API is at
+// https://{subdomain}.zendesk.com/sc/v2/...: the same place relative to the API's base URL.
+const MediaPath = "/attachments/v2/"
+
+// AttachmentIDOfURL returns the attachment id of a URL whose path ends in MediaPath + {id}/{filename},
+// whatever its host: the store, which does not know the server's base URL, uses it to find the
+// attachment an image or file message points at (ids are unguessable and looked up in the message's
+// app only, so another host's look-alike URL matches nothing).
+func AttachmentIDOfURL(mediaURL string) (string, bool) {
+	p := mediaURL
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	i := strings.LastIndex(p, MediaPath)
+	if i < 0 {
+		return "", false
+	}
+	id, name, ok := strings.Cut(p[i+len(MediaPath):], "/")
+	if !ok || name == "" || strings.Contains(name, "/") || !IsAttachmentID(id) {
+		return "", false
+	}
+	return id, true
 }

@@ -22,10 +22,8 @@ type deleteAttachmentBody struct {
 	MediaURL Nullable[string] `json:"mediaUrl"`
 }
 
-// mediaPath is where attachments are served, under the base URL. The service serves them at
-// https://{subdomain}.zendesk.com/sc/attachments/v2/{id}/{filename} where its API is at
-// https://{subdomain}.zendesk.com/sc/v2/...: the same place relative to the API's base URL.
-const mediaPath = "/attachments/v2/"
+// mediaPath is where attachments are served, under the base URL (see sunlamp.MediaPath).
+const mediaPath = sunlamp.MediaPath
 
 // mediaURL returns the public URL of an attachment's bytes.
 func (s *Server) mediaURL(a sunlamp.Attachment) string {
