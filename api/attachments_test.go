@@ -89,7 +89,9 @@ func (a *attEnv) mustUpload(t testing.TB, query, filename string, data []byte) s
 	t.Helper()
 	r := a.upload(t, query, part{"source", filename, "application/octet-stream", data})
 	apitest.MustStatus(t, r, http.StatusCreated)
-	var out struct{ Attachment struct{ MediaURL, MediaType string } }
+	var out struct {
+		Attachment struct{ MediaURL, MediaType string }
+	}
 	r.Decode(t, &out)
 	return out.Attachment.MediaURL
 }
@@ -234,7 +236,9 @@ func TestUploadAttachment(t *testing.T) {
 			} {
 				r := a.upload(t, "access=public", part{"source", c.name, "image/png", c.data})
 				apitest.MustStatus(t, r, 201)
-				var out struct{ Attachment struct{ MediaURL, MediaType string } }
+				var out struct {
+					Attachment struct{ MediaURL, MediaType string }
+				}
 				r.Decode(t, &out)
 				if out.Attachment.MediaType != c.want {
 					t.Errorf("%s: got mediaType %q, want %q", c.name, out.Attachment.MediaType, c.want)
