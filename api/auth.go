@@ -29,6 +29,9 @@ var (
 	appAccess = policy{scopes: []sunlamp.Scope{sunlamp.ScopeAccount, sunlamp.ScopeApp}, app: true}
 	// appOrIntegration: also the app's custom integrations (users, conversations, messages, ...).
 	appOrIntegration = policy{scopes: []sunlamp.Scope{sunlamp.ScopeAccount, sunlamp.ScopeApp, sunlamp.ScopeIntegration}, app: true}
+	// appOrOwnIntegration: the app's key or its custom integrations, not the account, as the spec's
+	// Webhooks operations list them (the handler keeps an integration to its own webhooks).
+	appOrOwnIntegration = policy{scopes: []sunlamp.Scope{sunlamp.ScopeApp, sunlamp.ScopeIntegration}, app: true}
 )
 
 type principalKey struct{}

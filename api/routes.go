@@ -47,6 +47,20 @@ func (s *Server) routes() {
 	s.handle("POST /v2/apps/{appId}/conversations/{conversationId}/activity", appOrIntegration, s.handlePostActivity)
 
 	// Integrations, Custom Integration API Keys, Webhooks (issue 5)
+	s.handle("POST /v2/apps/{appId}/integrations", appAccess, s.handleCreateIntegration)
+	s.handle("GET /v2/apps/{appId}/integrations", appAccess, s.handleListIntegrations)
+	s.handle("GET /v2/apps/{appId}/integrations/{integrationId}", appAccess, s.handleGetIntegration)
+	s.handle("PATCH /v2/apps/{appId}/integrations/{integrationId}", appAccess, s.handleUpdateIntegration)
+	s.handle("DELETE /v2/apps/{appId}/integrations/{integrationId}", appAccess, s.handleDeleteIntegration)
+	s.handle("POST /v2/apps/{appId}/integrations/{integrationId}/keys", appAccess, s.handleCreateCustomIntegrationKey)
+	s.handle("GET /v2/apps/{appId}/integrations/{integrationId}/keys", appAccess, s.handleListCustomIntegrationKeys)
+	s.handle("GET /v2/apps/{appId}/integrations/{integrationId}/keys/{keyId}", appAccess, s.handleGetCustomIntegrationKey)
+	s.handle("DELETE /v2/apps/{appId}/integrations/{integrationId}/keys/{keyId}", appAccess, s.handleDeleteCustomIntegrationKey)
+	s.handle("POST /v2/apps/{appId}/integrations/{integrationId}/webhooks", appOrOwnIntegration, s.handleCreateWebhook)
+	s.handle("GET /v2/apps/{appId}/integrations/{integrationId}/webhooks", appOrOwnIntegration, s.handleListWebhooks)
+	s.handle("GET /v2/apps/{appId}/integrations/{integrationId}/webhooks/{webhookId}", appOrOwnIntegration, s.handleGetWebhook)
+	s.handle("PATCH /v2/apps/{appId}/integrations/{integrationId}/webhooks/{webhookId}", appOrOwnIntegration, s.handleUpdateWebhook)
+	s.handle("DELETE /v2/apps/{appId}/integrations/{integrationId}/webhooks/{webhookId}", appOrOwnIntegration, s.handleDeleteWebhook)
 
 	// Switchboards, Switchboard Integrations, Switchboard Actions (issue 6)
 
