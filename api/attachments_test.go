@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -563,4 +564,145 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+func TestAttachmentLifecycle(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		a := newAttEnv(t, e)
+		p := func(s string) string { return "/v2/apps/" + a.appID + s }
+		mustID := func(t *testing.T, r *apitest.Response, key string) string {
+			t.Helper()
+			apitest.MustStatus(t, r, 201)
+			var out map[string]struct{ ID string }
+			r.Decode(t, &out)
+			return out[key].ID
+		}
+		userID := mustID(t, a.Do(t, "POST", p("/users"), a.key, map[string]any{"externalId": "att-user"}), "user")
+		newGroup := func(t *testing.T) string {
+			return mustID(t, a.Do(t, "POST", p("/conversations"), a.key, map[string]any{"type": "sdkGroup",
+				"participants": []any{map[string]any{"userId": userID, "subscribeSDKClient": false}}}), "conversation")
+		}
+		post := func(t *testing.T, conv string, author map[string]any, typ, mediaURL string) *apitest.Response {
+			return a.Do(t, "POST", p("/conversations/"+conv+"/messages"), a.key, map[string]any{
+				"author": author, "content": map[string]any{"type": typ, "mediaUrl": mediaURL}})
+		}
+		business := map[string]any{"type": "business"}
+		gone := func(t *testing.T, url string) bool {
+			resp, _ := fetch(t, "GET", url, nil)
+			return resp.StatusCode == 404
+		}
+		conv := newGroup(t)
+
+		t.Run("messages get mediaType and mediaSize", func(t *testing.T) {
+			url := a.mustUpload(t, "access=public&for=message&conversationId="+conv, "photo.png", pngBytes)
+			r := post(t, conv, business, "image", url)
+			apitest.MustStatus(t, r, 201)
+			var out struct {
+				Messages []struct{ Content map[string]any }
+			}
+			r.Decode(t, &out)
+			got := a.Normalize(t, mustMarshal(t, out.Messages[0].Content))
+			want := a.Normalize(t, []byte(fmt.Sprintf(`{"type":"image","mediaUrl":%q,"altText":"photo.png","mediaType":"image/png","mediaSize":%d}`, url, len(pngBytes))))
+			if got != want {
+				t.Errorf("got content %s, want %s", got, want)
+			}
+			// A URL that only looks like a media URL gets nothing.
+			r = post(t, conv, business, "file", "https://elsewhere.example/attachments/v2/01JK699PBZ645YAFJW2RF45F0B/x.pdf")
+			apitest.MustStatus(t, r, 201)
+			if strings.Contains(string(r.Body), "mediaSize") {
+				t.Errorf("a foreign URL got a mediaSize: %s", r.Body)
+			}
+		})
+
+		t.Run("deleted with its message", func(t *testing.T) {
+			owned := a.mustUpload(t, "access=public&for=message", "owned.pdf", pdfBytes)
+			kept := a.mustUpload(t, "access=public", "kept.pdf", pdfBytes) // not for=message
+			apitest.MustStatus(t, post(t, conv, business, "file", owned), 201)
+			var out struct{ Messages []struct{ ID string } }
+			post(t, conv, business, "file", owned).Decode(t, &out) // sent again: the first message owns it
+			r := post(t, conv, business, "file", kept)
+			var keptMsg struct{ Messages []struct{ ID string } }
+			r.Decode(t, &keptMsg)
+
+			apitest.MustStatus(t, a.Do(t, "DELETE", p("/conversations/"+conv+"/messages/"+keptMsg.Messages[0].ID), a.key, nil), 200)
+			apitest.MustStatus(t, a.Do(t, "DELETE", p("/conversations/"+conv+"/messages/"+out.Messages[0].ID), a.key, nil), 200)
+			if gone(t, owned) || gone(t, kept) {
+				t.Fatalf("deleting messages that do not own an attachment deleted it")
+			}
+			firstID := firstMessageWith(t, a, conv, owned)
+			apitest.MustStatus(t, a.Do(t, "DELETE", p("/conversations/"+conv+"/messages/"+firstID), a.key, nil), 200)
+			if !gone(t, owned) {
+				t.Errorf("GET after its message was deleted: want 404")
+			}
+			if gone(t, kept) {
+				t.Errorf("an attachment uploaded without for=message went with a message")
+			}
+		})
+
+		t.Run("deleted with its conversation", func(t *testing.T) {
+			c := newGroup(t)
+			unsent := a.mustUpload(t, "access=public&for=message&conversationId="+c, "unsent.png", pngBytes)
+			sent := a.mustUpload(t, "access=public&for=message", "sent.png", pngBytes)
+			apitest.MustStatus(t, post(t, c, business, "image", sent), 201)
+			before, _ := storedBlobs(t, e)
+			apitest.MustStatus(t, a.Do(t, "DELETE", p("/conversations/"+c), a.key, nil), 200)
+			if !gone(t, unsent) || !gone(t, sent) {
+				t.Errorf("after DeleteConversation: unsent gone %v, sent gone %v; want both gone", gone(t, unsent), gone(t, sent))
+			}
+			after, _ := storedBlobs(t, e)
+			if after >= before {
+				t.Errorf("got %d blobs after DeleteConversation, %d before: the bytes stayed", after, before)
+			}
+		})
+
+		t.Run("deleted with the user", func(t *testing.T) {
+			c := newGroup(t)
+			byUser := a.mustUpload(t, "access=public&for=message", "mine.png", pngBytes)
+			r := post(t, c, map[string]any{"type": "user", "userId": userID}, "image", byUser)
+			apitest.MustStatus(t, r, 201)
+			apitest.MustStatus(t, a.Do(t, "DELETE", p("/users/"+userID), a.key, nil), 200)
+			if err := e.Store.PurgeDeletedUsers(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if !gone(t, byUser) {
+				t.Errorf("GET an attachment of a deleted user's message: want 404")
+			}
+		})
+
+		// Only attachments not tied to anything deleted remain, with their bytes and no others.
+		_, rows := storedBlobs(t, e)
+		mustStored(t, e, rows)
+		a.MustJSON(t, a.Do(t, "DELETE", "/v2/apps/"+a.appID, e.Account(), nil), 200, `{}`)
+		mustStored(t, e, 0)
+	})
+}
+
+// firstMessageWith returns the id of the oldest message of conv whose content names url.
+func firstMessageWith(t *testing.T, a *attEnv, conv, url string) string {
+	t.Helper()
+	r := a.Do(t, "GET", "/v2/apps/"+a.appID+"/conversations/"+conv+"/messages", a.key, nil)
+	apitest.MustStatus(t, r, 200)
+	var out struct {
+		Messages []struct {
+			ID      string
+			Content struct{ MediaURL string }
+		}
+	}
+	r.Decode(t, &out)
+	for _, m := range out.Messages {
+		if m.Content.MediaURL == url {
+			return m.ID
+		}
+	}
+	t.Fatalf("no message with %s", url)
+	return ""
+}
+
+func mustMarshal(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

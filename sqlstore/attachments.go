@@ -1,8 +1,10 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -282,53 +284,85 @@ func (s *Store) DeleteAttachment(ctx context.Context, appID, id string) error {
 
 // ---- Lifecycle helpers for messages, conversations and users ----
 
-// attachmentForMessage looks up the attachment id of app appID for a message being posted, in the
-// message's transaction: PostMessage calls it for an image or file message whose mediaUrl is one of
-// this server's media URLs, to fill in the content's mediaType and mediaSize. It returns
-// ErrAttachmentNotFound when there is none.
-func (t tx) attachmentForMessage(ctx context.Context, appID, id string) (sunlamp.Attachment, error) {
-	a, err := scanAttachment(t.queryRow(ctx, "SELECT "+attachmentColumns+" FROM attachments WHERE app_id = ? AND id = ?", appID, id))
-	if err != nil {
-		return a, notFound(err, sunlamp.ErrAttachmentNotFound, "get attachment")
+// fillMessageMedia is called by the code that inserts messages (insertMessage, insertMessages), in
+// the message's transaction, before m's row is inserted: an image or file message whose mediaUrl is
+// one of its app's attachments gets the attachment's mediaType and mediaSize (response-only fields
+// of the spec). Any other message is left as it is.
+func (t tx) fillMessageMedia(ctx context.Context, m *sunlamp.Message) error {
+	id := messageAttachmentID(*m)
+	if id == "" {
+		return nil
 	}
-	return a, nil
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(m.Content.Doc, &doc); err != nil || doc == nil {
+		return nil
+	}
+	if _, has := doc["mediaSize"]; has {
+		return nil // filled already (a retried transaction)
+	}
+	a, err := scanAttachment(t.queryRow(ctx, "SELECT "+attachmentColumns+" FROM attachments WHERE app_id = ? AND id = ?", m.AppID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // a deleted attachment, or a look-alike URL: the message keeps its URL as given
+	}
+	if err != nil {
+		return fmt.Errorf("find message attachment: %w", err)
+	}
+	// Append the two fields so that the content keeps its key order.
+	extra, err := json.Marshal(struct {
+		MediaType string `json:"mediaType"`
+		MediaSize int64  `json:"mediaSize"`
+	}{a.MediaType, a.Size})
+	if err != nil {
+		return err
+	}
+	body := bytes.TrimSpace(m.Content.Doc)
+	body = body[:len(body)-1] // the object's closing brace (Unmarshal proved it is an object)
+	if _, has := doc["mediaType"]; has {
+		doc["mediaType"], _ = json.Marshal(a.MediaType)
+		doc["mediaSize"], _ = json.Marshal(a.Size)
+		m.Content.Doc, err = json.Marshal(doc)
+		return err
+	}
+	sep := ","
+	if len(doc) == 0 {
+		sep = ""
+	}
+	m.Content.Doc = append(append(append([]byte{}, body...), sep...), extra[1:]...)
+	return nil
 }
 
-// claimAttachment makes a for=message attachment the property of the message that uses it, once
-// the message's row is inserted (in the same transaction): if it was uploaded for=message, has no
-// message yet, and was uploaded for this conversation or for none, it now belongs to the message,
-// its conversation, and its author when the author is a user (authorUserID; "" for a business
-// author). The foreign keys then delete it with any of them. Otherwise nothing changes: an attachment
-// may be sent in several messages, but only the first owns it.
-func (t tx) claimAttachment(ctx context.Context, appID, id, conversationID, messageID, authorUserID string) error {
+// claimMessageMedia is called after m's row is inserted, in the same transaction: a for=message
+// attachment that m points at, not yet owned by a message, and uploaded for m's conversation or for
+// none, now belongs to m, its conversation, and its author when the author is a user. The foreign keys
+// then delete it with any of them. An attachment may be sent in several messages; only the first owns
+// it.
+func (t tx) claimMessageMedia(ctx context.Context, m sunlamp.Message) error {
+	id := messageAttachmentID(m)
+	if id == "" {
+		return nil
+	}
 	_, err := t.exec(ctx, "UPDATE attachments SET conversation_id = ?, message_id = ?, user_id = ? WHERE app_id = ? AND id = ? AND for_message = 1 AND message_id IS NULL AND (conversation_id IS NULL OR conversation_id = ?)",
-		conversationID, messageID, nullStr(authorUserID), appID, id, conversationID)
+		m.ConversationID, m.ID, nullStr(m.Author.UserID), m.AppID, id, m.ConversationID)
 	if err != nil {
 		return fmt.Errorf("claim attachment: %w", err)
 	}
 	return nil
 }
 
-// deleteAttachmentsOfMessage deletes the attachments a message owns. Deleting the message's row
-// does it already (foreign key); call it when a message is kept as a placeholder instead.
-func (t tx) deleteAttachmentsOfMessage(ctx context.Context, appID, conversationID, messageID string) error {
-	_, err := t.exec(ctx, "DELETE FROM attachments WHERE app_id = ? AND conversation_id = ? AND message_id = ?", appID, conversationID, messageID)
-	return err
-}
-
-// deleteAttachmentsOfConversation deletes the attachments a conversation owns. Deleting the
-// conversation's row does it already (foreign key); call it when the row is kept.
-func (t tx) deleteAttachmentsOfConversation(ctx context.Context, appID, conversationID string) error {
-	_, err := t.exec(ctx, "DELETE FROM attachments WHERE app_id = ? AND conversation_id = ?", appID, conversationID)
-	return err
-}
-
-// deleteAttachmentsOfUser deletes the attachments of messages a user authored. Deleting the user's
-// row or those messages does it already (foreign keys); DeleteUser, which keeps a tombstone row,
-// calls it so that they go at once.
-func (t tx) deleteAttachmentsOfUser(ctx context.Context, appID, userID string) error {
-	_, err := t.exec(ctx, "DELETE FROM attachments WHERE app_id = ? AND user_id = ?", appID, userID)
-	return err
+// messageAttachmentID returns the attachment id of an image or file message's mediaUrl when it has
+// the form of a media URL, "" otherwise.
+func messageAttachmentID(m sunlamp.Message) string {
+	if m.Content.Type != "image" && m.Content.Type != "file" {
+		return ""
+	}
+	var c struct {
+		MediaURL string `json:"mediaUrl"`
+	}
+	if json.Unmarshal(m.Content.Doc, &c) != nil {
+		return ""
+	}
+	id, _ := sunlamp.AttachmentIDOfURL(c.MediaURL)
+	return id
 }
 
 // ---- Reading chunks (PostgreSQL) ----

@@ -90,11 +90,17 @@ func (t tx) insertMessage(ctx context.Context, c sunlamp.Conversation, m sunlamp
 	if c.MessageCount >= sunlamp.MaxMessagesPerConversation {
 		return sunlamp.ErrMessageLimit
 	}
+	if err := t.fillMessageMedia(ctx, &m); err != nil { // attachments.go
+		return err
+	}
 	args, err := messageArgs(m)
 	if err != nil {
 		return err
 	}
 	if _, err := t.exec(ctx, "INSERT INTO messages ("+messageColumns+") VALUES ("+placeholders(messageColumnCount)+")", args...); err != nil {
+		return err
+	}
+	if err := t.claimMessageMedia(ctx, m); err != nil { // attachments.go
 		return err
 	}
 	if _, err := t.exec(ctx, "UPDATE conversations SET message_count = message_count + 1, last_updated_at = ? WHERE id = ?", m.Received.UnixMilli(), c.ID); err != nil {
