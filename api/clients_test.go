@@ -49,8 +49,8 @@ func TestClients(t *testing.T) {
 				return map[string]any{"matchCriteria": mc, "confirmation": map[string]any{"type": "immediate"}, "target": map[string]any{"conversationId": convID}}
 			}
 			cases := []struct {
-				body          any
-				status        int
+				body        any
+				status      int
 				code, title string
 			}{
 				{map[string]any{}, 400, "bad_request", "should have required property 'matchCriteria'"},

@@ -328,4 +328,3 @@ func atoi(t *testing.T, s string) int {
 	}
 	return n
 }
-

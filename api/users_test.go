@@ -57,8 +57,8 @@ func TestUsers(t *testing.T) {
 
 		t.Run("update merges profile and replaces metadata", func(t *testing.T) {
 			r := e.Do(t, "PATCH", usersPath(appID, ext), key, map[string]any{
-				"profile":  map[string]any{"givenName": "Janet", "email": nil},
-				"metadata": map[string]any{"plan": "silver"},
+				"profile":      map[string]any{"givenName": "Janet", "email": nil},
+				"metadata":     map[string]any{"plan": "silver"},
 				"toBeRetained": true, "externalId": "ignored",
 			})
 			e.MustJSON(t, r, 200, `{"user":{"id":"ID","externalId":"a/b c@x?y#z","signedUpAt":"2020-05-21T15:53:30.197Z","toBeRetained":true,
