@@ -122,7 +122,8 @@ type Pacer struct {
 
 // Pacer limits.
 const (
-	minPacerGap      = 5 * time.Millisecond
+	firstPacerGap    = 20 * time.Millisecond // the gap after a first 429
+	minPacerGap      = time.Millisecond      // a smaller gap is dropped
 	maxPacerGap      = 5 * time.Second
 	defaultThrottled = time.Second
 )
@@ -158,8 +159,8 @@ func (p *Pacer) throttled(ra time.Duration) {
 		p.until = u
 	}
 	p.gap *= 2
-	if p.gap < minPacerGap {
-		p.gap = minPacerGap
+	if p.gap < firstPacerGap {
+		p.gap = firstPacerGap
 	}
 	if p.gap > maxPacerGap {
 		p.gap = maxPacerGap
