@@ -3,88 +3,21 @@ package webhook_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sunlamp/sunlamp"
 	"github.com/sunlamp/sunlamp/api"
 	"github.com/sunlamp/sunlamp/internal/apitest"
+	"github.com/sunlamp/sunlamp/internal/webhooktest"
 	"github.com/sunlamp/sunlamp/sqlstore"
 	"github.com/sunlamp/sunlamp/webhook"
 )
-
-// received is one POST a receiver got.
-type received struct {
-	Header http.Header
-	Body   []byte
-	Event  struct {
-		ID, Type string
-	}
-	At time.Time
-}
-
-// receiver is a webhook target on loopback that answers with the statuses of answer (by event id
-// and attempt) and records what it gets.
-type receiver struct {
-	*httptest.Server
-	mu     sync.Mutex
-	got    []received
-	answer func(eventID string, attempt int) int
-	tries  map[string]int
-}
-
-func newReceiver(t testing.TB, answer func(eventID string, attempt int) int) *receiver {
-	rc := &receiver{answer: answer, tries: map[string]int{}}
-	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var env struct {
-			Events []struct{ ID, Type string } `json:"events"`
-		}
-		_ = json.Unmarshal(body, &env)
-		g := received{Header: r.Header.Clone(), Body: body, At: time.Now()}
-		if len(env.Events) > 0 {
-			g.Event.ID, g.Event.Type = env.Events[0].ID, env.Events[0].Type
-		}
-		rc.mu.Lock()
-		rc.got = append(rc.got, g)
-		rc.tries[g.Event.ID]++
-		n := rc.tries[g.Event.ID]
-		rc.mu.Unlock()
-		status := http.StatusOK
-		if rc.answer != nil {
-			status = rc.answer(g.Event.ID, n)
-		}
-		w.WriteHeader(status)
-	}))
-	t.Cleanup(rc.Close)
-	return rc
-}
-
-func (rc *receiver) all() []received {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]received(nil), rc.got...)
-}
-
-func (rc *receiver) ids() []string {
-	var ids []string
-	for _, g := range rc.all() {
-		ids = append(ids, g.Event.ID)
-	}
-	return ids
-}
 
 // fixture is a store with an app, a custom integration and a webhook to a receiver.
 type fixture struct {
@@ -150,13 +83,13 @@ func (f *fixture) deliverDue(t testing.TB) int {
 func TestDeliveryHeadersSignatureAndShape(t *testing.T) {
 	for _, name := range apitest.Stores() {
 		t.Run(name, func(t *testing.T) {
-			rc := newReceiver(t, nil)
+			rc := webhooktest.NewReceiver(t, nil)
 			f := newFixture(t, name, rc.URL, []string{"user:remove", "conversation:remove"}, nil)
 			ev := f.emit(t, "user:remove", "")
 			if n := f.deliverDue(t); n != 1 {
 				t.Fatalf("got %d attempts, want 1", n)
 			}
-			got := rc.all()
+			got := rc.All()
 			if len(got) != 1 {
 				t.Fatalf("got %d deliveries, want 1", len(got))
 			}
@@ -186,7 +119,7 @@ func TestDeliveryHeadersSignatureAndShape(t *testing.T) {
 			if diff := cmp.Diff(want, string(g.Body)); diff != "" {
 				t.Errorf("body mismatch (-want +got):\n%s", diff)
 			}
-			ValidateWebhookBody(t, g.Body)
+			webhooktest.ValidateBody(t, g.Body)
 			// Delivered once: nothing is due any more, even much later.
 			f.clock.Advance(time.Hour)
 			if n := f.deliverDue(t); n != 0 {
@@ -207,7 +140,7 @@ func userID(t testing.TB, ev sunlamp.Event) string {
 func TestTriggersAndIncludeFullUser(t *testing.T) {
 	for _, name := range apitest.Stores() {
 		t.Run(name, func(t *testing.T) {
-			rc := newReceiver(t, nil)
+			rc := webhooktest.NewReceiver(t, nil)
 			f := newFixture(t, name, rc.URL, []string{"conversation:remove"}, func(w *sunlamp.Webhook) { w.IncludeFullUser = true })
 			f.emit(t, "user:remove", "")                          // not subscribed
 			f.emit(t, "conversation:message:delivery:user", "c1") // not subscribed either
@@ -215,11 +148,11 @@ func TestTriggersAndIncludeFullUser(t *testing.T) {
 			if n := f.deliverDue(t); n != 1 {
 				t.Fatalf("got %d attempts, want 1 (only the subscribed trigger)", n)
 			}
-			g := rc.all()[0]
-			if g.Event.ID != ev.ID {
-				t.Fatalf("got event %s, want %s", g.Event.ID, ev.ID)
+			g := rc.All()[0]
+			if g.EventID != ev.ID {
+				t.Fatalf("got event %s, want %s", g.EventID, ev.ID)
 			}
-			ValidateWebhookBody(t, g.Body)
+			webhooktest.ValidateBody(t, g.Body)
 			var body struct {
 				Events []struct {
 					Payload map[string]any
@@ -237,7 +170,7 @@ func TestTriggersAndIncludeFullUser(t *testing.T) {
 func TestRetryScheduleAndGiveUp(t *testing.T) {
 	for _, name := range apitest.Stores() {
 		t.Run(name, func(t *testing.T) {
-			rc := newReceiver(t, func(string, int) int { return http.StatusServiceUnavailable })
+			rc := webhooktest.NewReceiver(t, func(string, int) int { return http.StatusServiceUnavailable })
 			f := newFixture(t, name, rc.URL, []string{"user:remove"}, nil)
 			start := f.clock.Now()
 			ev := f.emit(t, "user:remove", "")
@@ -256,9 +189,9 @@ func TestRetryScheduleAndGiveUp(t *testing.T) {
 			if diff := cmp.Diff(want, at); diff != "" {
 				t.Errorf("attempt times (-want +got):\n%s", diff)
 			}
-			for _, g := range rc.all() {
-				if g.Event.ID != ev.ID || g.Header.Get("Webhook-Id") != ev.ID {
-					t.Errorf("got event id %s (header %s), want %s on every attempt", g.Event.ID, g.Header.Get("Webhook-Id"), ev.ID)
+			for _, g := range rc.All() {
+				if g.EventID != ev.ID || g.Header.Get("Webhook-Id") != ev.ID {
+					t.Errorf("got event id %s (header %s), want %s on every attempt", g.EventID, g.Header.Get("Webhook-Id"), ev.ID)
 				}
 			}
 			if n, _ := f.store.PendingDeliveries(context.Background()); n != 0 {
@@ -272,7 +205,7 @@ func TestNonRecoverableAnswersAreNotRetried(t *testing.T) {
 	for _, name := range apitest.Stores() {
 		t.Run(name, func(t *testing.T) {
 			status := map[string]int{}
-			rc := newReceiver(t, func(id string, _ int) int { return status[id] })
+			rc := webhooktest.NewReceiver(t, func(id string, _ int) int { return status[id] })
 			f := newFixture(t, name, rc.URL, []string{"user:remove"}, nil)
 			cases := []struct {
 				status   int
@@ -288,10 +221,8 @@ func TestNonRecoverableAnswersAreNotRetried(t *testing.T) {
 				f.deliverDue(t)
 				f.clock.Advance(8 * time.Minute)
 			}
-			rc.mu.Lock()
-			defer rc.mu.Unlock()
 			for id, want := range ids {
-				if got := rc.tries[id]; got != want {
+				if got := rc.Tries(id); got != want {
 					t.Errorf("answer %d: got %d attempts, want %d", status[id], got, want)
 				}
 			}
@@ -300,7 +231,7 @@ func TestNonRecoverableAnswersAreNotRetried(t *testing.T) {
 }
 
 func TestTimeoutIsRetried(t *testing.T) {
-	rc := newReceiver(t, func(_ string, attempt int) int {
+	rc := webhooktest.NewReceiver(t, func(_ string, attempt int) int {
 		if attempt == 1 {
 			time.Sleep(500 * time.Millisecond)
 		}
@@ -324,7 +255,7 @@ func TestOrderPerConversation(t *testing.T) {
 	for _, name := range apitest.Stores() {
 		t.Run(name, func(t *testing.T) {
 			var first string
-			rc := newReceiver(t, func(id string, attempt int) int {
+			rc := webhooktest.NewReceiver(t, func(id string, attempt int) int {
 				if id == first && attempt == 1 {
 					return 500
 				}
@@ -338,7 +269,7 @@ func TestOrderPerConversation(t *testing.T) {
 			a3 := f.emit(t, "conversation:remove", "convA")
 			f.deliverDue(t)
 			// a1 failed: a2 and a3 wait for it; b1 (another conversation) does not.
-			got := rc.ids()
+			got := rc.IDs()
 			slices.Sort(got)
 			want := []string{a1.ID, b1.ID}
 			slices.Sort(want)
@@ -348,7 +279,7 @@ func TestOrderPerConversation(t *testing.T) {
 			f.clock.Advance(time.Minute)
 			f.deliverDue(t)
 			var convA []string
-			for _, id := range rc.ids() {
+			for _, id := range rc.IDs() {
 				if id != b1.ID {
 					convA = append(convA, id)
 				}
@@ -357,73 +288,5 @@ func TestOrderPerConversation(t *testing.T) {
 				t.Errorf("deliveries of conversation A (-want +got):\n%s", diff)
 			}
 		})
-	}
-}
-
-// ---- spec validation of webhook bodies ----
-
-var webhookSpec struct {
-	once    sync.Once
-	doc     *openapi3.T
-	byTitle map[string]*openapi3.Schema
-	err     error
-}
-
-// ValidateWebhookBody checks a delivery body against the spec's x-webhooks EventWebhooks: the
-// envelope's app and webhook, and each event against the event schema of its type.
-func ValidateWebhookBody(t testing.TB, body []byte) {
-	t.Helper()
-	dir := apitest.SpecDir()
-	if dir == "" {
-		t.Log("../shared/spec is absent: webhook bodies are not validated against the spec")
-		return
-	}
-	webhookSpec.once.Do(func() {
-		data, err := os.ReadFile(filepath.Join(dir, "openapi.yaml"))
-		if err != nil {
-			webhookSpec.err = err
-			return
-		}
-		data = regexp.MustCompile("(?m)(profile.email`\\.\n)\\s+required: true\n").ReplaceAll(data, []byte("$1"))
-		doc, err := openapi3.NewLoader().LoadFromData(data)
-		if err != nil {
-			webhookSpec.err = err
-			return
-		}
-		webhookSpec.doc = doc
-		webhookSpec.byTitle = map[string]*openapi3.Schema{}
-		for _, s := range doc.Components.Schemas {
-			if s.Value != nil && s.Value.Title != "" {
-				webhookSpec.byTitle[s.Value.Title] = s.Value
-			}
-		}
-	})
-	if webhookSpec.err != nil {
-		t.Fatalf("load spec: %v", webhookSpec.err)
-	}
-	var env map[string]any
-	if err := json.Unmarshal(body, &env); err != nil {
-		t.Fatalf("webhook body is not JSON: %v", err)
-	}
-	schemas := webhookSpec.doc.Components.Schemas
-	for key, name := range map[string]string{"app": "appSubSchema", "webhook": "webhookSubSchema"} {
-		if err := schemas[name].Value.VisitJSON(env[key]); err != nil {
-			t.Errorf("%s does not match %s: %v", key, name, err)
-		}
-	}
-	events, _ := env["events"].([]any)
-	if len(events) == 0 {
-		t.Errorf("webhook body has no events: %s", body)
-	}
-	for _, e := range events {
-		typ, _ := e.(map[string]any)["type"].(string)
-		s := webhookSpec.byTitle[typ]
-		if s == nil {
-			t.Errorf("the spec has no event schema titled %q", typ)
-			continue
-		}
-		if err := s.VisitJSON(e); err != nil {
-			t.Errorf("%s event does not match the spec: %v\nbody: %s", typ, err, body)
-		}
 	}
 }
