@@ -131,6 +131,33 @@ func (s *Store) commitMessages(batch []*postRequest) {
 	}
 }
 
+// chunkSizes splits n into powers of two of at most 128, largest first. Statements are built for
+// these sizes only, so that both databases find them in their prepared-statement caches instead of
+// parsing a new text for every batch size.
+func chunkSizes(n int) []int {
+	var out []int
+	for size := 128; n > 0; size /= 2 {
+		for n >= size {
+			out = append(out, size)
+			n -= size
+		}
+	}
+	return out
+}
+
+// padded returns rows padded to a chunk size by repeating its last row: the statements that take
+// them (IN lists, UPDATE ... FROM) are unaffected by a repeated row.
+func padded[T any](rows []T) []T {
+	size := 1
+	for size < len(rows) {
+		size *= 2
+	}
+	for len(rows) < size {
+		rows = append(rows, rows[len(rows)-1])
+	}
+	return rows
+}
+
 // lockConversations reads the conversations of a batch; on PostgreSQL it locks them in id order, so
 // that server processes sharing the database count messages correctly and never deadlock. (SQLite
 // has one writer at a time.)
@@ -143,6 +170,7 @@ func (t tx) lockConversations(ctx context.Context, batch []*postRequest) (map[st
 			ids = append(ids, r.m.ConversationID)
 		}
 	}
+	ids = padded(ids)
 	q := "SELECT " + conversationColumns + " FROM conversations WHERE id IN (" + placeholders(len(ids)) + ") ORDER BY id"
 	if t.s.dialect == Postgres {
 		q += " FOR UPDATE"
@@ -166,17 +194,15 @@ func (t tx) lockConversations(ctx context.Context, batch []*postRequest) (map[st
 // insertMessages writes the messages of a batch and their conversation:message events with
 // multi-row INSERTs.
 func (t tx) insertMessages(ctx context.Context, batch []*postRequest) error {
-	const chunk = 128
-	for start := 0; start < len(batch); start += chunk {
-		part := batch[start:min(start+chunk, len(batch))]
+	start := 0
+	for _, size := range chunkSizes(len(batch)) {
+		part := batch[start : start+size]
+		start += size
 		var q strings.Builder
 		q.WriteString("INSERT INTO messages (" + messageColumns + ") VALUES ")
 		args := make([]any, 0, len(part)*messageColumnCount)
 		row := "(" + placeholders(messageColumnCount) + ")"
 		for i, r := range part {
-			if err := t.fillMessageMedia(ctx, &r.m); err != nil { // attachments.go
-				return err
-			}
 			a, err := messageArgs(r.m)
 			if err != nil {
 				return err
@@ -189,11 +215,6 @@ func (t tx) insertMessages(ctx context.Context, batch []*postRequest) error {
 		}
 		if _, err := t.exec(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("insert messages: %w", err)
-		}
-		for _, r := range part {
-			if err := t.claimMessageMedia(ctx, r.m); err != nil { // attachments.go
-				return err
-			}
 		}
 
 		q.Reset()
@@ -216,35 +237,89 @@ func (t tx) insertMessages(ctx context.Context, batch []*postRequest) error {
 	return nil
 }
 
-// bumpConversations sets the message count and lastUpdatedAt of each conversation of the batch,
-// and adds the batch's messages to the unread counts of the participants who did not write them.
-func (t tx) bumpConversations(ctx context.Context, batch []*postRequest, convs map[string]*sunlamp.Conversation) error {
-	type key struct{ conv, author string }
-	unread := map[key]int{}
-	var order []key
-	for _, r := range batch {
-		k := key{r.m.ConversationID, r.m.Author.UserID}
-		if unread[k] == 0 {
-			order = append(order, k)
+// valuesTable returns a derived table of rows for UPDATE ... FROM, written so that both databases
+// accept it: SELECT CAST(? AS type) AS name, ... UNION ALL SELECT ?, ... (PostgreSQL types the
+// later rows' parameters from the first row's casts).
+func valuesTable(cols [][2]string, rows int) string {
+	var b strings.Builder
+	b.WriteString("(SELECT ")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
 		}
-		unread[k]++
+		b.WriteString("CAST(? AS " + c[1] + ") AS " + c[0])
 	}
-	done := map[string]bool{}
+	tail := " UNION ALL SELECT " + placeholders(len(cols))
+	for i := 1; i < rows; i++ {
+		b.WriteString(tail)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// bumpConversations sets the message count and lastUpdatedAt of each conversation of the batch,
+// and adds the batch's messages to the unread counts of the participants who did not write them:
+// three set-based statements whatever the batch holds, since each statement is a round trip on
+// PostgreSQL.
+func (t tx) bumpConversations(ctx context.Context, batch []*postRequest, convs map[string]*sunlamp.Conversation) error {
+	type own struct{ conv, user string }
+	added := map[string]int{}
+	byUser := map[own]int{}
+	var order []string
+	var owners []own
 	for _, r := range batch {
 		id := r.m.ConversationID
-		if done[id] {
-			continue
+		if added[id] == 0 {
+			order = append(order, id)
 		}
-		done[id] = true
-		c := convs[id]
-		if _, err := t.exec(ctx, "UPDATE conversations SET message_count = ?, last_updated_at = ? WHERE id = ?", c.MessageCount, c.LastUpdatedAt.UnixMilli(), id); err != nil {
-			return fmt.Errorf("update conversation: %w", err)
+		added[id]++
+		if r.m.Author.UserID != "" {
+			k := own{id, r.m.Author.UserID}
+			if byUser[k] == 0 {
+				owners = append(owners, k)
+			}
+			byUser[k]++
 		}
 	}
-	for _, k := range order {
-		if _, err := t.exec(ctx, "UPDATE participants SET unread_count = unread_count + ? WHERE conversation_id = ? AND user_id <> ?", unread[k], k.conv, k.author); err != nil {
-			return fmt.Errorf("update unread counts: %w", err)
-		}
+	type convRow struct {
+		id       string
+		count, t int64
+		added    int
+	}
+	var rows []convRow
+	for _, id := range order {
+		c := convs[id]
+		rows = append(rows, convRow{id, int64(c.MessageCount), c.LastUpdatedAt.UnixMilli(), added[id]})
+	}
+	rows = padded(rows)
+	args := make([]any, 0, len(rows)*3)
+	for _, r := range rows {
+		args = append(args, r.id, r.count, r.t)
+	}
+	table := valuesTable([][2]string{{"cid", "TEXT"}, {"n", "BIGINT"}, {"t", "BIGINT"}}, len(rows))
+	if _, err := t.exec(ctx, "UPDATE conversations SET message_count = v.n, last_updated_at = v.t FROM "+table+" AS v WHERE conversations.id = v.cid", args...); err != nil {
+		return fmt.Errorf("update conversations: %w", err)
+	}
+	args = args[:0]
+	for _, r := range rows {
+		args = append(args, r.id, r.added)
+	}
+	table = valuesTable([][2]string{{"cid", "TEXT"}, {"n", "BIGINT"}}, len(rows))
+	if _, err := t.exec(ctx, "UPDATE participants SET unread_count = unread_count + v.n FROM "+table+" AS v WHERE participants.conversation_id = v.cid", args...); err != nil {
+		return fmt.Errorf("update unread counts: %w", err)
+	}
+	if len(owners) == 0 {
+		return nil
+	}
+	// A user's own messages are not unread for them.
+	owners = padded(owners)
+	args = args[:0]
+	for _, k := range owners {
+		args = append(args, k.conv, k.user, byUser[k])
+	}
+	table = valuesTable([][2]string{{"cid", "TEXT"}, {"uid", "TEXT"}, {"n", "BIGINT"}}, len(owners))
+	if _, err := t.exec(ctx, "UPDATE participants SET unread_count = unread_count - v.n FROM "+table+" AS v WHERE participants.conversation_id = v.cid AND participants.user_id = v.uid", args...); err != nil {
+		return fmt.Errorf("update unread counts: %w", err)
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ var sqlitePragmas = [][2]string{
 	{"_foreign_keys", "1"},
 	{"_synchronous", "FULL"},
 	{"_secure_delete", "on"},
+	{"_stmt_cache_size", "128"}, // reuse prepared statements (the PostMessage batches use a few fixed shapes)
 }
 
 func sqliteDSN(path string, write bool) string {
