@@ -31,6 +31,7 @@ type serveConfig struct {
 	accountKeyID      string
 	accountKeySecret  string
 	logLevel          string
+	mediaDir          string
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -46,6 +47,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.StringVar(&c.addr, "addr", env("SUNLAMP_ADDR", "127.0.0.1:8090"), "address to listen on (`SUNLAMP_ADDR`)")
 	fs.StringVar(&c.db, "db", env("SUNLAMP_DB", "sqlite:sunlamp.db"), "database: sqlite:PATH or a postgres:// URL (`SUNLAMP_DB`)")
 	fs.StringVar(&c.baseURL, "base-url", env("SUNLAMP_BASE_URL", ""), "public URL used in links and media URLs; default http://ADDR (`SUNLAMP_BASE_URL`)")
+	fs.StringVar(&c.mediaDir, "media-dir", env("SUNLAMP_MEDIA_DIR", ""), "SQLite: directory of uploaded attachments; default the database file's name + -media (`SUNLAMP_MEDIA_DIR`). PostgreSQL keeps them in the database")
 	fs.StringVar(&c.logLevel, "log-level", env("SUNLAMP_LOG_LEVEL", "info"), "debug, info, warn or error (`SUNLAMP_LOG_LEVEL`)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: sunlamp serve [flags]
@@ -111,7 +113,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		c.baseURL = "http://" + ln.Addr().String()
 	}
 
-	store, err := sqlstore.Open(ctx, c.db)
+	var storeOpts []sqlstore.Option
+	if c.mediaDir != "" {
+		if !strings.HasPrefix(c.db, "sqlite:") {
+			return errors.New("--media-dir applies to SQLite only: with PostgreSQL, attachments are kept in the database so that every server process can serve them")
+		}
+		storeOpts = append(storeOpts, sqlstore.WithMediaDir(c.mediaDir))
+	}
+	store, err := sqlstore.Open(ctx, c.db, storeOpts...)
 	if err != nil {
 		return err
 	}
