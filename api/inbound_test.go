@@ -95,8 +95,8 @@ func TestInbound(t *testing.T) {
 				return b
 			}
 			cases := []struct {
-				body          any
-				status        int
+				body        any
+				status      int
 				code, title string
 			}{
 				{map[string]any{}, 400, "bad_request", "should have required property 'channel'"},
