@@ -25,7 +25,10 @@ Commands:
   erase    DeleteUserPersonalInformation for every user of the input
   delete   DeleteUser for every user of the input
 
-Run 'sunlamp dsr erase --help' for the flags.
+Run 'sunlamp dsr erase --help' for the input format, the journal, the report and the flags.
+
+Example:
+  sunlamp dsr erase --app 5d8cff3cd55b040010928b5b --input users.csv --report outcome.csv
 `
 
 // dsrOp is one bulk operation.

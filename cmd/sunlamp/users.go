@@ -108,15 +108,14 @@ func runUsers(ctx context.Context, args []string, getenv func(string) string, st
 // its status, e.g. "200 OK".
 func printResponse(w io.Writer, resp *client.Response) {
 	var out bytes.Buffer
-	if len(resp.Body) > 0 {
-		if json.Indent(&out, resp.Body, "", "  ") == nil {
+	body := bytes.TrimSpace(resp.Body)
+	if len(body) > 0 {
+		if json.Indent(&out, body, "", "  ") == nil {
 			out.WriteByte('\n')
 		} else {
 			out.Reset()
-			out.Write(resp.Body)
-			if resp.Body[len(resp.Body)-1] != '\n' {
-				out.WriteByte('\n')
-			}
+			out.Write(body)
+			out.WriteByte('\n')
 		}
 	}
 	fmt.Fprintf(&out, "%d %s\n", resp.Status, http.StatusText(resp.Status))
