@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sunlamp/sunlamp"
 	"github.com/sunlamp/sunlamp/api"
@@ -327,4 +328,134 @@ func atoi(t *testing.T, s string) int {
 		t.Fatalf("not a number: %q", s)
 	}
 	return n
+}
+
+// count runs a COUNT(*) query on the raw database.
+func count(t *testing.T, db *sql.DB, name, query string, args ...any) int {
+	t.Helper()
+	if name == "postgres" {
+		for i := 1; strings.Contains(query, "?"); i++ {
+			query = strings.Replace(query, "?", fmt.Sprintf("$%d", i), 1)
+		}
+	}
+	var n int
+	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// userHistory gives the user (external id ext) n messages in its default conversation, through the
+// store (as the inbound simulator does, without HTTP), each with text prefix+i.
+func userHistory(t testing.TB, st *sqlstore.Store, appID, ext, prefix string, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		_, err := st.Inbound(context.Background(), sunlamp.Inbound{AppID: appID, Channel: "sdk", UserExternalID: ext,
+			Content: []byte(fmt.Sprintf(`{"type":"text","text":"%s %d"}`, prefix, i))})
+		if err != nil {
+			t.Fatalf("inbound: %v", err)
+		}
+	}
+}
+
+func TestDeleteUser(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			s := startServer(t, name, apitest.NewDSN(t, name))
+			e := s.Env
+			acct := e.Account()
+			appID := e.MustCreateApp(t, "Deletion")
+			secrets, _ := personalData(t, e, appID, "leaving")
+			tag := sunlamp.NewID()[12:]
+			// More messages than one background batch removes.
+			userHistory(t, e.Store, appID, "leaving", "history"+tag, 700)
+			r := e.Do(t, "GET", usersPath(appID, "leaving"), acct, nil)
+			leaving := r.JSON(t)["user"].(map[string]any)["id"].(string)
+			// A group conversation with a message of the user and one of a user who stays.
+			stays := mustCreate(t, e, usersPath(appID), "user", map[string]any{"externalId": "stays"})
+			group := mustCreate(t, e, "/v2/apps/"+appID+"/conversations", "conversation", map[string]any{"type": "sdkGroup", "participants": []any{
+				map[string]any{"userId": leaving, "subscribeSDKClient": false}, map[string]any{"userId": stays, "subscribeSDKClient": false}}})
+			post := func(userID, text string) {
+				apitest.MustStatus(t, e.Do(t, "POST", "/v2/apps/"+appID+"/conversations/"+group+"/messages", acct, map[string]any{
+					"author": map[string]any{"type": "user", "userId": userID}, "content": map[string]any{"type": "text", "text": text}}), 201)
+			}
+			post(leaving, "group words "+tag)
+			post(stays, "group reply "+tag)
+
+			e.MustJSON(t, e.Do(t, "DELETE", usersPath(appID, "leaving"), acct, nil), 200, `{}`)
+			// Gone at once, its externalId free, its group membership gone.
+			apitest.MustError(t, e.Do(t, "GET", usersPath(appID, leaving), acct, nil), 404, "user_not_found", "User not found")
+			apitest.MustError(t, e.Do(t, "GET", usersPath(appID, "leaving"), acct, nil), 404, "user_not_found", "User not found")
+			apitest.MustError(t, e.Do(t, "DELETE", usersPath(appID, "leaving"), acct, nil), 404, "user_not_found", "User not found")
+			apitest.MustError(t, e.Do(t, "GET", usersPath(appID, leaving, "clients"), acct, nil), 404, "user_not_found", "User not found")
+			r = e.Do(t, "GET", "/v2/apps/"+appID+"/conversations/"+group+"/participants", acct, nil)
+			if strings.Contains(string(r.Body), leaving) {
+				t.Errorf("the group still lists the deleted user: %s", r.Body)
+			}
+			apitest.MustStatus(t, e.Do(t, "POST", usersPath(appID), acct, map[string]any{"externalId": "leaving"}), 201)
+
+			// The history goes in the background; wait for it.
+			if err := e.Store.PurgeDeletedUsers(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			db := openRawDB(t, name, e.DSN)
+			for _, q := range []string{
+				"SELECT COUNT(*) FROM users WHERE id = ?", "SELECT COUNT(*) FROM clients WHERE user_id = ?",
+				"SELECT COUNT(*) FROM devices WHERE user_id = ?", "SELECT COUNT(*) FROM participants WHERE user_id = ?",
+				"SELECT COUNT(*) FROM messages WHERE author_user_id = ?", "SELECT COUNT(*) FROM conversations WHERE default_user_id = ?",
+				"SELECT COUNT(*) FROM user_purges WHERE user_id = ?", "SELECT COUNT(*) FROM events WHERE user_id = ? AND type <> 'user:remove'",
+			} {
+				if n := count(t, db, name, q, leaving); n != 0 {
+					t.Errorf("%s: got %d, want 0", q, n)
+				}
+			}
+			if n := count(t, db, name, "SELECT COUNT(*) FROM events WHERE user_id = ? AND type = 'user:remove'", leaving); n != 1 {
+				t.Errorf("got %d user:remove events, want 1", n)
+			}
+			r = e.Do(t, "GET", "/v2/apps/"+appID+"/conversations/"+group+"/messages", acct, nil)
+			e.MustJSON(t, r, 200, `{"messages":[{"id":"ID","received":"TIME","author":{"type":"user","userId":"ID"},
+				"content":{"type":"text","text":"group reply `+tag+`"},"source":{"type":"api:conversations"}}],"meta":{"hasMore":false}}`)
+			gone := append(secrets, "history"+tag, "group words "+tag)
+			mustNotContain(t, "the database", storedText(t, db, name), gone)
+			db.Close()
+			if name == "sqlite" {
+				path := s.Store.Path()
+				s.stop(t)
+				for f, b := range sqliteFiles(t, path) {
+					mustNotContain(t, f, string(b), gone)
+				}
+			}
+			mustNotContain(t, "the logs", s.logs.String(), append(secrets, "leaving"))
+		})
+	}
+}
+
+// TestDeleteUserResumes shows that the removal of a deleted user's history survives a restart.
+func TestDeleteUserResumes(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			dsn := apitest.NewDSN(t, name)
+			s := startServer(t, name, dsn, sqlstore.WithoutBackgroundPurge())
+			appID := s.MustCreateApp(t, "Restart")
+			apitest.MustStatus(t, s.Do(t, "POST", usersPath(appID), s.Account(), map[string]any{"externalId": "gone"}), 201)
+			userHistory(t, s.Store, appID, "gone", "words", 20)
+			apitest.MustStatus(t, s.Do(t, "DELETE", usersPath(appID, "gone"), s.Account(), nil), 200)
+			s.stop(t)
+			db := openRawDB(t, name, dsn)
+			if n := count(t, db, name, "SELECT COUNT(*) FROM messages"); n != 20 {
+				t.Fatalf("got %d messages before the restart, want 20 (the purge was to wait)", n)
+			}
+			startServer(t, name, dsn) // resumes the purge in the background
+			deadline := time.Now().Add(20 * time.Second)
+			for count(t, db, name, "SELECT COUNT(*) FROM user_purges") != 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("the purge did not resume after the restart")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if n := count(t, db, name, "SELECT COUNT(*) FROM messages"); n != 0 {
+				t.Errorf("got %d messages after the purge, want 0", n)
+			}
+		})
+	}
 }
