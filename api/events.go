@@ -120,11 +120,13 @@ func (r eventRenderer) message(m sunlamp.Message) any {
 			author["avatarUrl"] = u.Profile.AvatarURL
 		}
 	}
-	if w.Author.DisplayName != "" {
-		author["displayName"] = w.Author.DisplayName
-	}
-	if w.Author.AvatarURL != "" {
-		author["avatarUrl"] = w.Author.AvatarURL
+	if w.Author.Type != sunlamp.AuthorUser { // a user's name and avatar come from the user alone
+		if w.Author.DisplayName != "" {
+			author["displayName"] = w.Author.DisplayName
+		}
+		if w.Author.AvatarURL != "" {
+			author["avatarUrl"] = w.Author.AvatarURL
+		}
 	}
 	out["author"] = author
 	src := map[string]any{"type": w.Source.Type}
@@ -168,8 +170,20 @@ func (r eventRenderer) activity(p map[string]any) {
 		return
 	}
 	delete(p, "user") // the user is the activity's author, not a payload field of these events
-	if author, ok := act["author"].(map[string]any); ok && r.data.User != nil && author["type"] == sunlamp.AuthorUser {
-		author["user"] = r.user(*r.data.User)
+	if author, ok := act["author"].(map[string]any); ok && author["type"] == sunlamp.AuthorUser {
+		// A user author's name and avatar are rendered from the user snapshot, which erasure
+		// scrubs, never from copies elsewhere in the event.
+		delete(author, "displayName")
+		delete(author, "avatarUrl")
+		if r.data.User != nil {
+			author["user"] = r.user(*r.data.User)
+			if name := r.data.User.Profile.DisplayName(); name != "" {
+				author["displayName"] = name
+			}
+			if r.data.User.Profile.AvatarURL != "" {
+				author["avatarUrl"] = r.data.User.Profile.AvatarURL
+			}
+		}
 	}
 	if src, ok := act["source"].(map[string]any); ok {
 		r.source(src)
