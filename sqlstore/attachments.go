@@ -242,7 +242,7 @@ func (s *Store) OpenAttachment(ctx context.Context, id string) (sunlamp.Attachme
 		return a, nil, notFound(err, sunlamp.ErrAttachmentNotFound, "open attachment")
 	}
 	if s.dialect == Postgres {
-		return a, &chunkReader{s: s, id: a.ID, size: a.Size}, nil
+		return a, &chunkReader{s: s, id: a.ID, size: a.Size, seq: -1}, nil
 	}
 	d, err := s.blobDir()
 	if err != nil {
@@ -383,16 +383,10 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	seq := r.pos / chunkSize
-	if r.buf == nil || r.seq != seq {
-		var data []byte
-		err := r.s.read.QueryRowContext(context.Background(), r.s.q("SELECT data FROM attachment_chunks WHERE attachment_id = ? AND seq = ?"), r.id, seq).Scan(&data)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, fmt.Errorf("read attachment: chunk %d is gone (deleted meanwhile)", seq)
+	if r.seq != seq {
+		if err := r.load(seq); err != nil {
+			return 0, err
 		}
-		if err != nil {
-			return 0, fmt.Errorf("read attachment: %w", err)
-		}
-		r.buf, r.seq = data, seq
 	}
 	off := r.pos - seq*chunkSize
 	if off >= int64(len(r.buf)) {
@@ -401,6 +395,28 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	n := copy(p, r.buf[off:])
 	r.pos += int64(n)
 	return n, nil
+}
+
+// load reads chunk seq into buf, reusing its memory.
+func (r *chunkReader) load(seq int64) error {
+	rows, err := r.s.read.QueryContext(context.Background(), r.s.q("SELECT data FROM attachment_chunks WHERE attachment_id = ? AND seq = ?"), r.id, seq)
+	if err != nil {
+		return fmt.Errorf("read attachment: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read attachment: %w", err)
+		}
+		return fmt.Errorf("read attachment: chunk %d is gone (deleted meanwhile)", seq)
+	}
+	var data sql.RawBytes
+	if err := rows.Scan(&data); err != nil {
+		return fmt.Errorf("read attachment: %w", err)
+	}
+	r.buf = append(r.buf[:0], data...)
+	r.seq = seq
+	return rows.Close()
 }
 
 func (r *chunkReader) Seek(offset int64, whence int) (int64, error) {
@@ -421,14 +437,14 @@ func (r *chunkReader) Seek(offset int64, whence int) (int64, error) {
 }
 
 func (r *chunkReader) Close() error {
-	r.buf = nil
+	r.buf, r.seq = nil, -1
 	return nil
 }
 
 // ---- Removing the files of deleted attachments (SQLite) ----
 
 // mediaJanitorEvery is how often the janitor looks for files to remove when nobody wakes it.
-const mediaJanitorEvery = 10 * time.Second
+const mediaJanitorEvery = 5 * time.Second
 
 // orphanAge is how old a file must be before the janitor takes it for the leftover of a crash: a
 // temporary file of an interrupted upload, or a file whose row was never committed.

@@ -203,6 +203,9 @@ func (t tx) insertMessages(ctx context.Context, batch []*postRequest) error {
 		args := make([]any, 0, len(part)*messageColumnCount)
 		row := "(" + placeholders(messageColumnCount) + ")"
 		for i, r := range part {
+			if err := t.fillMessageMedia(ctx, &r.m); err != nil { // attachments.go: mediaType, mediaSize
+				return err
+			}
 			a, err := messageArgs(r.m)
 			if err != nil {
 				return err
@@ -215,6 +218,11 @@ func (t tx) insertMessages(ctx context.Context, batch []*postRequest) error {
 		}
 		if _, err := t.exec(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("insert messages: %w", err)
+		}
+		for _, r := range part {
+			if err := t.claimMessageMedia(ctx, r.m); err != nil { // attachments.go: lifecycle of attachments
+				return err
+			}
 		}
 
 		q.Reset()
