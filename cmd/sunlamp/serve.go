@@ -16,6 +16,7 @@ import (
 	"github.com/sunlamp/sunlamp"
 	"github.com/sunlamp/sunlamp/api"
 	"github.com/sunlamp/sunlamp/sqlstore"
+	"github.com/sunlamp/sunlamp/webhook"
 )
 
 func version() string {
@@ -133,8 +134,26 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 
+	// The webhook dispatcher runs as long as the server, and stops before the store closes (defers
+	// run last-in first-out): the POSTs in flight finish (within their 20 s) and their results are
+	// recorded. On SQLite one process owns the database, so the claims of a killed predecessor are
+	// released at start and its events sent at once.
+	dispatcher := webhook.New(webhook.Config{
+		Store: store, Render: api.RenderEventPayload, Logger: log,
+		ReleaseAllClaims: store.Dialect() == sqlstore.SQLite, UserAgent: "Sunlamp/" + version(),
+	})
+	dispatchCtx, stopDispatcher := context.WithCancel(context.WithoutCancel(ctx))
+	dispatched := make(chan error, 1)
+	go func() { dispatched <- dispatcher.Run(dispatchCtx) }()
+	defer func() {
+		stopDispatcher()
+		if err := <-dispatched; err != nil {
+			log.Error("stop webhook dispatcher", "error", err.Error())
+		}
+	}()
+
 	srv := &http.Server{
-		Handler:           api.NewServer(api.Config{Store: store, BaseURL: c.baseURL, Logger: log}),
+		Handler:           api.NewServer(api.Config{Store: store, BaseURL: c.baseURL, Logger: log, AfterWrite: dispatcher.Wake}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
