@@ -204,6 +204,14 @@ func personalData(t *testing.T, e *apitest.Env, appID, externalID string) (secre
 			"content": map[string]any{"type": "text", "text": kept[2]},
 		}), 201)
 	}
+	// A message posted through the API by the user: the API answers it with the author's name.
+	r := e.Do(t, "GET", "/v2/apps/"+appID+"/conversations?filter[userExternalId]="+externalID, acct, nil)
+	convID := r.JSON(t)["conversations"].([]any)[0].(map[string]any)["id"].(string)
+	r = e.Do(t, "POST", "/v2/apps/"+appID+"/conversations/"+convID+"/messages", acct, map[string]any{
+		"author": map[string]any{"type": "user", "userExternalId": externalID}, "content": map[string]any{"type": "text", "text": kept[2]}})
+	if apitest.MustStatus(t, r, 201); !strings.Contains(string(r.Body), secrets[0]) {
+		t.Fatalf("PostMessage answered no author name: %s", r.Body)
+	}
 	apitest.MustStatus(t, e.Do(t, "POST", inbound, acct, map[string]any{
 		"channel": "sdk", "user": map[string]any{"externalId": externalID},
 		"client":  map[string]any{"displayName": secrets[9]},

@@ -234,7 +234,7 @@ func (t tx) insertMessages(ctx context.Context, batch []*postRequest) error {
 			}
 			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
 			m, c := r.m, r.conv
-			data := eventJSON(sunlamp.EventData{Conversation: &c, Message: &m})
+			data := eventJSON(sunlamp.EventData{Conversation: &c, Message: snapshotMessage(m)})
 			args = append(args, sunlamp.NewID(), m.AppID, "conversation:message", m.ConversationID, nullStr(m.Author.UserID),
 				nullStr(m.Source.IntegrationID), string(data), m.Received.UnixMilli())
 		}

@@ -112,7 +112,7 @@ func (t tx) insertMessage(ctx context.Context, c sunlamp.Conversation, m sunlamp
 	c.MessageCount++
 	c.LastUpdatedAt = m.Received
 	return t.emit(ctx, sunlamp.Event{Type: "conversation:message", AppID: m.AppID, ConversationID: c.ID, UserID: m.Author.UserID,
-		CreatedAt: m.Received, Data: eventJSON(sunlamp.EventData{Conversation: &c, Message: &m})})
+		CreatedAt: m.Received, Data: eventJSON(sunlamp.EventData{Conversation: &c, Message: snapshotMessage(m)})})
 }
 
 // placeholders returns "?, ?, ..." with n marks.

@@ -71,3 +71,7 @@ CREATE TABLE user_purges (
     app_id     TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
     created_at INTEGER NOT NULL
 );
+
+-- The outbox events that may carry a snapshot of a user's personal data (every type but
+-- conversation:message, whose snapshots hold no author name or avatar): the ones erasure rewrites.
+CREATE INDEX events_with_snapshots ON events (user_id) WHERE user_id IS NOT NULL AND type <> 'conversation:message';
