@@ -278,6 +278,8 @@ func TestUploadAttachment(t *testing.T) {
 			apitest.MustError(t, r, 400, "bad_request", "The request body should be multipart/form-data with a part named source")
 			r = a.upload(t, "access=public&for=message&conversationId=5e4af71a81966cfff3ef6550", src)
 			apitest.MustError(t, r, 404, "conversation_not_found", "Conversation not found")
+			r = a.upload(t, "access=public&conversationId=5e4af71a81966cfff3ef6550", src)
+			apitest.MustError(t, r, 404, "conversation_not_found", "Conversation not found")
 			// A body cut short is refused and leaves nothing.
 			body, ctype := multipartBody(t, src)
 			r = a.DoHeader(t, "POST", "/v2/apps/"+a.appID+"/attachments?access=public", a.key, body[:len(body)-20], http.Header{"Content-Type": {ctype}})

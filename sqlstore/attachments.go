@@ -98,9 +98,6 @@ func (e readError) Unwrap() error { return e.err }
 func (s *Store) CreateAttachment(ctx context.Context, a sunlamp.Attachment, content io.Reader) (sunlamp.Attachment, error) {
 	a.ID = sunlamp.NewAttachmentID()
 	a.CreatedAt = s.now()
-	if !a.ForMessage {
-		a.ConversationID = ""
-	}
 	a.MessageID, a.UserID = "", ""
 	var err error
 	if s.dialect == Postgres {
@@ -114,6 +111,9 @@ func (s *Store) CreateAttachment(ctx context.Context, a sunlamp.Attachment, cont
 			return a, re.err
 		}
 		return a, fmt.Errorf("create attachment: %w", err)
+	}
+	if !a.ForMessage {
+		a.ConversationID = ""
 	}
 	return a, nil
 }
@@ -210,12 +210,14 @@ func (t tx) insertAttachment(ctx context.Context, a sunlamp.Attachment) error {
 			return notFound(err, errConversationNotFound, "find conversation")
 		}
 	}
-	forMessage := 0
+	// Only for=message ties an attachment to its conversation (the spec: `for` "enables automatic
+	// attachment deletion"); a conversationId alone is checked and has no other effect.
+	forMessage, conv := 0, ""
 	if a.ForMessage {
-		forMessage = 1
+		forMessage, conv = 1, a.ConversationID
 	}
 	_, err := t.exec(ctx, "INSERT INTO attachments ("+attachmentColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		a.ID, a.AppID, a.Filename, a.MediaType, a.Size, forMessage, nullStr(a.ConversationID), nil, nil, a.CreatedAt.UnixMilli())
+		a.ID, a.AppID, a.Filename, a.MediaType, a.Size, forMessage, nullStr(conv), nil, nil, a.CreatedAt.UnixMilli())
 	if errors.Is(err, errForeignKey) { // the app or conversation went meanwhile
 		return sunlamp.ErrAppNotFound
 	}
