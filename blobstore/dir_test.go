@@ -1,0 +1,94 @@
+package blobstore
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDir(t *testing.T) {
+	d, err := Open(filepath.Join(t.TempDir(), "media"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	temps := func() int {
+		entries, _ := os.ReadDir(filepath.Join(d.Path(), "tmp"))
+		return len(entries)
+	}
+
+	// A committed blob reads back; its temporary file is gone.
+	tmp, err := d.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := io.Copy(tmp, strings.NewReader("hello")); err != nil || n != 5 {
+		t.Fatalf("copy: got %d, %v", n, err)
+	}
+	if err := tmp.Commit("01ABCDEFGHJKMNPQRSTVWXYZ00"); err != nil {
+		t.Fatal(err)
+	}
+	tmp.Abort() // after Commit: nothing happens
+	f, err := d.Open("01ABCDEFGHJKMNPQRSTVWXYZ00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(f)
+	f.Close()
+	if string(b) != "hello" || temps() != 0 {
+		t.Errorf("got %q and %d temporary files, want hello and none", b, temps())
+	}
+
+	// An aborted blob leaves nothing.
+	tmp, _ = d.Create()
+	tmp.Write([]byte("partial"))
+	if temps() != 1 {
+		t.Fatalf("got %d temporary files while writing, want 1", temps())
+	}
+	tmp.Abort()
+	if temps() != 0 {
+		t.Errorf("got %d temporary files after Abort, want 0", temps())
+	}
+
+	// Names cannot leave the directory.
+	tmp, _ = d.Create()
+	if err := tmp.Commit("../../etc/x"); err == nil {
+		t.Error("Commit accepted a path as a name")
+	}
+	if temps() != 0 {
+		t.Errorf("a refused Commit left %d temporary files", temps())
+	}
+	if _, err := d.Open("../tmp"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Open of a path: got %v, want not exist", err)
+	}
+
+	var ids []string
+	d.Walk(func(id string, _ time.Time) error { ids = append(ids, id); return nil })
+	if len(ids) != 1 || ids[0] != "01ABCDEFGHJKMNPQRSTVWXYZ00" {
+		t.Errorf("Walk: got %v", ids)
+	}
+	if err := d.Remove("01ABCDEFGHJKMNPQRSTVWXYZ00"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Remove("01ABCDEFGHJKMNPQRSTVWXYZ00"); err != nil {
+		t.Errorf("removing a missing blob: %v, want nil", err)
+	}
+	if _, err := d.Open("01ABCDEFGHJKMNPQRSTVWXYZ00"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Open after Remove: got %v, want not exist", err)
+	}
+
+	// Temporary files of a crash are swept once old.
+	os.WriteFile(filepath.Join(d.Path(), "tmp", "upload-crashed"), []byte("x"), 0o600)
+	if n, _ := d.RemoveStaleTemps(time.Hour); n != 0 {
+		t.Errorf("removed %d fresh temporary files, want 0", n)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(filepath.Join(d.Path(), "tmp", "upload-crashed"), old, old)
+	if n, _ := d.RemoveStaleTemps(time.Hour); n != 1 || temps() != 0 {
+		t.Errorf("removed %d stale temporary files (%d left), want 1 (0 left)", n, temps())
+	}
+}
