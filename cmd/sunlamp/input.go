@@ -25,8 +25,8 @@ type inputItem struct {
 var idColumns = []string{"id", "userid", "user_id", "externalid", "external_id"}
 
 // readInput reads the users named by r: a CSV with a header row that has an id, userId or externalId
-// column, or one value per line (no header; the first line is a header only when it is one of those
-// names). Blank lines are skipped. Lines that cannot name a user (too long, control characters, a
+// column (a first line with a comma or a quote, or that is one of those names, is such a header), or
+// one value per line with no header (taken as they are: quotes are part of the value). Blank lines are skipped. Lines that cannot name a user (too long, control characters, a
 // broken CSV row) come back with bad set, so that they are reported rather than fatal. A value seen
 // twice comes back once, the repeat marked bad.
 func readInput(r io.Reader) ([]inputItem, error) {
@@ -41,7 +41,7 @@ func readInput(r io.Reader) ([]inputItem, error) {
 	}
 	head = strings.TrimPrefix(strings.TrimSpace(head), "\ufeff")
 	var items []inputItem
-	if strings.ContainsAny(head, ",\"") {
+	if strings.ContainsAny(head, ",\"") || isHeader(head) {
 		items, err = readCSV(br)
 	} else {
 		items, err = readLines(br)
@@ -103,10 +103,11 @@ func readCSV(r io.Reader) ([]inputItem, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
-	header, err := cr.Read()
+	rec, err := cr.Read()
 	if err != nil {
 		return nil, fmt.Errorf("read input header: %w", err)
 	}
+	header := append([]string(nil), rec...) // ReuseRecord: the next Read overwrites rec
 	col := -1
 	for _, want := range idColumns {
 		for i, h := range header {
