@@ -88,6 +88,21 @@ func scanAttachment(r scanner) (sunlamp.Attachment, error) {
 	return a, nil
 }
 
+// sourceReader remembers the error of the reader it passes through, to tell a failed upload from a
+// failed disk.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
+}
+
 // readError marks an error of the content reader, so that the caller gets it back as it was.
 type readError struct{ err error }
 
@@ -128,10 +143,11 @@ func (s *Store) createAttachmentFile(ctx context.Context, a sunlamp.Attachment, 
 		return a, err
 	}
 	defer tmp.Abort()
-	n, err := io.Copy(tmp, content)
+	src := &sourceReader{r: content}
+	n, err := io.Copy(tmp, src)
 	if err != nil {
-		if tmp.Size() == n { // the reader failed, not the disk
-			return a, readError{err}
+		if src.err != nil { // the upload failed, not the disk
+			return a, readError{src.err}
 		}
 		return a, err
 	}
@@ -166,10 +182,13 @@ func (s *Store) createAttachmentChunks(ctx context.Context, a sunlamp.Attachment
 		f.Close()
 		os.Remove(f.Name())
 	}()
-	// Unlinking at once would be tidier, but then a crash mid-copy could not even be cleaned by name.
-	n, err := io.Copy(f, content)
+	src := &sourceReader{r: content}
+	n, err := io.Copy(f, src)
 	if err != nil {
-		return a, readError{err}
+		if src.err != nil { // the upload failed, not the disk
+			return a, readError{src.err}
+		}
+		return a, err
 	}
 	a.Size = n
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
