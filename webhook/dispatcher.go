@@ -50,7 +50,7 @@ type Config struct {
 	Clock  sunlamp.Clock // the system clock
 	Client *http.Client  // a client that follows no redirects; its Timeout is replaced by Timeout
 	Logger *slog.Logger  // discards
-	// Workers bounds the POSTs in flight (16). Batch bounds the deliveries claimed at once (64).
+	// Workers bounds the POSTs in flight (64). Batch bounds the deliveries claimed at once (64).
 	Workers, Batch int
 	// Poll is how often due deliveries are looked for without a wake-up (1s): retries coming due,
 	// and events committed by another process.
@@ -87,7 +87,7 @@ func New(cfg Config) *Dispatcher {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 16
+		cfg.Workers = 64
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 64
