@@ -259,7 +259,9 @@ func (t tx) scrubEvents(ctx context.Context, appID, userID string) error {
 	// their snapshot of a user-authored message carries no name or avatar (snapshotMessage), so the
 	// cost does not grow with the user's messages, only with its other events still in the outbox
 	// (conversation:create, client:*, activities), which the outbox prunes after delivery.
-	rows, err := t.query(ctx, "SELECT id, data FROM events WHERE user_id = ? AND type <> 'conversation:message' AND app_id = ?", userID, appID)
+	// The user was found in appID and ids are unique across apps, so user_id alone scopes the query
+	// (an app_id condition invites PostgreSQL to AND in events_by_app, which grows with the app).
+	rows, err := t.query(ctx, "SELECT id, data FROM events WHERE user_id = ? AND type <> 'conversation:message'", userID)
 	if err != nil {
 		return err
 	}
