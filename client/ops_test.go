@@ -1,0 +1,227 @@
+package client
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/sunlamp/sunlamp/internal/apitest"
+)
+
+func TestConversationsAndMessages(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		ctx := context.Background()
+		appID := e.MustCreateApp(t, "Conversations")
+		k := e.MustCreateAppKey(t, appID)
+		c, _ := newClient(t, e.URL, Basic(k.ID, k.Secret))
+		u, err := c.CreateUser(ctx, appID, UserCreate{ExternalID: "conv-user"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv, err := c.CreateConversation(ctx, appID, ConversationCreate{Type: "personal", Participants: []ParticipantJoin{{UserExternalID: "conv-user"}}, DisplayName: "Support"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if conv.Type != "personal" || conv.DisplayName != "Support" || conv.CreatedAt == "" {
+			t.Errorf("got %+v, want a personal conversation named Support", conv)
+		}
+		upd, err := c.UpdateConversation(ctx, appID, conv.ID, ConversationUpdate{DisplayName: Null[string](), Metadata: Set(Metadata{"tier": "gold"})})
+		if err != nil || upd.DisplayName != "" || upd.Metadata["tier"] != "gold" {
+			t.Fatalf("UpdateConversation: got %+v, %v", upd, err)
+		}
+		if got, err := c.GetConversation(ctx, appID, conv.ID); err != nil || got.ID != conv.ID {
+			t.Fatalf("GetConversation: got %+v, %v", got, err)
+		}
+		var ids []string
+		for cv, err := range c.Conversations(ctx, appID, ConversationFilter{UserID: u.ID}, Page{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, cv.ID)
+		}
+		if len(ids) != 1 || ids[0] != conv.ID {
+			t.Errorf("got conversations %v, want [%s]", ids, conv.ID)
+		}
+		var parts []Participant
+		for p, err := range c.Participants(ctx, appID, conv.ID, Page{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts = append(parts, p)
+		}
+		if len(parts) != 1 || parts[0].UserID != u.ID {
+			t.Errorf("got participants %+v, want the user", parts)
+		}
+
+		var posted []string
+		for _, text := range []string{"one", "two", "three"} {
+			msgs, err := c.PostMessage(ctx, appID, conv.ID, MessagePost{Author: Author{Type: "business", DisplayName: "Bot"}, Content: Content{Type: "text", Text: text}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(msgs) != 1 || msgs[0].Content.Text != text || msgs[0].Author.Type != "business" {
+				t.Fatalf("PostMessage: got %+v", msgs)
+			}
+			posted = append(posted, msgs[0].ID)
+		}
+		if _, err := c.PostMessage(ctx, appID, conv.ID, MessagePost{Author: Author{Type: "user", UserExternalID: "conv-user"}, Content: Content{Type: "text", Text: "hi"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.PostActivity(ctx, appID, conv.ID, ActivityPost{Author: Author{Type: "business"}, Type: "typing:start"}); err != nil {
+			t.Errorf("PostActivity: %v", err)
+		}
+		if err := c.DeleteMessage(ctx, appID, conv.ID, posted[1]); err != nil {
+			t.Fatal(err)
+		}
+		var texts []string
+		for m, err := range c.Messages(ctx, appID, conv.ID, Page{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			texts = append(texts, m.Content.Text)
+		}
+		if strings.Join(texts, ",") != "one,three,hi" && strings.Join(texts, ",") != "one,,three,hi" {
+			t.Errorf("got messages %q after deleting 'two', want one, three, hi", texts)
+		}
+		if err := c.DeleteAllMessages(ctx, appID, conv.ID); err != nil {
+			t.Fatal(err)
+		}
+		if l, err := c.ListMessages(ctx, appID, conv.ID, Page{}); err != nil || len(l.Messages) != 0 {
+			t.Errorf("ListMessages after DeleteAllMessages: got %+v, %v", l, err)
+		}
+
+		// An sdkGroup conversation: join and leave.
+		group, err := c.CreateConversation(ctx, appID, ConversationCreate{Type: "sdkGroup"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		no := false
+		p, err := c.JoinConversation(ctx, appID, group.ID, ParticipantJoin{UserID: u.ID, SubscribeSDKClient: &no})
+		if err != nil || p.UserID != u.ID {
+			t.Fatalf("JoinConversation: got %+v, %v", p, err)
+		}
+		if err := c.LeaveConversation(ctx, appID, group.ID, ParticipantLeave{UserExternalID: "conv-user"}); err != nil {
+			t.Fatal(err)
+		}
+		err = c.LeaveConversation(ctx, appID, group.ID, ParticipantLeave{UserExternalID: "conv-user"})
+		mustAPIError(t, err, 404, "not_found", "")
+		if err := c.DeleteConversation(ctx, appID, group.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.GetConversation(ctx, appID, group.ID)
+		mustAPIError(t, err, 404, "conversation_not_found", "Conversation not found")
+	})
+}
+
+func TestIntegrationsKeysAndWebhooks(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		ctx := context.Background()
+		appID := e.MustCreateApp(t, "Integrations")
+		c, _ := newClient(t, e.URL, account(e))
+		custom, err := c.CreateIntegration(ctx, appID, Integration{Type: "custom", DisplayName: "Bot",
+			Webhooks: []Webhook{{Target: "https://example.org/hook", Triggers: []string{"conversation:message"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if custom.ID == "" || custom.Type != "custom" || len(custom.Webhooks) != 1 || custom.Webhooks[0].Secret == "" {
+			t.Fatalf("got %+v, want a custom integration with its webhook and secret", custom)
+		}
+		web, err := c.CreateIntegration(ctx, appID, Integration{Type: "web", DisplayName: "Web", Fields: map[string]any{"brandColor": "65758e"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if web.Fields["brandColor"] != "65758e" {
+			t.Errorf("got web fields %v, want brandColor back", web.Fields)
+		}
+		var types []string
+		for in, err := range c.Integrations(ctx, appID, []string{"custom"}, Page{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			types = append(types, in.Type)
+		}
+		if strings.Join(types, ",") != "custom" {
+			t.Errorf("got types %v with filter custom, want [custom]", types)
+		}
+		upd, err := c.UpdateIntegration(ctx, appID, custom.ID, IntegrationUpdate{DisplayName: Set("Renamed")})
+		if err != nil || upd.DisplayName != "Renamed" {
+			t.Fatalf("UpdateIntegration: got %+v, %v", upd, err)
+		}
+		if got, err := c.GetIntegration(ctx, appID, custom.ID); err != nil || got.DisplayName != "Renamed" {
+			t.Fatalf("GetIntegration: got %+v, %v", got, err)
+		}
+
+		key, err := c.CreateCustomIntegrationKey(ctx, appID, custom.ID, "bot key")
+		if err != nil || !strings.HasPrefix(key.ID, "int_") || key.Secret == "" {
+			t.Fatalf("CreateCustomIntegrationKey: got %+v, %v", key, err)
+		}
+		if keys, err := c.ListCustomIntegrationKeys(ctx, appID, custom.ID); err != nil || len(keys) != 1 {
+			t.Fatalf("ListCustomIntegrationKeys: got %+v, %v", keys, err)
+		}
+		if got, err := c.GetCustomIntegrationKey(ctx, appID, custom.ID, key.ID); err != nil || got.ID != key.ID {
+			t.Fatalf("GetCustomIntegrationKey: got %+v, %v", got, err)
+		}
+		// The integration key works with an integration-scope JWT, on users.
+		ia, err := JWT(key.ID, key.Secret, ScopeIntegration, appID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ic, _ := newClient(t, e.URL, ia)
+		if _, err := ic.CreateUser(ctx, appID, UserCreate{ExternalID: "via-integration"}); err != nil {
+			t.Errorf("CreateUser with an integration JWT: %v", err)
+		}
+
+		// Webhooks take app and integration scopes (the spec does not list account).
+		ak := e.MustCreateAppKey(t, appID)
+		c, _ = newClient(t, e.URL, Basic(ak.ID, ak.Secret))
+		wh, err := c.CreateWebhook(ctx, appID, custom.ID, Webhook{Target: "https://example.org/two", Triggers: []string{"conversation:create"}, IncludeFullUser: true})
+		if err != nil || wh.Secret == "" || !wh.IncludeFullUser {
+			t.Fatalf("CreateWebhook: got %+v, %v", wh, err)
+		}
+		if hooks, err := c.ListWebhooks(ctx, appID, custom.ID); err != nil || len(hooks) != 2 {
+			t.Fatalf("ListWebhooks: got %+v, %v; want 2", hooks, err)
+		}
+		yes := true
+		if got, err := c.UpdateWebhook(ctx, appID, custom.ID, wh.ID, WebhookUpdate{Target: "https://example.org/three", IncludeFullSource: &yes}); err != nil || got.Target != "https://example.org/three" || !got.IncludeFullSource {
+			t.Fatalf("UpdateWebhook: got %+v, %v", got, err)
+		}
+		if got, err := c.GetWebhook(ctx, appID, custom.ID, wh.ID); err != nil || got.Target != "https://example.org/three" {
+			t.Fatalf("GetWebhook: got %+v, %v", got, err)
+		}
+		if err := c.DeleteWebhook(ctx, appID, custom.ID, wh.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.GetWebhook(ctx, appID, custom.ID, wh.ID)
+		mustAPIError(t, err, 404, "not_found", "")
+
+		if err := c.DeleteCustomIntegrationKey(ctx, appID, custom.ID, key.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.DeleteIntegration(ctx, appID, web.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.GetIntegration(ctx, appID, web.ID)
+		mustAPIError(t, err, 404, "integration_not_found", "Integration not found")
+	})
+}
+
+func TestAttachments(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		ctx := context.Background()
+		appID := e.MustCreateApp(t, "Attachments")
+		c, _ := newClient(t, e.URL, account(e))
+		png := "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+		att, err := c.UploadAttachment(ctx, appID, "dot.png", strings.NewReader(png), UploadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if att.MediaType != "image/png" || !strings.HasSuffix(att.MediaURL, "/dot.png") {
+			t.Errorf("got %+v, want an image/png at .../dot.png", att)
+		}
+		if err := c.DeleteAttachment(ctx, appID, att.MediaURL); err != nil {
+			t.Fatal(err)
+		}
+		err = c.DeleteAttachment(ctx, appID, att.MediaURL)
+		mustAPIError(t, err, 404, "not_found", "")
+	})
+}
