@@ -173,4 +173,3 @@ func TestUsersUsage(t *testing.T) {
 		t.Errorf("got %v without a key, want an error naming --key-id", err)
 	}
 }
-
