@@ -20,7 +20,7 @@ type cliEnv struct {
 	client *client.Client
 }
 
-func newCLIEnv(t *testing.T, store string) *cliEnv {
+func newCLIEnv(t testing.TB, store string) *cliEnv {
 	t.Helper()
 	e := apitest.NewEnv(t, store)
 	app := e.MustCreateApp(t, "CLI")
