@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/sunlamp/sunlamp"
 )
@@ -219,16 +220,30 @@ func (s *Server) handleListMessages(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	out := make([]messageWire, 0, len(list))
-	for _, m := range list {
-		out = append(out, messageOut(m))
-	}
 	meta, links := s.pageEnvelope(r, cur)
-	writeJSON(w, http.StatusOK, struct {
-		Messages []messageWire `json:"messages"`
-		Meta     metaWire      `json:"meta"`
-		Links    *linksWire    `json:"links,omitempty"`
-	}{out, meta, links})
+	tail, err := json.Marshal(struct {
+		Meta  metaWire   `json:"meta"`
+		Links *linksWire `json:"links,omitempty"`
+	}{meta, links})
+	if err != nil {
+		return err
+	}
+	b := make([]byte, 0, 512*len(list)+256)
+	b = append(b, `{"messages":[`...)
+	for i, m := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendMessageJSON(b, m)
+	}
+	b = append(b, "],"...)
+	b = append(b, tail[1:]...) // {"meta":...} without its opening brace
+	b = append(b, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
 	return nil
 }
 

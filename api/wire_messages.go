@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"unicode/utf8"
 
 	"github.com/sunlamp/sunlamp"
 )
@@ -75,4 +76,113 @@ type messagePostBody struct {
 type activityBody struct {
 	Author *authorBody      `json:"author"`
 	Type   Nullable[string] `json:"type"`
+}
+
+// appendMessageJSON appends m in the wire form of messageWire. ListMessages writes up to 100
+// messages per page, so its encoding is written out by hand: encoding/json would re-validate and
+// compact every stored content document (a RawMessage) on each read.
+func appendMessageJSON(b []byte, m sunlamp.Message) []byte {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, m.ID)
+	b = append(b, `,"received":"`...)
+	b = m.Received.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
+	b = append(b, `","author":{"type":`...)
+	b = appendJSONString(b, m.Author.Type)
+	if len(m.Author.Subtypes) > 0 {
+		b = append(b, `,"subtypes":[`...)
+		for i, s := range m.Author.Subtypes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, s)
+		}
+		b = append(b, ']')
+	}
+	b = appendOptionalString(b, "userId", m.Author.UserID)
+	b = appendOptionalString(b, "displayName", m.Author.DisplayName)
+	b = appendOptionalString(b, "avatarUrl", m.Author.AvatarURL)
+	b = append(b, `},"content":`...)
+	b = append(b, m.Content.Doc...) // validated and compact when it was stored
+	b = append(b, `,"source":{"type":`...)
+	b = appendJSONString(b, m.Source.Type)
+	b = appendOptionalString(b, "integrationId", m.Source.IntegrationID)
+	b = appendOptionalString(b, "originalMessageId", m.Source.OriginalMessageID)
+	if !m.Source.OriginalMessageTimestamp.IsZero() {
+		b = append(b, `,"originalMessageTimestamp":"`...)
+		b = m.Source.OriginalMessageTimestamp.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
+		b = append(b, '"')
+	}
+	b = append(b, '}')
+	if len(m.Metadata) > 0 {
+		if md, err := json.Marshal(m.Metadata); err == nil {
+			b = append(b, `,"metadata":`...)
+			b = append(b, md...)
+		}
+	}
+	if len(m.References) > 0 {
+		b = append(b, `,"references":`...)
+		b = append(b, m.References...)
+	}
+	return append(b, '}')
+}
+
+func appendOptionalString(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return appendJSONString(b, v)
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and control characters escaped,
+// invalid UTF-8 replaced by U+FFFD, as encoding/json does (without its HTML escaping, like writeJSON).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
