@@ -118,3 +118,76 @@ func seedMessages(tb testing.TB, st *sqlstore.Store, appID, userID string, clien
 		tb.Fatal(firstErr)
 	}
 }
+
+// BenchmarkDeleteUser deletes a user with 30,000 messages and, while its history is removed in the
+// background, keeps writing (CreateUser) from another goroutine. It reports how long DeleteUser took
+// to answer (delete-ms), how long the background removal took (purge-ms), and the median and worst
+// latency of the concurrent writes (write-p50-ms, write-max-ms): the removal's batches must not hold
+// the write lock long enough to stall them.
+//
+//	go test ./api -run '^$' -bench 'DeleteUser$' -benchtime 1x
+func BenchmarkDeleteUser(b *testing.B) {
+	for _, name := range apitest.Stores() {
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			st, err := sqlstore.Open(ctx, apitest.NewDSN(b, name))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			app, err := st.CreateApp(ctx, sunlamp.App{AccountID: sunlamp.DefaultAccountID, DisplayName: "bench"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var deleteTime, purgeTime time.Duration
+			var writes []time.Duration
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				u, err := st.CreateUser(ctx, sunlamp.User{AppID: app.ID, ExternalID: fmt.Sprintf("big-%d", i)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				seedMessages(b, st, app.ID, u.ID, sunlamp.Client{ExternalID: fmt.Sprintf("+1514555%04d", i)}, 30000)
+				b.StartTimer()
+				stop := make(chan struct{})
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					for j := 0; ; j++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						start := time.Now()
+						if _, err := st.CreateUser(ctx, sunlamp.User{AppID: app.ID}); err != nil {
+							b.Error(err)
+							return
+						}
+						writes = append(writes, time.Since(start))
+					}
+				}()
+				start := time.Now()
+				if err := st.DeleteUser(ctx, app.ID, u.ID); err != nil {
+					b.Fatal(err)
+				}
+				deleteTime += time.Since(start)
+				if err := st.PurgeDeletedUsers(ctx); err != nil { // waits for the background removal
+					b.Fatal(err)
+				}
+				purgeTime += time.Since(start)
+				close(stop)
+				<-done
+			}
+			b.StopTimer()
+			sort.Slice(writes, func(i, j int) bool { return writes[i] < writes[j] })
+			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+			b.ReportMetric(ms(deleteTime/time.Duration(b.N)), "delete-ms")
+			b.ReportMetric(ms(purgeTime/time.Duration(b.N)), "purge-ms")
+			if len(writes) > 0 {
+				b.ReportMetric(ms(writes[len(writes)/2]), "write-p50-ms")
+				b.ReportMetric(ms(writes[len(writes)-1]), "write-max-ms")
+			}
+		})
+	}
+}

@@ -553,8 +553,13 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 			if n, _ := res.RowsAffected(); n > 0 {
 				return nil
 			}
-			if _, err := t.exec(ctx, "DELETE FROM events WHERE conversation_id = ? AND app_id = ?", convID, appID); err != nil {
+			// Its outbox events (one per message) go in batches too, through events_by_conversation.
+			res, err = t.exec(ctx, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE conversation_id = ? LIMIT ?)", convID, purgeBatch)
+			if err != nil {
 				return err
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				return nil
 			}
 			_, err = t.exec(ctx, "DELETE FROM conversations WHERE id = ?", convID)
 			return err
@@ -590,8 +595,12 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 			}
 			return nil
 		}
-		if _, err := t.exec(ctx, "DELETE FROM events WHERE user_id = ? AND app_id = ? AND type <> ?", userID, appID, "user:remove"); err != nil {
+		res, err := t.exec(ctx, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE user_id = ? AND type <> ? LIMIT ?)", userID, "user:remove", purgeBatch)
+		if err != nil {
 			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			return nil
 		}
 		if _, err := t.exec(ctx, "DELETE FROM users WHERE id = ? AND app_id = ?", userID, appID); err != nil {
 			return err

@@ -75,3 +75,5 @@ CREATE TABLE user_purges (
 -- The outbox events that may carry a snapshot of a user's personal data (every type but
 -- conversation:message, whose snapshots hold no author name or avatar): the ones erasure rewrites.
 CREATE INDEX events_with_snapshots ON events (user_id) WHERE user_id IS NOT NULL AND type <> 'conversation:message';
+-- The events of a conversation, which deleting a user's conversations removes in batches.
+CREATE INDEX events_by_conversation ON events (conversation_id) WHERE conversation_id IS NOT NULL;
