@@ -2,8 +2,10 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/sunlamp/sunlamp"
 )
@@ -12,25 +14,61 @@ import (
 // events[].payload) from the sunlamp.EventData snapshot an outbox event carries. Rendering happens
 // at each delivery attempt, so that a user's data erased from the outbox is never sent afterwards.
 
+// EventRenderer returns the webhook dispatcher's RenderFunc: RenderEventPayload, with the author of
+// a conversation:message event read from users at the time of the attempt (the event's snapshot
+// holds the message, not its author), so that the author carries its externalId, name and avatar
+// as the spec's example shows — and nothing once the user is erased or deleted.
+func EventRenderer(users sunlamp.UserStore) func(ev sunlamp.Event, wh sunlamp.Webhook) (json.RawMessage, error) {
+	return func(ev sunlamp.Event, wh sunlamp.Webhook) (json.RawMessage, error) {
+		if ev.Type != "conversation:message" || ev.UserID == "" {
+			return RenderEventPayload(ev, wh)
+		}
+		data, err := decodeEventData(ev.Data)
+		if err != nil || data.User != nil || data.Message == nil || data.Message.Author.UserID != ev.UserID {
+			return RenderEventPayload(ev, wh)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		u, err := users.User(ctx, ev.AppID, ev.UserID)
+		switch {
+		case sunlamp.KindOf(err) == sunlamp.KindNotFound:
+			return RenderEventPayload(ev, wh) // deleted: the author is its id alone
+		case err != nil:
+			return nil, fmt.Errorf("render %s event: read author: %w", ev.Type, err)
+		}
+		if u.ID != ev.UserID { // the id matched another user's externalId
+			return RenderEventPayload(ev, wh)
+		}
+		data.User = &u
+		b, err := json.Marshal(data)
+		if err != nil {
+			return nil, err
+		}
+		ev.Data = b
+		return RenderEventPayload(ev, wh)
+	}
+}
+
 // RenderEventPayload returns the payload of ev as webhook wh receives it: users truncated
 // ({id, externalId, authenticated, ...}) unless wh.IncludeFullUser, and sources without their
 // client and device unless wh.IncludeFullSource. It is the webhook dispatcher's RenderFunc.
 func RenderEventPayload(ev sunlamp.Event, wh sunlamp.Webhook) (json.RawMessage, error) {
-	var data sunlamp.EventData
-	if len(ev.Data) > 0 {
-		d := json.NewDecoder(bytes.NewReader(ev.Data))
-		d.UseNumber()
-		if err := d.Decode(&data); err != nil {
-			return nil, fmt.Errorf("render %s event: %w", ev.Type, err)
-		}
+	data, err := decodeEventData(ev.Data)
+	if err != nil {
+		return nil, fmt.Errorf("render %s event: %w", ev.Type, err)
 	}
 	r := eventRenderer{data: data, fullUser: wh.IncludeFullUser, fullSource: wh.IncludeFullSource}
 	p := map[string]any{}
 	if data.Conversation != nil {
 		p["conversation"] = conversationTruncatedOut(*data.Conversation)
 	}
-	if data.User != nil {
-		p["user"] = r.user(*data.User)
+	switch ev.Type {
+	case "conversation:message", "conversation:read", "conversation:typing", "conversation:remove":
+		// No user in these payloads: a message's or activity's user is its author's.
+	default:
+		if data.User != nil {
+			p["user"] = r.user(*data.User)
+		}
 	}
 	if data.Client != nil {
 		p["client"] = clientOut(*data.Client)
@@ -54,6 +92,18 @@ func RenderEventPayload(ev sunlamp.Event, wh sunlamp.Webhook) (json.RawMessage, 
 		return nil, fmt.Errorf("render %s event: %w", ev.Type, err)
 	}
 	return b, nil
+}
+
+// decodeEventData decodes the JSON of an EventData, numbers as json.Number.
+func decodeEventData(b []byte) (sunlamp.EventData, error) {
+	var data sunlamp.EventData
+	if len(b) == 0 {
+		return data, nil
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	err := d.Decode(&data)
+	return data, err
 }
 
 type eventRenderer struct {
@@ -169,7 +219,6 @@ func (r eventRenderer) activity(p map[string]any) {
 	if !ok {
 		return
 	}
-	delete(p, "user") // the user is the activity's author, not a payload field of these events
 	if author, ok := act["author"].(map[string]any); ok && author["type"] == sunlamp.AuthorUser {
 		// A user author's name and avatar are rendered from the user snapshot, which erasure
 		// scrubs, never from copies elsewhere in the event.

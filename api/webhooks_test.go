@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -91,7 +92,7 @@ func TestWebhooks(t *testing.T) {
 
 // newDispatcher returns a dispatcher of e's store and clock, which tests drive with DeliverDue.
 func newDispatcher(e *apitest.Env) *webhook.Dispatcher {
-	return webhook.New(webhook.Config{Store: e.Store, Render: api.RenderEventPayload, Clock: e.Clock, Timeout: 5 * time.Second})
+	return webhook.New(webhook.Config{Store: e.Store, Render: api.EventRenderer(e.Store), Clock: e.Clock, Timeout: 5 * time.Second})
 }
 
 func deliverDue(t *testing.T, d *webhook.Dispatcher) {
@@ -172,6 +173,19 @@ func TestWebhookEvents(t *testing.T) {
 		var types []string
 		for _, g := range only.All() {
 			types = append(types, g.EventType)
+		}
+		// The author of a user's message, as the spec's example shows it: read from the user.
+		var authors []string
+		for _, g := range only.All() {
+			author := g.Payload(t)["message"].(map[string]any)["author"].(map[string]any)
+			b, _ := json.Marshal(author)
+			authors = append(authors, string(b))
+		}
+		slices.Sort(authors)
+		wantAuthors := []string{`{"avatarUrl":"https://www.gravatar.com/avatar/00000000000000000000000000000000.png?s=200\u0026d=mm","type":"business"}`,
+			`{"displayName":"Ada","type":"user","user":{"authenticated":false,"externalId":"ext-42","id":"` + userID + `"},"userId":"` + userID + `"}`}
+		if !slices.Equal(authors, wantAuthors) {
+			t.Errorf("got message authors\n%v\nwant\n%v", authors, wantAuthors)
 		}
 		if !slices.Equal(types, []string{"conversation:message", "conversation:message"}) {
 			t.Errorf("conversation:message webhook got %v, want two conversation:message events", types)

@@ -141,10 +141,10 @@ func TestTriggersAndIncludeFullUser(t *testing.T) {
 	for _, name := range apitest.Stores() {
 		t.Run(name, func(t *testing.T) {
 			rc := webhooktest.NewReceiver(t, nil)
-			f := newFixture(t, name, rc.URL, []string{"conversation:remove"}, func(w *sunlamp.Webhook) { w.IncludeFullUser = true })
+			f := newFixture(t, name, rc.URL, []string{"conversation:join"}, func(w *sunlamp.Webhook) { w.IncludeFullUser = true })
 			f.emit(t, "user:remove", "")                          // not subscribed
 			f.emit(t, "conversation:message:delivery:user", "c1") // not subscribed either
-			ev := f.emit(t, "conversation:remove", "c2")          // subscribed
+			ev := f.emit(t, "conversation:join", "c2")            // subscribed
 			if n := f.deliverDue(t); n != 1 {
 				t.Fatalf("got %d attempts, want 1 (only the subscribed trigger)", n)
 			}

@@ -139,7 +139,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// recorded. On SQLite one process owns the database, so the claims of a killed predecessor are
 	// released at start and its events sent at once.
 	dispatcher := webhook.New(webhook.Config{
-		Store: store, Render: api.RenderEventPayload, Logger: log,
+		Store: store, Render: api.EventRenderer(store), Logger: log,
 		ReleaseAllClaims: store.Dialect() == sqlstore.SQLite, UserAgent: "Sunlamp/" + version(),
 	})
 	dispatchCtx, stopDispatcher := context.WithCancel(context.WithoutCancel(ctx))
