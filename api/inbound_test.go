@@ -57,6 +57,13 @@ func TestInbound(t *testing.T) {
 				{"id":"ID","received":"TIME","author":{"type":"user","userId":"ID"},"content":{"type":"text","text":"hello"},"source":{"type":"whatsapp","integrationId":"ID"}},
 				{"id":"ID","received":"TIME","author":{"type":"user","userId":"ID"},"content":{"type":"text","text":"are you there?"},"source":{"type":"whatsapp","integrationId":"ID"}}],
 				"meta":{"hasMore":false}}`)
+			// The participant is reached through the client; removing the client unsubscribes it.
+			participants := "/v2/apps/" + appID + "/conversations/" + first.Conversation.ID + "/participants"
+			e.MustJSON(t, e.Do(t, "GET", participants, key, nil), 200, `{"participants":[{"id":"ID","userId":"ID","unreadCount":0,
+				"clientAssociations":[{"type":"whatsapp","clientId":"`+first.Client.ID+`"}]}],"meta":{"hasMore":false}}`)
+			e.MustJSON(t, e.Do(t, "DELETE", usersPath(appID, first.User.ID, "clients", first.Client.ID), key, nil), 200, `{}`)
+			e.MustJSON(t, e.Do(t, "GET", participants, key, nil), 200, `{"participants":[{"id":"ID","userId":"ID","unreadCount":0,
+				"clientAssociations":[]}],"meta":{"hasMore":false}}`)
 		})
 
 		t.Run("a known user on an sdk device", func(t *testing.T) {
@@ -112,9 +119,10 @@ func TestInbound(t *testing.T) {
 				{wa(map[string]any{"integrationId": web}), 400, "bad_request", "integrationId should be an integration of type whatsapp, not web"},
 				{wa(map[string]any{"integrationId": "5e8b49d936c1df272e8e1460"}), 404, "integration_not_found", "Integration not found"},
 				{wa(map[string]any{"user": map[string]any{"externalId": "nobody"}}), 404, "user_not_found", "User not found"},
-				// Jane's number belongs to Jane.
-				{map[string]any{"channel": "whatsapp", "user": map[string]any{"externalId": "known"}, "client": map[string]any{"externalId": "+15145550199"}}, 409, "conflict", "The client's externalId belongs to another user"},
+				// The number belongs to the customer who wrote from it first.
+				{map[string]any{"channel": "whatsapp", "user": map[string]any{"externalId": "known"}, "client": map[string]any{"externalId": "+15145550777"}}, 409, "conflict", "The client's externalId belongs to another user"},
 			}
+			apitest.MustStatus(t, e.Do(t, "POST", path, key, map[string]any{"channel": "whatsapp", "client": map[string]any{"externalId": "+15145550777"}}), 201)
 			for _, c := range cases {
 				apitest.MustError(t, e.Do(t, "POST", path, key, c.body), c.status, c.code, c.title)
 			}

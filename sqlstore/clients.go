@@ -178,6 +178,9 @@ func (s *Store) RemoveClient(ctx context.Context, appID, idOrExternalID, clientI
 		if _, err := t.exec(ctx, "DELETE FROM clients WHERE id = ?", c.ID); err != nil {
 			return err
 		}
+		if err := t.dissociateClient(ctx, u.ID, c.ID); err != nil {
+			return err
+		}
 		return t.emitClientEvent(ctx, "client:remove", u, c, "api")
 	})
 	if err != nil {
@@ -358,6 +361,9 @@ func (s *Store) Inbound(ctx context.Context, in sunlamp.Inbound) (sunlamp.Inboun
 		if err := t.insertMessage(ctx, conv, m); err != nil {
 			return err
 		}
+		if err := t.associateClient(ctx, conv.ID, u.ID, c); err != nil {
+			return err
+		}
 		conv.MessageCount++
 		conv.LastUpdatedAt = now
 		res.Conversation = &conv
@@ -515,4 +521,82 @@ func (t tx) defaultConversation(ctx context.Context, u sunlamp.User, now time.Ti
 	}
 	c = sunlamp.Conversation{ID: sunlamp.NewID(), AppID: u.AppID, Type: sunlamp.ConversationPersonal, CreatedAt: now, LastUpdatedAt: now}
 	return t.insertConversation(ctx, c, []sunlamp.User{u}, "message")
+}
+
+// associateClient makes c the most recently used client of the user's participation in a
+// conversation (participants.clientAssociations lists them most recent first).
+func (t tx) associateClient(ctx context.Context, conversationID, userID string, c sunlamp.Client) error {
+	var id string
+	var assoc sql.NullString
+	err := t.queryRow(ctx, "SELECT id, client_associations FROM participants WHERE conversation_id = ? AND user_id = ?", conversationID, userID).Scan(&id, &assoc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var list []sunlamp.ClientAssociation
+	if err := fromJSON(assoc, &list); err != nil {
+		return err
+	}
+	if len(list) > 0 && list[0].ClientID == c.ID {
+		return nil
+	}
+	out := []sunlamp.ClientAssociation{{Type: c.Type, ClientID: c.ID}}
+	for _, a := range list {
+		if a.ClientID != c.ID {
+			out = append(out, a)
+		}
+	}
+	data, err := toJSON(out)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, "UPDATE participants SET client_associations = ? WHERE id = ?", data, id)
+	return err
+}
+
+// dissociateClient removes a removed client from every participation of its user: RemoveClient
+// "unsubscribes it from all connected conversations".
+func (t tx) dissociateClient(ctx context.Context, userID, clientID string) error {
+	rows, err := t.query(ctx, "SELECT id, client_associations FROM participants WHERE user_id = ? AND client_associations IS NOT NULL", userID)
+	if err != nil {
+		return err
+	}
+	changed := map[string]any{}
+	for rows.Next() {
+		var id string
+		var assoc sql.NullString
+		if err := rows.Scan(&id, &assoc); err != nil {
+			rows.Close()
+			return err
+		}
+		var list []sunlamp.ClientAssociation
+		if err := fromJSON(assoc, &list); err != nil {
+			rows.Close()
+			return err
+		}
+		kept := []sunlamp.ClientAssociation{}
+		for _, a := range list {
+			if a.ClientID != clientID {
+				kept = append(kept, a)
+			}
+		}
+		if len(kept) != len(list) {
+			if changed[id], err = toJSON(kept); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for id, data := range changed {
+		if _, err := t.exec(ctx, "UPDATE participants SET client_associations = ? WHERE id = ?", data, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
