@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -286,6 +287,74 @@ func TestOrderPerConversation(t *testing.T) {
 			}
 			if diff := cmp.Diff([]string{a1.ID, a1.ID, a2.ID, a3.ID}, convA); diff != "" {
 				t.Errorf("deliveries of conversation A (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestAppsAreIsolatedAndDeletedWebhooksGetNothing(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			rcA := webhooktest.NewReceiver(t, func(string, int) int { return 500 })
+			f := newFixture(t, name, rcA.URL, []string{"user:remove"}, nil)
+			ctx := context.Background()
+			// A second app with its own webhook on the same trigger.
+			rcB := webhooktest.NewReceiver(t, nil)
+			other, err := f.store.CreateApp(ctx, sunlamp.App{AccountID: sunlamp.DefaultAccountID, DisplayName: "other"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.store.CreateIntegration(ctx, sunlamp.Integration{ID: sunlamp.NewID(), AppID: other.ID, Type: "custom", Status: "active",
+				Webhooks: []sunlamp.Webhook{{ID: sunlamp.NewID(), Version: "v2", Target: rcB.URL, Triggers: []string{"user:remove"}, Secret: "s"}}}); err != nil {
+				t.Fatal(err)
+			}
+			f.emit(t, "user:remove", "")
+			f.deliverDue(t)
+			if len(rcA.All()) != 1 || len(rcB.All()) != 0 {
+				t.Fatalf("got %d deliveries to app A's webhook and %d to app B's, want 1 and 0", len(rcA.All()), len(rcB.All()))
+			}
+			// The attempt failed; deleting the webhook drops its pending delivery.
+			if err := f.store.DeleteWebhook(ctx, f.app, f.hook.IntegrationID, f.hook.ID); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(time.Hour)
+			if n := f.deliverDue(t); n != 0 {
+				t.Errorf("got %d attempts for a deleted webhook, want 0", n)
+			}
+			if n, _ := f.store.PendingDeliveries(ctx); n != 0 {
+				t.Errorf("got %d pending deliveries, want 0", n)
+			}
+		})
+	}
+}
+
+func TestPruneKeepsWhatIsPending(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			var fail sync.Map
+			rc := webhooktest.NewReceiver(t, func(id string, _ int) int {
+				if v, _ := fail.Load(id); v == true {
+					return 500
+				}
+				return 200
+			})
+			f := newFixture(t, name, rc.URL, []string{"user:remove"}, nil)
+			ctx := context.Background()
+			f.emit(t, "user:remove", "")
+			pending := f.emit(t, "user:remove", "")
+			fail.Store(pending.ID, true)
+			f.deliverDue(t)
+			f.clock.Advance(48 * time.Hour)
+			if err := f.store.PruneDeliveries(ctx, f.clock.Now().Add(-24*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := f.store.PendingDeliveries(ctx); n != 1 {
+				t.Fatalf("got %d pending deliveries after pruning, want 1", n)
+			}
+			fail.Store(pending.ID, false)
+			f.deliverDue(t)
+			if got := rc.Tries(pending.ID); got != 2 {
+				t.Errorf("the pending event was tried %d times, want 2 (its event must survive pruning)", got)
 			}
 		})
 	}
