@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/sunlamp/sunlamp/internal/apitest"
@@ -91,6 +92,30 @@ func TestInbound(t *testing.T) {
 			}
 			e.MustJSON(t, e.Do(t, "GET", usersPath(appID, "known", "clients"), key, nil), 200,
 				`{"clients":[{"id":"ID","type":"sdk","status":"active","lastSeen":"TIME","linkedAt":"TIME"}],"meta":{"hasMore":false}}`)
+		})
+
+		t.Run("concurrent deliveries from a new customer", func(t *testing.T) {
+			users := make([]string, 8)
+			var wg sync.WaitGroup
+			for i := range users {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := e.Do(t, "POST", path, key, map[string]any{"channel": "whatsapp", "client": map[string]any{"externalId": "+15145550888"},
+						"content": map[string]any{"type": "text", "text": "hi"}})
+					if r.Status != 201 {
+						t.Errorf("got %d %s, want 201", r.Status, r.Body)
+						return
+					}
+					users[i] = r.JSON(t)["user"].(map[string]any)["id"].(string)
+				}()
+			}
+			wg.Wait()
+			for _, u := range users {
+				if u != users[0] {
+					t.Fatalf("got users %v for one customer, want one user", users)
+				}
+			}
 		})
 
 		t.Run("errors", func(t *testing.T) {

@@ -265,6 +265,25 @@ func (s *Store) Device(ctx context.Context, appID, idOrExternalID, deviceID stri
 // A new non-sdk client emits nothing of its own: on the real service a customer writing in on a
 // channel shows up as a new conversation and its message.
 func (s *Store) Inbound(ctx context.Context, in sunlamp.Inbound) (sunlamp.InboundResult, error) {
+	// Two deliveries from one new customer at once (PostgreSQL, several processes) both find no
+	// client and both insert one: the loser's unique violation means the winner made the client, so
+	// it runs again and finds it.
+	for attempt := 0; ; attempt++ {
+		res, err := s.inbound(ctx, in)
+		if attempt == 0 && errors.Is(err, errInboundRace) {
+			continue
+		}
+		if errors.Is(err, errInboundRace) {
+			err = fmt.Errorf("%w: %w", sunlamp.ErrBusy, err)
+		}
+		return res, err
+	}
+}
+
+// errInboundRace is a client or device that another transaction created meanwhile.
+var errInboundRace = errors.New("inbound: created concurrently")
+
+func (s *Store) inbound(ctx context.Context, in sunlamp.Inbound) (sunlamp.InboundResult, error) {
 	var res sunlamp.InboundResult
 	err := s.inTx(ctx, func(t tx) error {
 		if _, err := t.app(ctx, in.AppID); err != nil {
@@ -293,6 +312,9 @@ func (s *Store) Inbound(ctx context.Context, in sunlamp.Inbound) (sunlamp.Inboun
 				c.ExternalID = ""
 			}
 			if err := t.insertClient(ctx, c); err != nil {
+				if errors.Is(err, errClientTaken) {
+					return errInboundRace
+				}
 				return err
 			}
 			if c.Type == sunlamp.ClientTypeSDK {
@@ -480,6 +502,9 @@ func (t tx) upsertDevice(ctx context.Context, u sunlamp.User, c sunlamp.Client, 
 		_, err = t.exec(ctx, "INSERT INTO devices ("+deviceColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			d.ID, d.AppID, d.UserID, d.ClientID, d.Type, d.GUID, d.Status, nullStr(d.IntegrationID), now.UnixMilli(),
 			nullStr(d.PushNotificationToken), info, nullStr(d.AppVersion))
+		if errors.Is(err, errUnique) {
+			return d, errInboundRace
+		}
 		return d, err
 	case err != nil:
 		return d, err
