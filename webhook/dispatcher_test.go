@@ -359,3 +359,33 @@ func TestPruneKeepsWhatIsPending(t *testing.T) {
 		})
 	}
 }
+
+// TestRunDeliversAndStops runs the dispatcher as the server does (system clock, woken after
+// commits) and stops it.
+func TestRunDeliversAndStops(t *testing.T) {
+	rc := webhooktest.NewReceiver(t, nil)
+	f := newFixture(t, "sqlite", rc.URL, []string{"conversation:join"}, nil)
+	d := webhook.New(webhook.Config{Store: f.store, Render: api.RenderEventPayload, Poll: time.Hour})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	var want []string
+	for i := range 40 {
+		want = append(want, f.emit(t, "conversation:join", "conv"+strconv.Itoa(i%5)).ID)
+		d.Wake() // as the server does after a write; the hour-long poll never fires
+	}
+	rc.WaitFor(t, 20*time.Second, func(got []webhooktest.Received) bool { return len(got) >= len(want) })
+	stop()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	got := rc.IDs()
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("got %d deliveries, want each of the %d events once", len(got), len(want))
+	}
+	if n, _ := f.store.PendingDeliveries(context.Background()); n != 0 {
+		t.Errorf("got %d pending deliveries after stopping, want 0", n)
+	}
+}
