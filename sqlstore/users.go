@@ -531,6 +531,7 @@ func (s *Store) PurgeDeletedUsers(ctx context.Context) error {
 				break
 			}
 		}
+		s.wakeMediaJanitor() // the files of the user's attachments, which the cascades put in the trash
 		s.eraseLogs(ctx)
 	}
 }
