@@ -11,6 +11,7 @@ type Store interface {
 	ConversationStore
 	IntegrationStore
 	AttachmentStore
+	SwitchboardStore
 	// Ping answers nil when the store can answer queries.
 	Ping(ctx context.Context) error
 	// Close releases the store; on SQLite it checkpoints and truncates the write-ahead log.

@@ -78,7 +78,11 @@ func (s *Server) handleCreateConversation(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"conversation": conversationOut(c)})
+	cw, err := s.conversationWithSwitchboard(r.Context(), c) // wire_switchboards.go
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"conversation": cw})
 	return nil
 }
 
@@ -103,6 +107,9 @@ func (s *Server) handleListConversations(w http.ResponseWriter, r *http.Request)
 	for _, c := range list {
 		out = append(out, conversationOut(c))
 	}
+	if err := s.withSwitchboardStates(r.Context(), r.PathValue("appId"), out); err != nil { // wire_switchboards.go
+		return err
+	}
 	meta, links := s.pageEnvelope(r, cur)
 	writeJSON(w, http.StatusOK, struct {
 		Conversations []conversationWire `json:"conversations"`
@@ -117,7 +124,11 @@ func (s *Server) handleGetConversation(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversation": conversationOut(c)})
+	cw, err := s.conversationWithSwitchboard(r.Context(), c) // wire_switchboards.go
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversation": cw})
 	return nil
 }
 
@@ -148,7 +159,11 @@ func (s *Server) handleUpdateConversation(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversation": conversationOut(c)})
+	cw, err := s.conversationWithSwitchboard(r.Context(), c) // wire_switchboards.go
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversation": cw})
 	return nil
 }
 

@@ -63,6 +63,18 @@ func (s *Server) routes() {
 	s.handle("DELETE /v2/apps/{appId}/integrations/{integrationId}/webhooks/{webhookId}", appOrOwnIntegration, s.handleDeleteWebhook)
 
 	// Switchboards, Switchboard Integrations, Switchboard Actions (issue 6)
+	s.handle("POST /v2/apps/{appId}/switchboards", appAccess, s.handleCreateSwitchboard)
+	s.handle("GET /v2/apps/{appId}/switchboards", appAccess, s.handleListSwitchboards)
+	s.handle("PATCH /v2/apps/{appId}/switchboards/{switchboardId}", appAccess, s.handleUpdateSwitchboard)
+	s.handle("DELETE /v2/apps/{appId}/switchboards/{switchboardId}", appAccess, s.handleDeleteSwitchboard)
+	s.handle("POST /v2/apps/{appId}/switchboards/{switchboardId}/switchboardIntegrations", appAccess, s.handleCreateSwitchboardIntegration)
+	s.handle("GET /v2/apps/{appId}/switchboards/{switchboardId}/switchboardIntegrations", appAccess, s.handleListSwitchboardIntegrations)
+	s.handle("PATCH /v2/apps/{appId}/switchboards/{switchboardId}/switchboardIntegrations/{switchboardIntegrationId}", appAccess, s.handleUpdateSwitchboardIntegration)
+	s.handle("DELETE /v2/apps/{appId}/switchboards/{switchboardId}/switchboardIntegrations/{switchboardIntegrationId}", appAccess, s.handleDeleteSwitchboardIntegration)
+	s.handle("POST /v2/apps/{appId}/conversations/{conversationId}/passControl", appOrIntegration, s.handlePassControl)
+	s.handle("POST /v2/apps/{appId}/conversations/{conversationId}/releaseControl", appOrIntegration, s.handleReleaseControl)
+	s.handle("POST /v2/apps/{appId}/conversations/{conversationId}/offerControl", appOrIntegration, s.handleOfferControl)
+	s.handle("POST /v2/apps/{appId}/conversations/{conversationId}/acceptControl", appOrIntegration, s.handleAcceptControl)
 
 	// Attachments (issue 8)
 	s.handleLimited("POST /v2/apps/{appId}/attachments", appOrIntegration, maxUploadBody, s.handleUploadAttachment)

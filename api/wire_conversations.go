@@ -17,6 +17,10 @@ type conversationWire struct {
 	BusinessLastRead *string        `json:"businessLastRead,omitempty"`
 	LastUpdatedAt    string         `json:"lastUpdatedAt"`
 	CreatedAt        string         `json:"createdAt"`
+
+	// The switchboard state, filled in by withSwitchboardStates (wire_switchboards.go).
+	ActiveSwitchboardIntegration  *switchboardIntegrationRefWire `json:"activeSwitchboardIntegration,omitempty"`
+	PendingSwitchboardIntegration *switchboardIntegrationRefWire `json:"pendingSwitchboardIntegration,omitempty"`
 }
 
 func conversationOut(c sunlamp.Conversation) conversationWire {

@@ -134,6 +134,9 @@ func (t tx) insertConversation(ctx context.Context, c sunlamp.Conversation, user
 			return c, err
 		}
 	}
+	if err := t.assignDefaultSwitchboard(ctx, c.AppID, c.ID); err != nil { // switchboards.go
+		return c, err
+	}
 	data := sunlamp.EventData{Conversation: &c, Extra: map[string]any{"creationReason": creationReason}}
 	ev := sunlamp.Event{Type: "conversation:create", AppID: c.AppID, ConversationID: c.ID}
 	if c.Type == sunlamp.ConversationPersonal && len(users) == 1 {

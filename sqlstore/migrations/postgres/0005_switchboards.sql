@@ -1,0 +1,71 @@
+-- Switchboards, their integrations, and the switchboard state of conversations.
+CREATE TABLE switchboards (
+    id                 TEXT PRIMARY KEY,
+    app_id             TEXT NOT NULL UNIQUE REFERENCES apps (id) ON DELETE CASCADE, -- one per app
+    enabled            INTEGER NOT NULL DEFAULT 0,
+    default_id         TEXT, -- references switchboard_integrations, added below
+    created_at         BIGINT NOT NULL
+);
+
+CREATE TABLE switchboard_integrations (
+    id                     TEXT PRIMARY KEY,
+    app_id                 TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+    switchboard_id         TEXT NOT NULL REFERENCES switchboards (id) ON DELETE CASCADE,
+    name                   TEXT NOT NULL,
+    integration_id         TEXT NOT NULL REFERENCES integrations (id) ON DELETE CASCADE,
+    integration_type       TEXT NOT NULL,
+    deliver_standby_events INTEGER NOT NULL,
+    next_id                TEXT REFERENCES switchboard_integrations (id) ON DELETE SET NULL,
+    message_history_count  INTEGER,
+    created_at             BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX switchboard_integrations_by_name ON switchboard_integrations (switchboard_id, name);
+CREATE UNIQUE INDEX switchboard_integrations_by_integration ON switchboard_integrations (integration_id, switchboard_id);
+CREATE INDEX switchboard_integrations_by_next ON switchboard_integrations (next_id);
+ALTER TABLE switchboards ADD CONSTRAINT switchboards_default_fk
+    FOREIGN KEY (default_id) REFERENCES switchboard_integrations (id) ON DELETE SET NULL;
+
+-- A row exists once a conversation's state was set (at creation under an enabled switchboard, or by
+-- an action). No row means the switchboard's default is in control; a row with active_id NULL means
+-- control was released.
+CREATE TABLE conversation_switchboards (
+    conversation_id TEXT PRIMARY KEY REFERENCES conversations (id) ON DELETE CASCADE,
+    app_id          TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+    switchboard_id  TEXT NOT NULL REFERENCES switchboards (id) ON DELETE CASCADE,
+    active_id       TEXT REFERENCES switchboard_integrations (id) ON DELETE SET NULL,
+    pending_id      TEXT REFERENCES switchboard_integrations (id) ON DELETE SET NULL,
+    updated_at      BIGINT NOT NULL
+);
+CREATE INDEX conversation_switchboards_by_active ON conversation_switchboards (active_id);
+CREATE INDEX conversation_switchboards_by_pending ON conversation_switchboards (pending_id);
+CREATE INDEX conversation_switchboards_by_switchboard ON conversation_switchboards (switchboard_id);
+
+-- The fan-out of migration 0004, with the switchboard's routing: while the app's switchboard is
+-- enabled, a conversation event (conversation:*) reaches the webhooks of an integration linked to
+-- it only when that switchboard integration is in control of the conversation (the row's active
+-- one, or the default when the conversation has no row) or delivers standby events. Integrations
+-- not linked to the switchboard, and every event of a disabled switchboard, are not filtered.
+CREATE OR REPLACE FUNCTION events_fan_out() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    k TEXT := COALESCE(NEW.conversation_id, NEW.user_id);
+BEGIN
+    IF k IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks w
+            WHERE w.app_id = NEW.app_id AND strpos(w.triggers, '"' || NEW.type || '"') > 0) THEN
+        PERFORM pg_advisory_xact_lock(7355609, hashtext(k));
+    END IF;
+    INSERT INTO deliveries (app_id, event_id, webhook_id, order_key, next_attempt_at, created_at)
+    SELECT NEW.app_id, NEW.id, w.id, k, NEW.created_at, NEW.created_at
+    FROM webhooks w
+    WHERE w.app_id = NEW.app_id AND strpos(w.triggers, '"' || NEW.type || '"') > 0
+      AND NOT (NEW.conversation_id IS NOT NULL AND NEW.type LIKE 'conversation:%' AND EXISTS (
+          SELECT 1 FROM switchboards sb JOIN switchboard_integrations si ON si.switchboard_id = sb.id
+          WHERE sb.app_id = NEW.app_id AND sb.enabled = 1
+            AND si.integration_id = w.integration_id AND si.deliver_standby_events = 0
+            AND si.id IS DISTINCT FROM (CASE
+                WHEN EXISTS (SELECT 1 FROM conversation_switchboards cs WHERE cs.conversation_id = NEW.conversation_id)
+                THEN (SELECT cs.active_id FROM conversation_switchboards cs WHERE cs.conversation_id = NEW.conversation_id)
+                ELSE sb.default_id END)))
+    ORDER BY w.id;
+    RETURN NULL;
+END
+$$;
