@@ -212,6 +212,9 @@ func personalData(t *testing.T, e *apitest.Env, appID, externalID string) (secre
 	if apitest.MustStatus(t, r, 201); !strings.Contains(string(r.Body), secrets[0]) {
 		t.Fatalf("PostMessage answered no author name: %s", r.Body)
 	}
+	// An activity of the user: its webhook event carries the user and the author's name.
+	apitest.MustStatus(t, e.Do(t, "POST", "/v2/apps/"+appID+"/conversations/"+convID+"/activity", acct, map[string]any{
+		"author": map[string]any{"type": "user", "userExternalId": externalID}, "type": "conversation:read"}), 200)
 	apitest.MustStatus(t, e.Do(t, "POST", inbound, acct, map[string]any{
 		"channel": "sdk", "user": map[string]any{"externalId": externalID},
 		"client":  map[string]any{"displayName": secrets[9]},

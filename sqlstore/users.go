@@ -322,10 +322,12 @@ func snapshotMessage(m sunlamp.Message) *sunlamp.Message {
 	return &m
 }
 
-// scrubValue walks a decoded JSON value and clears, in every object that belongs to userID:
-//   - a user (it has "ID" == userID and a "Profile"): the profile's personal fields and metadata;
-//   - a client (it has "UserID" == userID and a "Type"): DisplayName, AvatarURL, Info, Raw;
-//   - a message author (it has "UserID" == userID): DisplayName, AvatarURL.
+// scrubValue walks a decoded JSON value and clears, in every object that belongs to userID, whether
+// it is a domain snapshot (Go field names) or a wire-ready value (camelCase, as in Extra):
+//   - a user (its "ID"/"id" is userID and it has a profile): the profile's personal fields and the
+//     metadata;
+//   - a client or a message or activity author (its "UserID"/"userId" is userID): the display name,
+//     avatar, info and raw.
 //
 // It reports whether it changed anything.
 func scrubValue(v any, userID string) bool {
@@ -340,19 +342,28 @@ func scrubValue(v any, userID string) bool {
 				}
 			}
 		}
-		if id, _ := x["ID"].(string); id == userID {
-			if p, ok := x["Profile"].(map[string]any); ok {
-				for _, k := range []string{"GivenName", "Surname", "Email", "AvatarURL", "Locale"} {
+		for _, idKey := range []string{"ID", "id"} {
+			if id, _ := x[idKey].(string); id != userID {
+				continue
+			}
+			for _, profileKey := range []string{"Profile", "profile"} {
+				p, ok := x[profileKey].(map[string]any)
+				if !ok {
+					continue
+				}
+				for _, k := range []string{"GivenName", "Surname", "Email", "AvatarURL", "Locale", "givenName", "surname", "email", "avatarUrl", "locale"} {
 					if s, _ := p[k].(string); s != "" {
-						p[k] = ""
+						delete(p, k)
 						changed = true
 					}
 				}
-				clear("Metadata")
+				clear("Metadata", "metadata")
 			}
 		}
-		if uid, _ := x["UserID"].(string); uid == userID {
-			clear("DisplayName", "AvatarURL", "Info", "Raw")
+		for _, k := range []string{"UserID", "userId"} {
+			if uid, _ := x[k].(string); uid == userID {
+				clear("DisplayName", "AvatarURL", "Info", "Raw", "displayName", "avatarUrl", "info", "raw")
+			}
 		}
 		for _, val := range x {
 			if scrubValue(val, userID) {
