@@ -230,7 +230,7 @@ func (s *Store) DeleteUserPersonalInformation(ctx context.Context, appID, idOrEx
 		if _, err := t.exec(ctx, "UPDATE clients SET display_name = NULL, avatar_url = NULL, info = NULL, raw = NULL WHERE user_id = ? AND app_id = ?", u.ID, appID); err != nil {
 			return err
 		}
-		return t.scrubEvents(ctx, appID, u.ID)
+		return t.scrubEvents(ctx, u.ID)
 	})
 	if err != nil {
 		return u, fmt.Errorf("delete user personal information: %w", err)
@@ -253,8 +253,8 @@ func (s *Store) eraseLogs(ctx context.Context) {
 }
 
 // scrubEvents rewrites the outbox events that carry a snapshot of the user or its clients, with the
-// erased fields cleared. Events are found by the events_by_user index.
-func (t tx) scrubEvents(ctx context.Context, appID, userID string) error {
+// erased fields cleared.
+func (t tx) scrubEvents(ctx context.Context, userID string) error {
 	// conversation:message events are left out, through the events_with_snapshots partial index:
 	// their snapshot of a user-authored message carries no name or avatar (snapshotMessage), so the
 	// cost does not grow with the user's messages, only with its other events still in the outbox
@@ -426,7 +426,7 @@ func (s *Store) DeleteUser(ctx context.Context, appID, idOrExternalID string) er
 		if _, err := t.exec(ctx, "DELETE FROM participants WHERE user_id = ? AND conversation_id IN (SELECT id FROM conversations WHERE app_id = ? AND type <> ?)", u.ID, appID, sunlamp.ConversationPersonal); err != nil {
 			return err
 		}
-		if err := t.scrubEvents(ctx, appID, u.ID); err != nil {
+		if err := t.scrubEvents(ctx, u.ID); err != nil {
 			return err
 		}
 		if _, err := t.exec(ctx, "INSERT INTO user_purges (user_id, app_id, created_at) VALUES (?, ?, ?)", u.ID, appID, now); err != nil {
