@@ -15,9 +15,11 @@ import (
 	"github.com/sunlamp/sunlamp/internal/apitest"
 )
 
-// newClient returns a client of e with auth, its sleeps recorded instead of slept.
+// newClient returns a client of e with auth, its sleeps recorded instead of slept, and every request
+// and response checked against the spec.
 func newClient(t *testing.T, url string, auth Auth, opts ...Option) (*Client, *sleeps) {
 	t.Helper()
+	opts = append([]Option{WithHTTPClient(&http.Client{Transport: specTransport{t}})}, opts...)
 	c, err := New(url, auth, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -161,8 +163,12 @@ func TestAppsIterator(t *testing.T) {
 		if n != 3 {
 			t.Errorf("got %d apps before break, want 3", n)
 		}
-		// A bad page is the iterator's error.
-		for _, err := range c.Apps(ctx, Page{After: "short"}) {
+		// A bad page is the iterator's error (a client that does not check its requests against the spec).
+		raw, err := New(e.URL, account(e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range raw.Apps(ctx, Page{After: "short"}) {
 			mustAPIError(t, err, 400, "bad_request", "Invalid page query parameters")
 		}
 	})
