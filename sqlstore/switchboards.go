@@ -582,7 +582,7 @@ func (s *Store) ApplySwitchboardAction(ctx context.Context, appID, conversationI
 				Data: eventJSON(sunlamp.EventData{Conversation: &conv, Extra: extra})})
 		}
 		fail := func(typ string, e error, code, msg string) error {
-			if err := emit(typ+":failure", active, pending, code, msg); err != nil {
+			if err := emit("switchboard:"+typ+":failure", active, pending, code, msg); err != nil {
 				return err
 			}
 			failed = e
