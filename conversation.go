@@ -84,6 +84,9 @@ type ParticipantRef struct {
 	ID             string
 	UserID         string
 	UserExternalID string
+	// SubscribeSDKClient associates the user's SDK client (created when the user has none) with the
+	// conversation, when the user joins it.
+	SubscribeSDKClient bool
 }
 
 // Activity is a PostActivity: conversation:read, typing:start or typing:stop by an author.

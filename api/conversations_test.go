@@ -206,7 +206,7 @@ func TestParticipants(t *testing.T) {
 		join := func(body map[string]any) *apitest.Response {
 			return c.Do(t, "POST", c.path("/conversations/"+group+"/join"), c.key, body)
 		}
-		r := join(map[string]any{"userExternalId": "member-1", "subscribeSDKClient": true})
+		r := join(map[string]any{"userExternalId": "member-1", "subscribeSDKClient": false})
 		e.MustJSON(t, r, 201, `{"participant":{"id":"ID","userId":"ID","userExternalId":"member-1","unreadCount":0,"clientAssociations":[]}}`)
 		for i := 2; i < 10; i++ {
 			apitest.MustStatus(t, join(map[string]any{"userId": users[i].ID, "subscribeSDKClient": false}), 201)
@@ -257,6 +257,30 @@ func TestParticipants(t *testing.T) {
 			t.Errorf("got %d participants after 3 left and 1 joined, want 8", len(page.Participants))
 		}
 		apitest.MustError(t, c.Do(t, "GET", c.path("/conversations/5d8cff3cd55b040010928b5b/participants"), c.key, nil), 404, "conversation_not_found", "Conversation not found")
+		// subscribeSDKClient: the user's SDK client, made when the user has none, is associated.
+		sdkUser := c.mustUser(t, "sdk-user", "", "")
+		c.Do(t, "POST", c.path("/conversations/"+group+"/leave"), c.key, map[string]any{"userId": users[10].ID})
+		r = join(map[string]any{"userId": sdkUser.ID, "subscribeSDKClient": true})
+		e.MustJSON(t, r, 201, `{"participant":{"id":"ID","userId":"ID","userExternalId":"sdk-user","unreadCount":0,"clientAssociations":[{"type":"sdk","clientId":"ID"}]}}`)
+		var joined struct {
+			Participant struct {
+				ClientAssociations []struct{ ClientID string }
+			}
+		}
+		r.Decode(t, &joined)
+		r = c.Do(t, "GET", c.path("/users/sdk-user/clients"), c.key, nil)
+		var clients struct{ Clients []struct{ ID, Type string } }
+		r.Decode(t, &clients)
+		if len(clients.Clients) != 1 || clients.Clients[0].Type != "sdk" || clients.Clients[0].ID != joined.Participant.ClientAssociations[0].ClientID {
+			t.Fatalf("got clients %s, want the one sdk client the participant is associated with", r.Body)
+		}
+		// A second conversation reuses that client.
+		other := c.mustConversation(t, map[string]any{"type": "sdkGroup", "participants": []any{map[string]any{"userExternalId": "sdk-user", "subscribeSDKClient": true}}})
+		r = c.Do(t, "GET", c.path("/conversations/"+other+"/participants"), c.key, nil)
+		if !strings.Contains(string(r.Body), `"clientId":"`+clients.Clients[0].ID+`"`) {
+			t.Errorf("got %s, want the existing sdk client %s associated", r.Body, clients.Clients[0].ID)
+		}
+
 		// The user's conversations include the group.
 		r = c.Do(t, "GET", c.path("/conversations?filter[userExternalId]=member-1"), c.key, nil)
 		if !strings.Contains(string(r.Body), group) {

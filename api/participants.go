@@ -11,7 +11,6 @@ func (s *Server) handleJoinConversation(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	// subscribeSDKClient is accepted; Sunlamp has no SDK push delivery, so it changes nothing.
 	p, err := s.store.JoinConversation(r.Context(), r.PathValue("appId"), r.PathValue("conversationId"), ref)
 	if err != nil {
 		return err

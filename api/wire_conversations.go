@@ -99,6 +99,7 @@ func (b participantBody) ref(p string, allowParticipantID bool) (sunlamp.Partici
 	if allowParticipantID {
 		want = "'userId', 'userExternalId' or 'participantId'"
 	}
+	r.SubscribeSDKClient = b.SubscribeSDKClient.Value
 	switch {
 	case n == 0 && p == "":
 		return r, sunlamp.Invalid("should have required property %s", want)

@@ -78,6 +78,7 @@ func (s *Store) CreateConversation(ctx context.Context, c sunlamp.Conversation, 
 			return err
 		}
 		users := make([]sunlamp.User, 0, len(refs))
+		subscribe := map[string]bool{}
 		seen := map[string]bool{}
 		for _, ref := range refs {
 			u, err := t.memberUser(ctx, c.AppID, ref)
@@ -88,10 +89,25 @@ func (s *Store) CreateConversation(ctx context.Context, c sunlamp.Conversation, 
 				seen[u.ID] = true
 				users = append(users, u)
 			}
+			subscribe[u.ID] = subscribe[u.ID] || ref.SubscribeSDKClient
 		}
 		var err error
-		c, err = t.insertConversation(ctx, c, users, "none")
-		return err
+		if c, err = t.insertConversation(ctx, c, users, "none"); err != nil {
+			return err
+		}
+		for _, u := range users {
+			if !subscribe[u.ID] {
+				continue
+			}
+			p, err := t.participantOf(ctx, c.ID, u.ID)
+			if err != nil {
+				return err
+			}
+			if err := t.subscribeSDK(ctx, &p, u); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return c, fmt.Errorf("create conversation: %w", err)
@@ -302,7 +318,10 @@ func (s *Store) JoinConversation(ctx context.Context, appID, conversationID stri
 			return sunlamp.Invalid("Only sdkGroup conversations can be joined")
 		}
 		if p, err = t.participantOf(ctx, c.ID, u.ID); err == nil {
-			return nil // a member already: joining again changes nothing
+			if ref.SubscribeSDKClient { // a member already: joining again only subscribes
+				return t.subscribeSDK(ctx, &p, u)
+			}
+			return nil
 		} else if !errors.Is(err, sunlamp.ErrNotAParticipant) {
 			return err
 		}
@@ -315,6 +334,11 @@ func (s *Store) JoinConversation(ctx context.Context, appID, conversationID stri
 		}
 		if p, err = t.insertParticipant(ctx, c, u); err != nil {
 			return err
+		}
+		if ref.SubscribeSDKClient {
+			if err := t.subscribeSDK(ctx, &p, u); err != nil {
+				return err
+			}
 		}
 		return t.emit(ctx, sunlamp.Event{Type: "conversation:join", AppID: appID, ConversationID: c.ID, UserID: u.ID,
 			Data: eventJSON(sunlamp.EventData{Conversation: &c, User: &u})})
