@@ -22,14 +22,6 @@ type Conversation struct {
 	CreatedAt                     string                  `json:"createdAt,omitempty"`
 }
 
-// SwitchboardIntegration names the switchboard integration in (or offered) control of a conversation.
-type SwitchboardIntegration struct {
-	ID              string `json:"id"`
-	Name            string `json:"name"`
-	IntegrationID   string `json:"integrationId"`
-	IntegrationType string `json:"integrationType"`
-}
-
 // ConversationCreate is the body of CreateConversation.
 type ConversationCreate struct {
 	Type         string            `json:"type"` // personal or sdkGroup

@@ -225,3 +225,107 @@ func TestAttachments(t *testing.T) {
 		mustAPIError(t, err, 404, "not_found", "")
 	})
 }
+
+func TestSwitchboards(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		ctx := context.Background()
+		appID := e.MustCreateApp(t, "Switchboards")
+		ak := e.MustCreateAppKey(t, appID)
+		c, _ := newClient(t, e.URL, Basic(ak.ID, ak.Secret))
+		bots := map[string]string{}
+		for _, name := range []string{"bot", "agent"} {
+			in, err := c.CreateIntegration(ctx, appID, Integration{Type: "custom", DisplayName: name,
+				Webhooks: []Webhook{{Target: "https://example.org/" + name, Triggers: []string{"conversation:message"}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bots[name] = in.ID
+		}
+		sb, err := c.CreateSwitchboard(ctx, appID)
+		if err != nil || sb.Enabled {
+			t.Fatalf("CreateSwitchboard: got %+v, %v; want a disabled switchboard", sb, err)
+		}
+		sis := map[string]*SwitchboardIntegration{}
+		for _, name := range []string{"bot", "agent"} {
+			si, err := c.CreateSwitchboardIntegration(ctx, appID, sb.ID, SwitchboardIntegrationCreate{Name: name, IntegrationID: bots[name]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if si.IntegrationType != "custom" || si.DeliverStandbyEvents == nil || !*si.DeliverStandbyEvents {
+				t.Errorf("got %+v, want type custom and deliverStandbyEvents true by default", si)
+			}
+			sis[name] = si
+		}
+		two := 2
+		if si, err := c.UpdateSwitchboardIntegration(ctx, appID, sb.ID, sis["bot"].ID, SwitchboardIntegrationUpdate{NextSwitchboardIntegrationID: Set(sis["agent"].ID), MessageHistoryCount: Set(two)}); err != nil || si.NextSwitchboardIntegrationID != sis["agent"].ID {
+			t.Fatalf("UpdateSwitchboardIntegration: got %+v, %v", si, err)
+		}
+		if list, err := c.ListSwitchboardIntegrations(ctx, appID, sb.ID); err != nil || len(list) != 2 {
+			t.Fatalf("ListSwitchboardIntegrations: got %+v, %v", list, err)
+		}
+		yes := true
+		if got, err := c.UpdateSwitchboard(ctx, appID, sb.ID, SwitchboardUpdate{Enabled: &yes, DefaultSwitchboardIntegrationID: sis["bot"].ID}); err != nil || !got.Enabled {
+			t.Fatalf("UpdateSwitchboard: got %+v, %v", got, err)
+		}
+		if list, err := c.ListSwitchboards(ctx, appID); err != nil || len(list) != 1 || list[0].DefaultSwitchboardIntegrationID != sis["bot"].ID {
+			t.Fatalf("ListSwitchboards: got %+v, %v", list, err)
+		}
+
+		if _, err := c.CreateUser(ctx, appID, UserCreate{ExternalID: "sb-user"}); err != nil {
+			t.Fatal(err)
+		}
+		conv, err := c.CreateConversation(ctx, appID, ConversationCreate{Type: "personal", Participants: []ParticipantJoin{{UserExternalID: "sb-user"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		active := func() string {
+			t.Helper()
+			cv, err := c.GetConversation(ctx, appID, conv.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cv.ActiveSwitchboardIntegration == nil {
+				return ""
+			}
+			return cv.ActiveSwitchboardIntegration.Name
+		}
+		if err := c.PassControl(ctx, appID, conv.ID, ControlBody{SwitchboardIntegration: "next", Metadata: Metadata{"reason": "human"}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := active(); got != "agent" {
+			t.Errorf("got %q in control after passControl next, want agent", got)
+		}
+		if err := c.OfferControl(ctx, appID, conv.ID, ControlBody{SwitchboardIntegration: "bot"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.AcceptControl(ctx, appID, conv.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := active(); got != "bot" {
+			t.Errorf("got %q in control after offer and accept, want bot", got)
+		}
+		if err := c.ReleaseControl(ctx, appID, conv.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := active(); got != "" {
+			t.Errorf("got %q in control after releaseControl, want nobody", got)
+		}
+
+		no := false
+		if _, err := c.UpdateSwitchboard(ctx, appID, sb.ID, SwitchboardUpdate{Enabled: &no}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.UpdateSwitchboardIntegration(ctx, appID, sb.ID, sis["bot"].ID, SwitchboardIntegrationUpdate{NextSwitchboardIntegrationID: Null[string]()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.DeleteSwitchboardIntegration(ctx, appID, sb.ID, sis["agent"].ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.DeleteSwitchboard(ctx, appID, sb.ID); err != nil {
+			t.Fatal(err)
+		}
+		if list, err := c.ListSwitchboards(ctx, appID); err != nil || len(list) != 0 {
+			t.Errorf("ListSwitchboards after delete: got %+v, %v", list, err)
+		}
+	})
+}
