@@ -237,9 +237,7 @@ test('participants: at most 10, and joining is for sdkGroup conversations', asyn
   assert.equal(join.code, 'bad_request');
 });
 
-test('JoinConversation with subscribeSDKClient:true associates the SDK client, made if the user has none', {
-  todo: 'server bug: JoinConversation ignores subscribeSDKClient:true (clientAssociations [] and no sdk client created)',
-}, async () => {
+test('JoinConversation with subscribeSDKClient:true associates the SDK client, made if the user has none', async () => {
   const group = (await api.conversationsApi.createConversation(appId, { type: 'sdkGroup' })).conversation;
   const dee = await newUser('dee');
   const deeSdk = (await inbound(srv, appId, { channel: 'sdk', user: { id: dee.id } })).client;
@@ -254,9 +252,7 @@ test('JoinConversation with subscribeSDKClient:true associates the SDK client, m
   assert.deepEqual(pEve.clientAssociations.map((a) => ({ ...a })), [{ type: 'sdk', clientId: clients[0].id }]);
 });
 
-test('a participant lists the client its user writes through', {
-  todo: 'server bug: participants.clientAssociations stays [] after the user writes in through a WhatsApp client',
-}, async () => {
+test('a participant lists the client its user writes through', async () => {
   const r = await inbound(srv, appId, { channel: 'whatsapp', client: { externalId: '+15145550111' }, content: { type: 'text', text: 'hi' } });
   const { participants } = await api.participantsApi.listParticipants(appId, r.conversation.id);
   assert.equal(participants.length, 1);
