@@ -329,3 +329,49 @@ func TestSwitchboards(t *testing.T) {
 		}
 	})
 }
+
+// TestInboundThenErase has a customer write in on WhatsApp (Sunlamp's simulator), then erases them:
+// the client's channel data goes, the client and the message stay.
+func TestInboundThenErase(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		ctx := context.Background()
+		appID := e.MustCreateApp(t, "Inbound")
+		c, _ := newClient(t, e.URL, account(e))
+		if _, err := c.CreateUser(ctx, appID, UserCreate{ExternalID: "wa-user"}); err != nil {
+			t.Fatal(err)
+		}
+		in, err := c.Inbound(ctx, appID, Inbound{Channel: "whatsapp",
+			User:    &InboundUser{ExternalID: "wa-user"},
+			Client:  &InboundClient{ExternalID: "+15145550199", DisplayName: "Jane D.", Info: map[string]any{"city": "Montreal"}, Raw: map[string]any{"From": "+15145550199"}},
+			Content: &Content{Type: "text", Text: "hello"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Client.DisplayName != "Jane D." || in.Conversation == nil || len(in.Messages) != 1 {
+			t.Fatalf("got %+v, want the client, a conversation and the message", in)
+		}
+		if _, err := c.DeleteUserPersonalInformation(ctx, appID, in.User.ID); err != nil {
+			t.Fatal(err)
+		}
+		var clients []UserClient
+		for cl, err := range c.Clients(ctx, appID, "wa-user", Page{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			clients = append(clients, cl)
+		}
+		if len(clients) != 1 || clients[0].DisplayName != "" || clients[0].Info != nil || clients[0].Raw != nil || clients[0].ExternalID != "+15145550199" {
+			t.Errorf("got clients %+v after the erasure, want one with its externalId and no name, info or raw", clients)
+		}
+		var texts []string
+		for m, err := range c.Messages(ctx, appID, in.Conversation.ID, Page{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			texts = append(texts, m.Content.Text)
+		}
+		if strings.Join(texts, ",") != "hello" {
+			t.Errorf("got messages %q after the erasure, want the message kept", texts)
+		}
+	})
+}
