@@ -230,3 +230,57 @@ test("delivery: a user-authored message's author carries the user, complete with
   assert.deepEqual(f.user.profile, { givenName: 'Fay', surname: 'Full', email: 'fay@example.org' });
   assert.equal(f.displayName, 'Fay Full');
 });
+
+test('delivery: the triggers that users, clients, conversations and participants operations cause', async () => {
+  const triggers = ['conversation:create', 'conversation:join', 'conversation:leave', 'conversation:remove', 'conversation:typing',
+    'client:add', 'client:remove', 'user:remove'];
+  const { webhook } = await newCustom(hooks.url + '/lifecycle', triggers);
+  const whatsapp = (await api.integrationsApi.createIntegration(appId, { type: 'whatsapp' })).integration;
+  const { user } = await api.usersApi.createUser(appId, new S.UserCreateBody('lifecycle'));
+  const personal = (await api.conversationsApi.createConversation(appId, { type: 'personal', participants: [{ userId: user.id }] })).conversation;
+  const group = (await api.conversationsApi.createConversation(appId, { type: 'sdkGroup', metadata: { team: 'blue' } })).conversation;
+  await api.participantsApi.joinConversation(appId, group.id, { userId: user.id, subscribeSDKClient: false });
+  await api.participantsApi.leaveConversation(appId, group.id, { userExternalId: 'lifecycle' });
+  await api.activitiesApi.postActivity(appId, group.id, { author: { type: 'business' }, type: 'typing:start' });
+  await api.conversationsApi.deleteConversation(appId, group.id);
+  const linked = (await api.clientsApi.createClient(appId, user.id, new S.ClientCreate(
+    new S.MatchCriteriaWhatsapp('whatsapp', whatsapp.id, '+15145550123'), new S.Confirmation('immediate'), new S.Target(personal.id)))).client;
+  await api.clientsApi.removeClient(appId, user.id, linked.id);
+  await api.usersApi.deleteUser(appId, user.id);
+
+  // event waits for the delivery of an event of type whose payload passes pred, and returns it.
+  const event = async (type, pred) => {
+    const match = (e) => e.type === type && pred(e.payload);
+    const r = await hooks.waitFor((r) => r.url === '/lifecycle' && (r.body?.events || []).some(match));
+    assert.equal(r.headers['x-api-key'], webhook.secret);
+    return r.body.events.find(match).payload;
+  };
+  const truncatedUser = { id: user.id, externalId: 'lifecycle', authenticated: false };
+  const groupTruncated = { id: group.id, type: 'sdkGroup', metadata: { team: 'blue' } };
+
+  const created = await event('conversation:create', (p) => p.conversation.id === personal.id);
+  assert.deepEqual(created.conversation, { id: personal.id, type: 'personal' });
+  assert.equal(created.creationReason, 'none');
+  assert.equal(created.user.id, user.id, 'a personal conversation:create names its user');
+  const createdGroup = await event('conversation:create', (p) => p.conversation.id === group.id);
+  assert.deepEqual(createdGroup.conversation, groupTruncated);
+  assert.deepEqual(await event('conversation:join', (p) => p.conversation.id === group.id), { conversation: groupTruncated, user: truncatedUser });
+  assert.deepEqual(await event('conversation:leave', (p) => p.conversation.id === group.id), { conversation: groupTruncated, user: truncatedUser });
+  const typing = await event('conversation:typing', (p) => p.conversation.id === group.id);
+  assert.equal(typing.activity.type, 'typing:start');
+  assert.equal(typing.activity.author.type, 'business');
+  assert.deepEqual(await event('conversation:remove', (p) => p.conversation.id === group.id), { conversation: groupTruncated });
+
+  const added = await event('client:add', (p) => p.client.id === linked.id);
+  assert.equal(added.reason, 'channelLinking');
+  assert.deepEqual(added.conversation, { id: personal.id, type: 'personal' });
+  assert.deepEqual(added.user, truncatedUser);
+  assert.equal(added.client.type, 'whatsapp');
+  assert.equal(added.client.status, 'pending');
+  assert.equal(added.client.integrationId, whatsapp.id);
+  const removed = await event('client:remove', (p) => p.client.id === linked.id);
+  assert.equal(removed.reason, 'api');
+  assert.deepEqual(removed.user, truncatedUser);
+  assert.deepEqual(await event('user:remove', (p) => p.user.id === user.id), { user: truncatedUser });
+
+});
