@@ -182,15 +182,24 @@ func TestSwitchboardHandoff(t *testing.T) {
 			t.Errorf("switchboard:offerControl:failure payload:\n%s\nwant:\n%s", got, want)
 		}
 
-		// Released, nobody is in control: integrations without standby events hear nothing.
+		// Released, nobody is in control: integrations without standby events hear nothing, until
+		// the user's next message gives control to the default again.
 		apitest.MustError(t, e.Do(t, "POST", conv+"/releaseControl", agentKey, nil), http.StatusForbidden, "forbidden", "Forbidden")
 		apitest.MustStatus(t, e.Do(t, "POST", conv+"/releaseControl", botKey, nil), http.StatusOK)
-		e.MustJSON(t, e.Do(t, "GET", conv, key, nil), http.StatusOK, `{"conversation":{"id":"ID","type":"personal","isDefault":false,"lastUpdatedAt":"TIME","createdAt":"TIME"}}`)
-		say("anyone?")
-		check("released", []string{"switchboard:releaseControl"}, []string{"switchboard:releaseControl"}, []string{"switchboard:releaseControl", "message:anyone?"})
+		released := `{"conversation":{"id":"ID","type":"personal","isDefault":false,"lastUpdatedAt":"TIME","createdAt":"TIME"}}`
+		e.MustJSON(t, e.Do(t, "GET", conv, key, nil), http.StatusOK, released)
+		check("released", []string{"switchboard:releaseControl"}, []string{"switchboard:releaseControl"}, []string{"switchboard:releaseControl"})
 		if got, want := bot.lastPayload(t, e), e.Normalize(t, []byte(`{"conversation":{"id":"ID","type":"personal"}}`)); got != want {
 			t.Errorf("switchboard:releaseControl payload:\n%s\nwant:\n%s", got, want)
 		}
+		apitest.MustStatus(t, e.Do(t, "POST", conv+"/messages", agentKey, map[string]any{"author": map[string]any{"type": "business"},
+			"content": map[string]any{"type": "text", "text": "bye"}}), http.StatusCreated)
+		check("business message after release", nil, nil, []string{"message:bye"})
+		e.MustJSON(t, e.Do(t, "GET", conv, key, nil), http.StatusOK, released)
+		say("anyone?")
+		check("user message after release", []string{"message:anyone?"}, nil, []string{"message:anyone?"})
+		e.MustJSON(t, e.Do(t, "GET", conv, key, nil), http.StatusOK, `{"conversation":{"id":"ID","type":"personal","isDefault":false,"lastUpdatedAt":"TIME","createdAt":"TIME",
+			"activeSwitchboardIntegration":{"id":"ID","name":"bot","integrationId":"ID","integrationType":"custom"}}}`)
 
 		// A standby integration with standby events hears everything.
 		apitest.MustStatus(t, e.Do(t, "PATCH", sis+"/"+agentSI, key, map[string]any{"deliverStandbyEvents": true}), http.StatusOK)

@@ -45,10 +45,21 @@ CREATE INDEX conversation_switchboards_by_switchboard ON conversation_switchboar
 -- it only when that switchboard integration is in control of the conversation (the row's active
 -- one, or the default when the conversation has no row) or delivers standby events. Integrations
 -- not linked to the switchboard, and every event of a disabled switchboard, are not filtered.
+--
+-- Before that, the default integration assignment: a user's message in a conversation whose control
+-- was released (a row with active_id NULL) gives control to the default again, so that the default
+-- receives that message. (events.user_id of conversation:message is the author's, set for users only.)
 CREATE OR REPLACE FUNCTION events_fan_out() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     k TEXT := COALESCE(NEW.conversation_id, NEW.user_id);
 BEGIN
+    IF NEW.type = 'conversation:message' AND NEW.user_id IS NOT NULL THEN
+        UPDATE conversation_switchboards
+        SET active_id = (SELECT sb.default_id FROM switchboards sb WHERE sb.id = conversation_switchboards.switchboard_id),
+            updated_at = NEW.created_at
+        WHERE conversation_id = NEW.conversation_id AND active_id IS NULL
+          AND EXISTS (SELECT 1 FROM switchboards sb WHERE sb.id = conversation_switchboards.switchboard_id AND sb.enabled = 1 AND sb.default_id IS NOT NULL);
+    END IF;
     IF k IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks w
             WHERE w.app_id = NEW.app_id AND strpos(w.triggers, '"' || NEW.type || '"') > 0) THEN
         PERFORM pg_advisory_xact_lock(7355609, hashtext(k));
