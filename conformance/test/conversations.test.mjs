@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, client, apis, SunshineConversationsClient as S } from '../lib/server.mjs';
-import { errorOf, assertEmpty, inbound } from '../lib/helpers.mjs';
+import { errorOf, assertEmpty, inbound, http, basic } from '../lib/helpers.mjs';
 
 const hex24 = /^[0-9a-f]{24}$/;
 const timestamp = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -141,6 +141,11 @@ test('ListConversations: by userId or userExternalId, paged by afterCursor', asy
   assert.equal(page2.conversations.length, 1);
   assert.equal(page2.meta.hasMore, false);
   assert.deepEqual(new Set([...page1.conversations, ...page2.conversations].map((c) => c.id)), new Set(ids));
+  // links.next is an absolute URL that a user can follow as is.
+  const next = await http(page1.links.next, 'GET', '', { auth: basic(srv.keyId, srv.secret) });
+  assert.equal(next.status, 200);
+  assert.deepEqual(next.body.conversations.map((c) => c.id), page2.conversations.map((c) => c.id));
+  assert.ok(page1.links.next.startsWith(srv.url + '/v2/apps/' + appId + '/conversations?'), page1.links.next);
   // And back: beforeCursor of the second page.
   assert.match(page2.meta.beforeCursor, hex24);
   const back = await api.conversationsApi.listConversations(appId, { userId: user.id }, { page: { before: page2.meta.beforeCursor } });

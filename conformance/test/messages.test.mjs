@@ -91,6 +91,8 @@ test('text with every action type: buy, link, locationRequest, postback, reply, 
   assert.equal(tWebview.size, 'tall');
   assert.equal(tWebview.openOnReceive, false);
   assert.deepEqual(typed.metadata, { campaign: 'spring', n: 1, ok: true });
+  // The conversation's lastUpdatedAt is the time of its last message.
+  assert.equal((await api.conversationsApi.getConversation(appId, conv.id)).conversation.lastUpdatedAt, typed.received);
   assert.equal(typed.author.avatarUrl, 'https://example.org/bot.png');
   assert.equal(typed.source.type, 'api:conversations');
 });

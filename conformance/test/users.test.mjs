@@ -46,6 +46,10 @@ test('users: create, get by id and by an externalId the client percent-encodes, 
   assert.equal(byExternal.user.id, user.id);
   assert.equal(byExternal.user.externalId, externalId);
   const byId = await api.usersApi.getUser(appId, user.id);
+  // With cache off the client adds _=<ms> to every GET: unknown query parameters are ignored.
+  const noCache = client(srv.url, { username: srv.keyId, password: srv.secret });
+  noCache.cache = false;
+  assert.equal((await apis(noCache).usersApi.getUser(appId, externalId)).user.id, user.id);
   assert.deepEqual(byId.user, byExternal.user);
   // Only the whole id matches: the part before "/" or "?" is nobody.
   for (const part of ['a', 'a/b c@x', 'a%2Fb']) {
@@ -62,6 +66,9 @@ test('users: create, get by id and by an externalId the client percent-encodes, 
   assert.deepEqual({ ...updated.profile }, { givenName: 'Stephen', surname: 'Brule', email: 'steve@example.org', locale: 'en-US' });
   assert.deepEqual(updated.metadata, { tier: 3 });
   assert.equal(updated.signedUpAt, '2020-05-21T15:59:11.123Z');
+  const retained = (await api.usersApi.updateUser(appId, user.id, { toBeRetained: false, signedUpAt: '2019-01-01T00:00:00.000Z' })).user;
+  assert.equal(retained.signedUpAt, '2019-01-01T00:00:00.000Z');
+  assert.deepEqual({ ...retained.profile }, { ...updated.profile });
   // externalId cannot be changed through UpdateUser.
   const ignored = (await api.usersApi.updateUser(appId, user.id, { externalId: 'other' })).user;
   assert.equal(ignored.externalId, externalId);
