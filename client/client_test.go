@@ -1,8 +1,9 @@
-package client
+package client_test
 
 import (
 	"context"
 	"errors"
+	"github.com/sunlamp/sunlamp/client"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,15 +18,15 @@ import (
 
 // newClient returns a client of e with auth, its sleeps recorded instead of slept, and every request
 // and response checked against the spec.
-func newClient(t *testing.T, url string, auth Auth, opts ...Option) (*Client, *sleeps) {
+func newClient(t *testing.T, url string, auth client.Auth, opts ...client.Option) (*client.Client, *sleeps) {
 	t.Helper()
-	opts = append([]Option{WithHTTPClient(&http.Client{Transport: specTransport{t}})}, opts...)
-	c, err := New(url, auth, opts...)
+	opts = append([]client.Option{client.WithHTTPClient(&http.Client{Transport: apitest.SpecTransport(t)})}, opts...)
+	c, err := client.New(url, auth, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &sleeps{}
-	c.sleep = s.sleep
+	client.SetSleep(c, s.sleep)
 	return c, s
 }
 
@@ -50,13 +51,13 @@ func (s *sleeps) all() []time.Duration {
 	return append([]time.Duration(nil), s.d...)
 }
 
-func account(e *apitest.Env) Auth { return Basic(e.AccountKey.ID, e.AccountKey.Secret) }
+func account(e *apitest.Env) client.Auth { return client.Basic(e.AccountKey.ID, e.AccountKey.Secret) }
 
 func mustAPIError(t *testing.T, err error, status int, code, title string) {
 	t.Helper()
-	var e *Error
+	var e *client.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("got error %v (%T), want an *Error %d %s", err, err, status, code)
+		t.Fatalf("got error %v (%T), want an *client.Error %d %s", err, err, status, code)
 	}
 	if e.Status != status || e.Code() != code || title != "" && e.Title() != title {
 		t.Errorf("got %d %q %q, want %d %q %q", e.Status, e.Code(), e.Title(), status, code, title)
@@ -68,18 +69,18 @@ func TestAppsAndKeys(t *testing.T) {
 		ctx := context.Background()
 		c, _ := newClient(t, e.URL, account(e))
 		yes := true
-		app, err := c.CreateApp(ctx, AppCreate{DisplayName: "Client App", Settings: &AppSettings{UseAnimalNames: &yes}, Metadata: Metadata{"plan": "gold"}})
+		app, err := c.CreateApp(ctx, client.AppCreate{DisplayName: "Client client.App", Settings: &client.AppSettings{UseAnimalNames: &yes}, Metadata: client.Metadata{"plan": "gold"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if app.DisplayName != "Client App" || app.Metadata["plan"] != "gold" || app.Settings.UseAnimalNames == nil || !*app.Settings.UseAnimalNames {
+		if app.DisplayName != "Client client.App" || app.Metadata["plan"] != "gold" || app.Settings.UseAnimalNames == nil || !*app.Settings.UseAnimalNames {
 			t.Errorf("got app %+v, want the created fields back", app)
 		}
 		got, err := c.GetApp(ctx, app.ID)
 		if err != nil || got.ID != app.ID {
 			t.Fatalf("GetApp: got %+v, %v", got, err)
 		}
-		upd, err := c.UpdateApp(ctx, app.ID, AppUpdate{DisplayName: Set("Renamed"), Metadata: Null[Metadata]()})
+		upd, err := c.UpdateApp(ctx, app.ID, client.AppUpdate{DisplayName: client.Set("Renamed"), Metadata: client.Null[client.Metadata]()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,24 +99,24 @@ func TestAppsAndKeys(t *testing.T) {
 		if k, err := c.GetAppKey(ctx, app.ID, key.ID); err != nil || k.DisplayName != "cli" {
 			t.Fatalf("GetAppKey: got %+v, %v", k, err)
 		}
-		// The new key works, with Basic and with a JWT minted from it.
-		jwtAuth, err := JWT(key.ID, key.Secret, ScopeApp, "")
+		// The new key works, with client.Basic and with a client.JWT minted from it.
+		jwtAuth, err := client.JWT(key.ID, key.Secret, client.ScopeApp, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		for name, a := range map[string]Auth{"basic": Basic(key.ID, key.Secret), "jwt": jwtAuth} {
+		for name, a := range map[string]client.Auth{"basic": client.Basic(key.ID, key.Secret), "jwt": jwtAuth} {
 			kc, _ := newClient(t, e.URL, a)
 			if _, err := kc.GetApp(ctx, app.ID); err != nil {
 				t.Errorf("%s app key: GetApp: %v", name, err)
 			}
 			// An app key is not an account key.
-			_, err := kc.ListApps(ctx, Page{}, "")
+			_, err := kc.ListApps(ctx, client.Page{}, "")
 			mustAPIError(t, err, 403, "forbidden", "")
 		}
 		if err := c.DeleteAppKey(ctx, app.ID, key.ID); err != nil {
 			t.Fatal(err)
 		}
-		kc, _ := newClient(t, e.URL, Basic(key.ID, key.Secret))
+		kc, _ := newClient(t, e.URL, client.Basic(key.ID, key.Secret))
 		_, err = kc.GetApp(ctx, app.ID)
 		mustAPIError(t, err, 401, "unauthorized", "")
 
@@ -124,8 +125,8 @@ func TestAppsAndKeys(t *testing.T) {
 		}
 		_, err = c.GetApp(ctx, app.ID)
 		mustAPIError(t, err, 404, "app_not_found", "App not found")
-		if !IsNotFound(err) || CodeOf(err) != "app_not_found" || StatusOf(err) != 404 {
-			t.Errorf("got IsNotFound %v CodeOf %q StatusOf %d", IsNotFound(err), CodeOf(err), StatusOf(err))
+		if !client.IsNotFound(err) || client.CodeOf(err) != "app_not_found" || client.StatusOf(err) != 404 {
+			t.Errorf("got client.IsNotFound %v client.CodeOf %q client.StatusOf %d", client.IsNotFound(err), client.CodeOf(err), client.StatusOf(err))
 		}
 	})
 }
@@ -136,14 +137,14 @@ func TestAppsIterator(t *testing.T) {
 		c, _ := newClient(t, e.URL, account(e))
 		var want []string
 		for i := 0; i < 5; i++ {
-			a, err := c.CreateApp(ctx, AppCreate{DisplayName: "A"})
+			a, err := c.CreateApp(ctx, client.AppCreate{DisplayName: "A"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			want = append(want, a.ID)
 		}
 		var got []string
-		for a, err := range c.Apps(ctx, Page{Size: 2}) {
+		for a, err := range c.Apps(ctx, client.Page{Size: 2}) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,7 +155,7 @@ func TestAppsIterator(t *testing.T) {
 		}
 		// Stopping early stops fetching.
 		n := 0
-		for range c.Apps(ctx, Page{Size: 2}) {
+		for range c.Apps(ctx, client.Page{Size: 2}) {
 			n++
 			if n == 3 {
 				break
@@ -164,11 +165,11 @@ func TestAppsIterator(t *testing.T) {
 			t.Errorf("got %d apps before break, want 3", n)
 		}
 		// A bad page is the iterator's error (a client that does not check its requests against the spec).
-		raw, err := New(e.URL, account(e))
+		raw, err := client.New(e.URL, account(e))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, err := range raw.Apps(ctx, Page{After: "short"}) {
+		for _, err := range raw.Apps(ctx, client.Page{After: "short"}) {
 			mustAPIError(t, err, 400, "bad_request", "Invalid page query parameters")
 		}
 	})
@@ -179,17 +180,17 @@ func TestUsers(t *testing.T) {
 		ctx := context.Background()
 		appID := e.MustCreateApp(t, "Users")
 		k := e.MustCreateAppKey(t, appID)
-		c, _ := newClient(t, e.URL, Basic(k.ID, k.Secret))
+		c, _ := newClient(t, e.URL, client.Basic(k.ID, k.Secret))
 		ext := "a/b c@x?y#z%"
-		u, err := c.CreateUser(ctx, appID, UserCreate{
+		u, err := c.CreateUser(ctx, appID, client.UserCreate{
 			ExternalID: ext,
-			Profile:    &Profile{GivenName: "Jane", Surname: "Doe", Email: "jane@example.org", Locale: "fr-CA"},
-			Metadata:   Metadata{"plan": "gold"},
+			Profile:    &client.Profile{GivenName: "Jane", Surname: "Doe", Email: "jane@example.org", Locale: "fr-CA"},
+			Metadata:   client.Metadata{"plan": "gold"},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = c.CreateUser(ctx, appID, UserCreate{ExternalID: ext})
+		_, err = c.CreateUser(ctx, appID, client.UserCreate{ExternalID: ext})
 		mustAPIError(t, err, 409, "conflict", "User already exists")
 
 		for _, ref := range []string{u.ID, ext} {
@@ -198,18 +199,18 @@ func TestUsers(t *testing.T) {
 				t.Fatalf("GetUser(%q): got %+v, %v", ref, got, err)
 			}
 		}
-		upd, err := c.UpdateUser(ctx, appID, ext, UserUpdate{Profile: &ProfileUpdate{GivenName: Set("Janet"), Email: Null[string]()}})
+		upd, err := c.UpdateUser(ctx, appID, ext, client.UserUpdate{Profile: &client.ProfileUpdate{GivenName: client.Set("Janet"), Email: client.Null[string]()}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(Profile{GivenName: "Janet", Surname: "Doe", Locale: "fr-CA"}, upd.Profile); diff != "" {
+		if diff := cmp.Diff(client.Profile{GivenName: "Janet", Surname: "Doe", Locale: "fr-CA"}, upd.Profile); diff != "" {
 			t.Errorf("profile after update (-want +got):\n%s", diff)
 		}
 		erased, err := c.DeleteUserPersonalInformation(ctx, appID, ext)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if erased.ID != u.ID || erased.ExternalID != ext || erased.Profile != (Profile{}) || len(erased.Metadata) != 0 {
+		if erased.ID != u.ID || erased.ExternalID != ext || erased.Profile != (client.Profile{}) || len(erased.Metadata) != 0 {
 			t.Errorf("got erased user %+v, want the same id and externalId with no profile or metadata", erased)
 		}
 		if users, err := c.ListUsers(ctx, appID, "nobody@example.org"); err != nil || len(users) != 0 {
@@ -218,7 +219,7 @@ func TestUsers(t *testing.T) {
 		if devs, err := c.ListDevices(ctx, appID, ext); err != nil || len(devs) != 0 {
 			t.Errorf("ListDevices: got %v, %v; want none", devs, err)
 		}
-		if list, err := c.ListClients(ctx, appID, ext, Page{}); err != nil || len(list.Clients) != 0 {
+		if list, err := c.ListClients(ctx, appID, ext, client.Page{}); err != nil || len(list.Clients) != 0 {
 			t.Errorf("ListClients: got %+v, %v; want none", list, err)
 		}
 		if err := c.DeleteUser(ctx, appID, ext); err != nil {
@@ -234,33 +235,33 @@ func TestUsers(t *testing.T) {
 func TestJWTScopes(t *testing.T) {
 	e := apitest.NewEnv(t, "sqlite")
 	ctx := context.Background()
-	a, err := JWT(e.AccountKey.ID, e.AccountKey.Secret, ScopeAccount, "")
+	a, err := client.JWT(e.AccountKey.ID, e.AccountKey.Secret, client.ScopeAccount, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, _ := newClient(t, e.URL, a)
-	if _, err := c.ListApps(ctx, Page{}, ""); err != nil {
+	if _, err := c.ListApps(ctx, client.Page{}, ""); err != nil {
 		t.Errorf("account JWT: %v", err)
 	}
 	// A token claiming another scope than its key's, or signed with another secret, is refused.
-	for name, tok := range map[string]Auth{
-		"wrong scope":  mustJWT(t, e.AccountKey.ID, e.AccountKey.Secret, ScopeApp, ""),
-		"wrong secret": mustJWT(t, e.AccountKey.ID, "not-the-secret", ScopeAccount, ""),
+	for name, tok := range map[string]client.Auth{
+		"wrong scope":  mustJWT(t, e.AccountKey.ID, e.AccountKey.Secret, client.ScopeApp, ""),
+		"wrong secret": mustJWT(t, e.AccountKey.ID, "not-the-secret", client.ScopeAccount, ""),
 	} {
 		c, _ := newClient(t, e.URL, tok)
-		_, err := c.ListApps(ctx, Page{}, "")
-		if StatusOf(err) != 401 {
+		_, err := c.ListApps(ctx, client.Page{}, "")
+		if client.StatusOf(err) != 401 {
 			t.Errorf("%s: got %v, want 401", name, err)
 		}
 	}
-	if _, err := JWT("int_x", "s", ScopeIntegration, ""); err == nil {
-		t.Error("an integration JWT without an app id was minted")
+	if _, err := client.JWT("int_x", "s", client.ScopeIntegration, ""); err == nil {
+		t.Error("an integration client.JWT without an app id was minted")
 	}
 }
 
-func mustJWT(t *testing.T, id, secret string, s Scope, app string) Auth {
+func mustJWT(t *testing.T, id, secret string, s client.Scope, app string) client.Auth {
 	t.Helper()
-	a, err := JWT(id, secret, s, app)
+	a, err := client.JWT(id, secret, s, app)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,17 +319,17 @@ func TestRetries(t *testing.T) {
 	ctx := context.Background()
 	appID := e.MustCreateApp(t, "Retries")
 	seed, _ := newClient(t, e.URL, account(e))
-	if _, err := seed.CreateUser(ctx, appID, UserCreate{ExternalID: "u1", Profile: &Profile{GivenName: "Ann"}}); err != nil {
+	if _, err := seed.CreateUser(ctx, appID, client.UserCreate{ExternalID: "u1", Profile: &client.Profile{GivenName: "Ann"}}); err != nil {
 		t.Fatal(err)
 	}
 	erase := func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/personalinformation") }
-	policy := RetryPolicy{MaxAttempts: 4, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, MaxRetryAfter: time.Minute}
+	policy := client.RetryPolicy{MaxAttempts: 4, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, MaxRetryAfter: time.Minute}
 
 	t.Run("429 honours Retry-After", func(t *testing.T) {
 		f := &failing{h: e.Handler, match: erase, n: 2, status: 429, ra: "7"}
 		srv := httptest.NewServer(f)
 		defer srv.Close()
-		c, s := newClient(t, srv.URL, account(e), WithRetry(policy))
+		c, s := newClient(t, srv.URL, account(e), client.WithRetry(policy))
 		u, err := c.DeleteUserPersonalInformation(ctx, appID, "u1")
 		if err != nil || u.ExternalID != "u1" {
 			t.Fatalf("got %+v, %v; want the erased user after two 429s", u, err)
@@ -351,7 +352,7 @@ func TestRetries(t *testing.T) {
 		f := &failing{h: e.Handler, match: erase, n: 100, status: 503}
 		srv := httptest.NewServer(f)
 		defer srv.Close()
-		c, s := newClient(t, srv.URL, account(e), WithRetry(policy))
+		c, s := newClient(t, srv.URL, account(e), client.WithRetry(policy))
 		_, err := c.DeleteUserPersonalInformation(ctx, appID, "u1")
 		mustAPIError(t, err, 503, "too_many_requests", "Slow down")
 		if f.count() != 4 {
@@ -372,14 +373,14 @@ func TestRetries(t *testing.T) {
 		f := &failing{h: e.Handler, match: erase, n: 100, status: 400}
 		srv := httptest.NewServer(f)
 		defer srv.Close()
-		c, s := newClient(t, srv.URL, account(e), WithRetry(policy))
+		c, s := newClient(t, srv.URL, account(e), client.WithRetry(policy))
 		_, err := c.DeleteUserPersonalInformation(ctx, appID, "u1")
 		mustAPIError(t, err, 400, "too_many_requests", "")
 		if f.count() != 1 || len(s.all()) != 0 {
 			t.Errorf("got %d attempts and waits %v, want 1 attempt and no wait", f.count(), s.all())
 		}
 		// A real 404 from the server is not retried either.
-		c2, _ := newClient(t, e.URL, account(e), WithRetry(policy))
+		c2, _ := newClient(t, e.URL, account(e), client.WithRetry(policy))
 		_, err = c2.DeleteUserPersonalInformation(ctx, appID, "nobody")
 		mustAPIError(t, err, 404, "user_not_found", "User not found")
 	})
@@ -388,17 +389,17 @@ func TestRetries(t *testing.T) {
 		f := &failing{h: e.Handler, match: func(r *http.Request) bool { return r.Method == "POST" }, n: 1, status: 500}
 		srv := httptest.NewServer(f)
 		defer srv.Close()
-		c, _ := newClient(t, srv.URL, account(e), WithRetry(policy))
-		_, err := c.CreateUser(ctx, appID, UserCreate{ExternalID: "u2"})
-		if StatusOf(err) != 500 || f.count() != 1 {
+		c, _ := newClient(t, srv.URL, account(e), client.WithRetry(policy))
+		_, err := c.CreateUser(ctx, appID, client.UserCreate{ExternalID: "u2"})
+		if client.StatusOf(err) != 500 || f.count() != 1 {
 			t.Errorf("got %v after %d attempts, want a 500 after 1", err, f.count())
 		}
 		// ... but on 429 it is: the server did not act.
 		f = &failing{h: e.Handler, match: func(r *http.Request) bool { return r.Method == "POST" }, n: 1, status: 429}
 		srv2 := httptest.NewServer(f)
 		defer srv2.Close()
-		c, _ = newClient(t, srv2.URL, account(e), WithRetry(policy))
-		if _, err := c.CreateUser(ctx, appID, UserCreate{ExternalID: "u2"}); err != nil || f.count() != 2 {
+		c, _ = newClient(t, srv2.URL, account(e), client.WithRetry(policy))
+		if _, err := c.CreateUser(ctx, appID, client.UserCreate{ExternalID: "u2"}); err != nil || f.count() != 2 {
 			t.Errorf("got %v after %d attempts, want success after 2", err, f.count())
 		}
 	})
@@ -407,18 +408,18 @@ func TestRetries(t *testing.T) {
 		f := &failing{h: e.Handler, match: erase, n: 1, status: -1}
 		srv := httptest.NewServer(f)
 		defer srv.Close()
-		c, _ := newClient(t, srv.URL, account(e), WithRetry(policy))
+		c, _ := newClient(t, srv.URL, account(e), client.WithRetry(policy))
 		if _, err := c.DeleteUserPersonalInformation(ctx, appID, "u1"); err != nil || f.count() != 2 {
 			t.Errorf("got %v after %d attempts, want success after 2", err, f.count())
 		}
-		c, _ = newClient(t, srv.URL, account(e), WithRetry(NoRetry()))
+		c, _ = newClient(t, srv.URL, account(e), client.WithRetry(client.NoRetry()))
 		f.mu.Lock()
 		f.seen, f.calls = 0, 0
 		f.mu.Unlock()
 		_, err := c.DeleteUserPersonalInformation(ctx, appID, "u1")
-		var ne *NetworkError
+		var ne *client.NetworkError
 		if !errors.As(err, &ne) {
-			t.Errorf("got %v (%T), want a *NetworkError", err, err)
+			t.Errorf("got %v (%T), want a *client.NetworkError", err, err)
 		}
 	})
 
@@ -426,7 +427,7 @@ func TestRetries(t *testing.T) {
 		f := &failing{h: e.Handler, match: erase, n: 100, status: 429, ra: "1"}
 		srv := httptest.NewServer(f)
 		defer srv.Close()
-		c, err := New(srv.URL, account(e), WithRetry(policy))
+		c, err := client.New(srv.URL, account(e), client.WithRetry(policy))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -451,9 +452,9 @@ func TestPacerSharesA429(t *testing.T) {
 	f := &failing{h: e.Handler, match: func(r *http.Request) bool { return r.Method == "GET" }, n: 1, status: 429, ra: "5"}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	p := NewPacer()
-	a, sa := newClient(t, srv.URL, account(e), WithPacer(p), WithRetry(NoRetry()))
-	b, sb := newClient(t, srv.URL, account(e), WithPacer(p), WithRetry(NoRetry()))
+	p := client.NewPacer()
+	a, sa := newClient(t, srv.URL, account(e), client.WithPacer(p), client.WithRetry(client.NoRetry()))
+	b, sb := newClient(t, srv.URL, account(e), client.WithPacer(p), client.WithRetry(client.NoRetry()))
 	_, err := a.GetApp(ctx, appID)
 	mustAPIError(t, err, 429, "too_many_requests", "")
 	if len(sa.all()) != 0 {
@@ -470,7 +471,7 @@ func TestPacerSharesA429(t *testing.T) {
 		t.Errorf("got %d throttles and gap %v, want 1 and a gap", p.Throttled(), p.Gap())
 	}
 	for i := 0; i < 200 && p.Gap() > 0; i++ {
-		p.succeeded()
+		p.Succeeded()
 	}
 	if p.Gap() != 0 {
 		t.Errorf("got gap %v after many successes, want it gone", p.Gap())
@@ -483,8 +484,8 @@ func TestPathSegmentsAreEncodedLikeEncodeURIComponent(t *testing.T) {
 		"it's(ok)!~*": "it's(ok)!~*",
 		"é%":          "%C3%A9%25",
 	} {
-		if got := seg(in); got != want {
-			t.Errorf("seg(%q) = %q, want %q", in, got, want)
+		if got := client.Seg(in); got != want {
+			t.Errorf("Seg(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -1,7 +1,8 @@
-package client
+package client_test
 
 import (
 	"context"
+	"github.com/sunlamp/sunlamp/client"
 	"strings"
 	"testing"
 
@@ -13,19 +14,19 @@ func TestConversationsAndMessages(t *testing.T) {
 		ctx := context.Background()
 		appID := e.MustCreateApp(t, "Conversations")
 		k := e.MustCreateAppKey(t, appID)
-		c, _ := newClient(t, e.URL, Basic(k.ID, k.Secret))
-		u, err := c.CreateUser(ctx, appID, UserCreate{ExternalID: "conv-user"})
+		c, _ := newClient(t, e.URL, client.Basic(k.ID, k.Secret))
+		u, err := c.CreateUser(ctx, appID, client.UserCreate{ExternalID: "conv-user"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		conv, err := c.CreateConversation(ctx, appID, ConversationCreate{Type: "personal", Participants: []ParticipantJoin{{UserExternalID: "conv-user"}}, DisplayName: "Support"})
+		conv, err := c.CreateConversation(ctx, appID, client.ConversationCreate{Type: "personal", Participants: []client.ParticipantJoin{{UserExternalID: "conv-user"}}, DisplayName: "Support"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if conv.Type != "personal" || conv.DisplayName != "Support" || conv.CreatedAt == "" {
 			t.Errorf("got %+v, want a personal conversation named Support", conv)
 		}
-		upd, err := c.UpdateConversation(ctx, appID, conv.ID, ConversationUpdate{DisplayName: Null[string](), Metadata: Set(Metadata{"tier": "gold"})})
+		upd, err := c.UpdateConversation(ctx, appID, conv.ID, client.ConversationUpdate{DisplayName: client.Null[string](), Metadata: client.Set(client.Metadata{"tier": "gold"})})
 		if err != nil || upd.DisplayName != "" || upd.Metadata["tier"] != "gold" {
 			t.Fatalf("UpdateConversation: got %+v, %v", upd, err)
 		}
@@ -33,7 +34,7 @@ func TestConversationsAndMessages(t *testing.T) {
 			t.Fatalf("GetConversation: got %+v, %v", got, err)
 		}
 		var ids []string
-		for cv, err := range c.Conversations(ctx, appID, ConversationFilter{UserID: u.ID}, Page{}) {
+		for cv, err := range c.Conversations(ctx, appID, client.ConversationFilter{UserID: u.ID}, client.Page{}) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,8 +43,8 @@ func TestConversationsAndMessages(t *testing.T) {
 		if len(ids) != 1 || ids[0] != conv.ID {
 			t.Errorf("got conversations %v, want [%s]", ids, conv.ID)
 		}
-		var parts []Participant
-		for p, err := range c.Participants(ctx, appID, conv.ID, Page{}) {
+		var parts []client.Participant
+		for p, err := range c.Participants(ctx, appID, conv.ID, client.Page{}) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,7 +56,7 @@ func TestConversationsAndMessages(t *testing.T) {
 
 		var posted []string
 		for _, text := range []string{"one", "two", "three"} {
-			msgs, err := c.PostMessage(ctx, appID, conv.ID, MessagePost{Author: Author{Type: "business", DisplayName: "Bot"}, Content: Content{Type: "text", Text: text}})
+			msgs, err := c.PostMessage(ctx, appID, conv.ID, client.MessagePost{Author: client.Author{Type: "business", DisplayName: "Bot"}, Content: client.Content{Type: "text", Text: text}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,17 +65,17 @@ func TestConversationsAndMessages(t *testing.T) {
 			}
 			posted = append(posted, msgs[0].ID)
 		}
-		if _, err := c.PostMessage(ctx, appID, conv.ID, MessagePost{Author: Author{Type: "user", UserExternalID: "conv-user"}, Content: Content{Type: "text", Text: "hi"}}); err != nil {
+		if _, err := c.PostMessage(ctx, appID, conv.ID, client.MessagePost{Author: client.Author{Type: "user", UserExternalID: "conv-user"}, Content: client.Content{Type: "text", Text: "hi"}}); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.PostActivity(ctx, appID, conv.ID, ActivityPost{Author: Author{Type: "business"}, Type: "typing:start"}); err != nil {
+		if err := c.PostActivity(ctx, appID, conv.ID, client.ActivityPost{Author: client.Author{Type: "business"}, Type: "typing:start"}); err != nil {
 			t.Errorf("PostActivity: %v", err)
 		}
 		if err := c.DeleteMessage(ctx, appID, conv.ID, posted[1]); err != nil {
 			t.Fatal(err)
 		}
 		var texts []string
-		for m, err := range c.Messages(ctx, appID, conv.ID, Page{}) {
+		for m, err := range c.Messages(ctx, appID, conv.ID, client.Page{}) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,24 +87,24 @@ func TestConversationsAndMessages(t *testing.T) {
 		if err := c.DeleteAllMessages(ctx, appID, conv.ID); err != nil {
 			t.Fatal(err)
 		}
-		if l, err := c.ListMessages(ctx, appID, conv.ID, Page{}); err != nil || len(l.Messages) != 0 {
+		if l, err := c.ListMessages(ctx, appID, conv.ID, client.Page{}); err != nil || len(l.Messages) != 0 {
 			t.Errorf("ListMessages after DeleteAllMessages: got %+v, %v", l, err)
 		}
 
 		// An sdkGroup conversation: join and leave.
-		group, err := c.CreateConversation(ctx, appID, ConversationCreate{Type: "sdkGroup"})
+		group, err := c.CreateConversation(ctx, appID, client.ConversationCreate{Type: "sdkGroup"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		no := false
-		p, err := c.JoinConversation(ctx, appID, group.ID, ParticipantJoin{UserID: u.ID, SubscribeSDKClient: &no})
+		p, err := c.JoinConversation(ctx, appID, group.ID, client.ParticipantJoin{UserID: u.ID, SubscribeSDKClient: &no})
 		if err != nil || p.UserID != u.ID {
 			t.Fatalf("JoinConversation: got %+v, %v", p, err)
 		}
-		if err := c.LeaveConversation(ctx, appID, group.ID, ParticipantLeave{UserExternalID: "conv-user"}); err != nil {
+		if err := c.LeaveConversation(ctx, appID, group.ID, client.ParticipantLeave{UserExternalID: "conv-user"}); err != nil {
 			t.Fatal(err)
 		}
-		err = c.LeaveConversation(ctx, appID, group.ID, ParticipantLeave{UserExternalID: "conv-user"})
+		err = c.LeaveConversation(ctx, appID, group.ID, client.ParticipantLeave{UserExternalID: "conv-user"})
 		mustAPIError(t, err, 404, "not_found", "")
 		if err := c.DeleteConversation(ctx, appID, group.ID); err != nil {
 			t.Fatal(err)
@@ -118,15 +119,15 @@ func TestIntegrationsKeysAndWebhooks(t *testing.T) {
 		ctx := context.Background()
 		appID := e.MustCreateApp(t, "Integrations")
 		c, _ := newClient(t, e.URL, account(e))
-		custom, err := c.CreateIntegration(ctx, appID, Integration{Type: "custom", DisplayName: "Bot",
-			Webhooks: []Webhook{{Target: "https://example.org/hook", Triggers: []string{"conversation:message"}}}})
+		custom, err := c.CreateIntegration(ctx, appID, client.Integration{Type: "custom", DisplayName: "Bot",
+			Webhooks: []client.Webhook{{Target: "https://example.org/hook", Triggers: []string{"conversation:message"}}}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if custom.ID == "" || custom.Type != "custom" || len(custom.Webhooks) != 1 || custom.Webhooks[0].Secret == "" {
 			t.Fatalf("got %+v, want a custom integration with its webhook and secret", custom)
 		}
-		web, err := c.CreateIntegration(ctx, appID, Integration{Type: "web", DisplayName: "Web", Fields: map[string]any{"brandColor": "65758e"}})
+		web, err := c.CreateIntegration(ctx, appID, client.Integration{Type: "web", DisplayName: "Web", Fields: map[string]any{"brandColor": "65758e"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +135,7 @@ func TestIntegrationsKeysAndWebhooks(t *testing.T) {
 			t.Errorf("got web fields %v, want brandColor back", web.Fields)
 		}
 		var types []string
-		for in, err := range c.Integrations(ctx, appID, []string{"custom"}, Page{}) {
+		for in, err := range c.Integrations(ctx, appID, []string{"custom"}, client.Page{}) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,7 +144,7 @@ func TestIntegrationsKeysAndWebhooks(t *testing.T) {
 		if strings.Join(types, ",") != "custom" {
 			t.Errorf("got types %v with filter custom, want [custom]", types)
 		}
-		upd, err := c.UpdateIntegration(ctx, appID, custom.ID, IntegrationUpdate{DisplayName: Set("Renamed")})
+		upd, err := c.UpdateIntegration(ctx, appID, custom.ID, client.IntegrationUpdate{DisplayName: client.Set("Renamed")})
 		if err != nil || upd.DisplayName != "Renamed" {
 			t.Fatalf("UpdateIntegration: got %+v, %v", upd, err)
 		}
@@ -161,20 +162,20 @@ func TestIntegrationsKeysAndWebhooks(t *testing.T) {
 		if got, err := c.GetCustomIntegrationKey(ctx, appID, custom.ID, key.ID); err != nil || got.ID != key.ID {
 			t.Fatalf("GetCustomIntegrationKey: got %+v, %v", got, err)
 		}
-		// The integration key works with an integration-scope JWT, on users.
-		ia, err := JWT(key.ID, key.Secret, ScopeIntegration, appID)
+		// The integration key works with an integration-scope client.JWT, on users.
+		ia, err := client.JWT(key.ID, key.Secret, client.ScopeIntegration, appID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ic, _ := newClient(t, e.URL, ia)
-		if _, err := ic.CreateUser(ctx, appID, UserCreate{ExternalID: "via-integration"}); err != nil {
+		if _, err := ic.CreateUser(ctx, appID, client.UserCreate{ExternalID: "via-integration"}); err != nil {
 			t.Errorf("CreateUser with an integration JWT: %v", err)
 		}
 
 		// Webhooks take app and integration scopes (the spec does not list account).
 		ak := e.MustCreateAppKey(t, appID)
-		c, _ = newClient(t, e.URL, Basic(ak.ID, ak.Secret))
-		wh, err := c.CreateWebhook(ctx, appID, custom.ID, Webhook{Target: "https://example.org/two", Triggers: []string{"conversation:create"}, IncludeFullUser: true})
+		c, _ = newClient(t, e.URL, client.Basic(ak.ID, ak.Secret))
+		wh, err := c.CreateWebhook(ctx, appID, custom.ID, client.Webhook{Target: "https://example.org/two", Triggers: []string{"conversation:create"}, IncludeFullUser: true})
 		if err != nil || wh.Secret == "" || !wh.IncludeFullUser {
 			t.Fatalf("CreateWebhook: got %+v, %v", wh, err)
 		}
@@ -182,7 +183,7 @@ func TestIntegrationsKeysAndWebhooks(t *testing.T) {
 			t.Fatalf("ListWebhooks: got %+v, %v; want 2", hooks, err)
 		}
 		yes := true
-		if got, err := c.UpdateWebhook(ctx, appID, custom.ID, wh.ID, WebhookUpdate{Target: "https://example.org/three", IncludeFullSource: &yes}); err != nil || got.Target != "https://example.org/three" || !got.IncludeFullSource {
+		if got, err := c.UpdateWebhook(ctx, appID, custom.ID, wh.ID, client.WebhookUpdate{Target: "https://example.org/three", IncludeFullSource: &yes}); err != nil || got.Target != "https://example.org/three" || !got.IncludeFullSource {
 			t.Fatalf("UpdateWebhook: got %+v, %v", got, err)
 		}
 		if got, err := c.GetWebhook(ctx, appID, custom.ID, wh.ID); err != nil || got.Target != "https://example.org/three" {
@@ -211,7 +212,7 @@ func TestAttachments(t *testing.T) {
 		appID := e.MustCreateApp(t, "Attachments")
 		c, _ := newClient(t, e.URL, account(e))
 		png := "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
-		att, err := c.UploadAttachment(ctx, appID, "dot.png", strings.NewReader(png), UploadOptions{})
+		att, err := c.UploadAttachment(ctx, appID, "dot.png", strings.NewReader(png), client.UploadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,11 +232,11 @@ func TestSwitchboards(t *testing.T) {
 		ctx := context.Background()
 		appID := e.MustCreateApp(t, "Switchboards")
 		ak := e.MustCreateAppKey(t, appID)
-		c, _ := newClient(t, e.URL, Basic(ak.ID, ak.Secret))
+		c, _ := newClient(t, e.URL, client.Basic(ak.ID, ak.Secret))
 		bots := map[string]string{}
 		for _, name := range []string{"bot", "agent"} {
-			in, err := c.CreateIntegration(ctx, appID, Integration{Type: "custom", DisplayName: name,
-				Webhooks: []Webhook{{Target: "https://example.org/" + name, Triggers: []string{"conversation:message"}}}})
+			in, err := c.CreateIntegration(ctx, appID, client.Integration{Type: "custom", DisplayName: name,
+				Webhooks: []client.Webhook{{Target: "https://example.org/" + name, Triggers: []string{"conversation:message"}}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -245,9 +246,9 @@ func TestSwitchboards(t *testing.T) {
 		if err != nil || sb.Enabled {
 			t.Fatalf("CreateSwitchboard: got %+v, %v; want a disabled switchboard", sb, err)
 		}
-		sis := map[string]*SwitchboardIntegration{}
+		sis := map[string]*client.SwitchboardIntegration{}
 		for _, name := range []string{"bot", "agent"} {
-			si, err := c.CreateSwitchboardIntegration(ctx, appID, sb.ID, SwitchboardIntegrationCreate{Name: name, IntegrationID: bots[name]})
+			si, err := c.CreateSwitchboardIntegration(ctx, appID, sb.ID, client.SwitchboardIntegrationCreate{Name: name, IntegrationID: bots[name]})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -257,24 +258,24 @@ func TestSwitchboards(t *testing.T) {
 			sis[name] = si
 		}
 		two := 2
-		if si, err := c.UpdateSwitchboardIntegration(ctx, appID, sb.ID, sis["bot"].ID, SwitchboardIntegrationUpdate{NextSwitchboardIntegrationID: Set(sis["agent"].ID), MessageHistoryCount: Set(two)}); err != nil || si.NextSwitchboardIntegrationID != sis["agent"].ID {
+		if si, err := c.UpdateSwitchboardIntegration(ctx, appID, sb.ID, sis["bot"].ID, client.SwitchboardIntegrationUpdate{NextSwitchboardIntegrationID: client.Set(sis["agent"].ID), MessageHistoryCount: client.Set(two)}); err != nil || si.NextSwitchboardIntegrationID != sis["agent"].ID {
 			t.Fatalf("UpdateSwitchboardIntegration: got %+v, %v", si, err)
 		}
 		if list, err := c.ListSwitchboardIntegrations(ctx, appID, sb.ID); err != nil || len(list) != 2 {
 			t.Fatalf("ListSwitchboardIntegrations: got %+v, %v", list, err)
 		}
 		yes := true
-		if got, err := c.UpdateSwitchboard(ctx, appID, sb.ID, SwitchboardUpdate{Enabled: &yes, DefaultSwitchboardIntegrationID: sis["bot"].ID}); err != nil || !got.Enabled {
+		if got, err := c.UpdateSwitchboard(ctx, appID, sb.ID, client.SwitchboardUpdate{Enabled: &yes, DefaultSwitchboardIntegrationID: sis["bot"].ID}); err != nil || !got.Enabled {
 			t.Fatalf("UpdateSwitchboard: got %+v, %v", got, err)
 		}
 		if list, err := c.ListSwitchboards(ctx, appID); err != nil || len(list) != 1 || list[0].DefaultSwitchboardIntegrationID != sis["bot"].ID {
 			t.Fatalf("ListSwitchboards: got %+v, %v", list, err)
 		}
 
-		if _, err := c.CreateUser(ctx, appID, UserCreate{ExternalID: "sb-user"}); err != nil {
+		if _, err := c.CreateUser(ctx, appID, client.UserCreate{ExternalID: "sb-user"}); err != nil {
 			t.Fatal(err)
 		}
-		conv, err := c.CreateConversation(ctx, appID, ConversationCreate{Type: "personal", Participants: []ParticipantJoin{{UserExternalID: "sb-user"}}})
+		conv, err := c.CreateConversation(ctx, appID, client.ConversationCreate{Type: "personal", Participants: []client.ParticipantJoin{{UserExternalID: "sb-user"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,13 +290,13 @@ func TestSwitchboards(t *testing.T) {
 			}
 			return cv.ActiveSwitchboardIntegration.Name
 		}
-		if err := c.PassControl(ctx, appID, conv.ID, ControlBody{SwitchboardIntegration: "next", Metadata: Metadata{"reason": "human"}}); err != nil {
+		if err := c.PassControl(ctx, appID, conv.ID, client.ControlBody{SwitchboardIntegration: "next", Metadata: client.Metadata{"reason": "human"}}); err != nil {
 			t.Fatal(err)
 		}
 		if got := active(); got != "agent" {
 			t.Errorf("got %q in control after passControl next, want agent", got)
 		}
-		if err := c.OfferControl(ctx, appID, conv.ID, ControlBody{SwitchboardIntegration: "bot"}); err != nil {
+		if err := c.OfferControl(ctx, appID, conv.ID, client.ControlBody{SwitchboardIntegration: "bot"}); err != nil {
 			t.Fatal(err)
 		}
 		if err := c.AcceptControl(ctx, appID, conv.ID, nil); err != nil {
@@ -312,10 +313,10 @@ func TestSwitchboards(t *testing.T) {
 		}
 
 		no := false
-		if _, err := c.UpdateSwitchboard(ctx, appID, sb.ID, SwitchboardUpdate{Enabled: &no}); err != nil {
+		if _, err := c.UpdateSwitchboard(ctx, appID, sb.ID, client.SwitchboardUpdate{Enabled: &no}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.UpdateSwitchboardIntegration(ctx, appID, sb.ID, sis["bot"].ID, SwitchboardIntegrationUpdate{NextSwitchboardIntegrationID: Null[string]()}); err != nil {
+		if _, err := c.UpdateSwitchboardIntegration(ctx, appID, sb.ID, sis["bot"].ID, client.SwitchboardIntegrationUpdate{NextSwitchboardIntegrationID: client.Null[string]()}); err != nil {
 			t.Fatal(err)
 		}
 		if err := c.DeleteSwitchboardIntegration(ctx, appID, sb.ID, sis["agent"].ID); err != nil {
@@ -337,13 +338,13 @@ func TestInboundThenErase(t *testing.T) {
 		ctx := context.Background()
 		appID := e.MustCreateApp(t, "Inbound")
 		c, _ := newClient(t, e.URL, account(e))
-		if _, err := c.CreateUser(ctx, appID, UserCreate{ExternalID: "wa-user"}); err != nil {
+		if _, err := c.CreateUser(ctx, appID, client.UserCreate{ExternalID: "wa-user"}); err != nil {
 			t.Fatal(err)
 		}
-		in, err := c.Inbound(ctx, appID, Inbound{Channel: "whatsapp",
-			User:    &InboundUser{ExternalID: "wa-user"},
-			Client:  &InboundClient{ExternalID: "+15145550199", DisplayName: "Jane D.", Info: map[string]any{"city": "Montreal"}, Raw: map[string]any{"From": "+15145550199"}},
-			Content: &Content{Type: "text", Text: "hello"}})
+		in, err := c.Inbound(ctx, appID, client.Inbound{Channel: "whatsapp",
+			User:    &client.InboundUser{ExternalID: "wa-user"},
+			Client:  &client.InboundClient{ExternalID: "+15145550199", DisplayName: "Jane D.", Info: map[string]any{"city": "Montreal"}, Raw: map[string]any{"From": "+15145550199"}},
+			Content: &client.Content{Type: "text", Text: "hello"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -353,8 +354,8 @@ func TestInboundThenErase(t *testing.T) {
 		if _, err := c.DeleteUserPersonalInformation(ctx, appID, in.User.ID); err != nil {
 			t.Fatal(err)
 		}
-		var clients []UserClient
-		for cl, err := range c.Clients(ctx, appID, "wa-user", Page{}) {
+		var clients []client.UserClient
+		for cl, err := range c.Clients(ctx, appID, "wa-user", client.Page{}) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -364,7 +365,7 @@ func TestInboundThenErase(t *testing.T) {
 			t.Errorf("got clients %+v after the erasure, want one with its externalId and no name, info or raw", clients)
 		}
 		var texts []string
-		for m, err := range c.Messages(ctx, appID, in.Conversation.ID, Page{}) {
+		for m, err := range c.Messages(ctx, appID, in.Conversation.ID, client.Page{}) {
 			if err != nil {
 				t.Fatal(err)
 			}

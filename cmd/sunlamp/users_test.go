@@ -25,10 +25,7 @@ func newCLIEnv(t testing.TB, store string) *cliEnv {
 	e := apitest.NewEnv(t, store)
 	app := e.MustCreateApp(t, "CLI")
 	key := e.MustCreateAppKey(t, app)
-	c, err := client.New(e.URL, client.Basic(key.ID, key.Secret))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := apitest.NewClient(t, e.URL, client.Basic(key.ID, key.Secret))
 	return &cliEnv{Env: e, app: app, client: c, env: map[string]string{
 		"SUNLAMP_URL": e.URL, "SUNLAMP_KEY_ID": key.ID, "SUNLAMP_KEY_SECRET": key.Secret,
 	}}
