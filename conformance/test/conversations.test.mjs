@@ -71,7 +71,10 @@ test('personal conversations: create, get, update, delete; the default one stays
   assert.deepEqual(await errorOf(api.conversationsApi.deleteConversation(appId, first.id)), {
     status: 400, code: 'bad_request', title: `Conversation ${first.id} cannot be deleted because it is the default.`,
   });
+  await api.messagesApi.postMessage(appId, second.id, { author: { type: 'business' }, content: { type: 'text', text: 'bye' } });
   assertEmpty(await api.conversationsApi.deleteConversation(appId, second.id));
+  // Its messages went with it.
+  assert.deepEqual(await errorOf(api.messagesApi.listMessages(appId, second.id)), { status: 404, code: 'not_found', title: 'Resource not found' });
   assert.deepEqual(await errorOf(api.conversationsApi.getConversation(appId, second.id)), convNotFound);
   assert.deepEqual(await errorOf(api.conversationsApi.deleteConversation(appId, second.id)), convNotFound);
   assert.equal((await api.conversationsApi.getConversation(appId, first.id)).conversation.id, first.id);
@@ -157,9 +160,11 @@ test('ListConversations: by userId or userExternalId, paged by afterCursor', asy
   assert.equal(noFilter.code, 'bad_request');
   assert.match(noFilter.title, /filter/);
   assert.deepEqual(await errorOf(api.conversationsApi.listConversations(appId, { userId: unknown })), { status: 404, code: 'user_not_found', title: 'User not found' });
-  const badCursor = await errorOf(api.conversationsApi.listConversations(appId, { userId: user.id }, { page: { after: 'x' } }));
-  assert.equal(badCursor.status, 400);
-  assert.equal(badCursor.code, 'bad_request');
+  const invalidPage = { status: 400, code: 'bad_request', title: 'Invalid page query parameters' };
+  for (const page of [{ after: 'x' }, { before: 'y'.repeat(25) }, { size: 0 }, { size: 101 }, { size: 'ten' }]) {
+    assert.deepEqual(await errorOf(api.conversationsApi.listConversations(appId, { userId: user.id }, { page })), invalidPage, JSON.stringify(page));
+  }
+  assert.equal((await api.conversationsApi.listConversations(appId, { userId: user.id }, { page: { size: 100 } })).conversations.length, 3);
 });
 
 test('participants: join, list paged, leave by userId, userExternalId or participantId', async () => {

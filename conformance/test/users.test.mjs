@@ -2,7 +2,7 @@
 // (it lacks ListUsers and SyncUser), the JWT bearer path, and Delete User Personal Information.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, client, apis, SunshineConversationsClient as S } from '../lib/server.mjs';
+import { startServer, client, apis, rejection, SunshineConversationsClient as S } from '../lib/server.mjs';
 import { jwt, inbound, errorOf, assertEmpty } from '../lib/helpers.mjs';
 
 const hex24 = /^[0-9a-f]{24}$/;
@@ -108,6 +108,9 @@ test('users: a user without externalId, and the errors of the spec', async () =>
   assert.equal(meta.code, 'bad_request');
   assert.match(meta.title, /metadata/);
 
+  // The spec's metadata limit of 4 KB, in its words for apps.
+  assert.deepEqual(await errorOf(api.usersApi.createUser(appId, { externalId: 'big', metadata: { a: 'x'.repeat(5000) } })),
+    { status: 400, code: 'bad_request', title: 'User metadata is limited to 4096 bytes in size.' });
   // Users of one app are invisible through another app.
   const other = (await api.appsApi.createApp({ displayName: 'Other' })).app.id;
   assert.deepEqual(await errorOf(api.usersApi.getUser(other, user.id)), notFound);
@@ -297,16 +300,27 @@ test('devices: list sorted by last seen, get, not found', async () => {
   assert.deepEqual(await errorOf(api.devicesApi.listDevices(appId, 'nobody')), { status: 404, code: 'user_not_found', title: 'User not found' });
 });
 
-test('DeleteUser: gone at once, with its clients and conversations', async () => {
+test('DeleteUser: the user gone at once, its clients and conversation history soon after', async () => {
   const { user } = await api.usersApi.createUser(appId, new S.UserCreateBody('leaving'));
   const conv = (await api.conversationsApi.createConversation(appId, { type: 'personal', participants: [{ userExternalId: 'leaving' }] })).conversation;
+  await api.messagesApi.postMessage(appId, conv.id, { author: { type: 'user', userId: user.id }, content: { type: 'text', text: 'bye' } });
   assertEmpty(await api.usersApi.deleteUser(appId, 'leaving'));
   const notFound = { status: 404, code: 'user_not_found', title: 'User not found' };
   assert.deepEqual(await errorOf(api.usersApi.getUser(appId, user.id)), notFound);
   assert.deepEqual(await errorOf(api.usersApi.getUser(appId, 'leaving')), notFound);
   assert.deepEqual(await errorOf(api.usersApi.deleteUser(appId, user.id)), notFound);
-  assert.deepEqual(await errorOf(api.conversationsApi.getConversation(appId, conv.id)),
-    { status: 404, code: 'conversation_not_found', title: 'Conversation not found' });
+  assert.deepEqual(await errorOf(api.clientsApi.listClients(appId, user.id)), notFound);
+  // The spec lets the history go asynchronously ("completely deleted once the user:delete webhook
+  // is fired"): wait for it, a few seconds at most.
+  const deadline = Date.now() + 10000;
+  let last;
+  while (Date.now() < deadline) {
+    last = await rejection(api.conversationsApi.getConversation(appId, conv.id)).catch((e) => e);
+    if (last.status === 404) break;
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  assert.deepEqual(last.body, { errors: [{ code: 'conversation_not_found', title: 'Conversation not found' }] });
+  assert.deepEqual(await errorOf(api.messagesApi.listMessages(appId, conv.id)), { status: 404, code: 'not_found', title: 'Resource not found' });
   // The externalId is free again.
   const again = (await api.usersApi.createUser(appId, new S.UserCreateBody('leaving'))).user;
   assert.notEqual(again.id, user.id);
