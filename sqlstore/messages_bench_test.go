@@ -28,8 +28,12 @@ func BenchmarkStorePostMessage(b *testing.B) {
 				b.Fatal(err)
 			}
 			var convs []string
-			for i := 0; i < 32; i++ {
-				c, err := st.CreateConversation(ctx, sunlamp.Conversation{AppID: app.ID, Type: sunlamp.ConversationSDKGroup}, nil)
+			for i := 0; i < 32; i++ { // personal conversations with their user, as most are
+				u, err := st.CreateUser(ctx, sunlamp.User{ID: sunlamp.NewID(), AppID: app.ID})
+				if err != nil {
+					b.Fatal(err)
+				}
+				c, err := st.CreateConversation(ctx, sunlamp.Conversation{AppID: app.ID, Type: sunlamp.ConversationPersonal}, []sunlamp.ParticipantRef{{UserID: u.ID}})
 				if err != nil {
 					b.Fatal(err)
 				}
