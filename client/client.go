@@ -244,6 +244,10 @@ func (c *Client) once(ctx context.Context, r request, target string) (*Response,
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its text repeats the URL, which NetworkError has already
+		}
 		return nil, &NetworkError{Method: r.method, Path: r.path, Err: err}
 	}
 	defer resp.Body.Close()
@@ -258,7 +262,8 @@ func (c *Client) once(ctx context.Context, r request, target string) (*Response,
 }
 
 // NetworkError is a request that got no HTTP response: connection refused or reset, a timeout, a
-// body cut short. Whether the server acted on the request is unknown.
+// body cut short. Whether the server acted on the request is unknown. Err's text does not name the
+// URL, whose path may hold an externalId; Error's does.
 type NetworkError struct {
 	Method, Path string
 	Err          error

@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sunlamp/sunlamp/client"
@@ -221,6 +223,18 @@ func dsrRun(ctx context.Context, cfg dsrConfig, stdin io.Reader, stdout, stderr 
 	defer stopDispatch()
 	rctx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRequests()
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintf(stderr, "\n%s: stopping: finishing the requests in flight (for up to %s); Ctrl-C again quits at once\n", label, cfg.grace)
+			// The next Ctrl-C kills the process: what is journaled stays done, and the requests in
+			// flight are sent again by the re-run, which is safe.
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
+		case <-finished:
+		}
+	}()
 	go func() {
 		<-dctx.Done()
 		t := time.NewTimer(cfg.grace)
@@ -301,6 +315,8 @@ func dsrRun(ctx context.Context, cfg dsrConfig, stdin io.Reader, stdout, stderr 
 		}
 	}()
 
+	var failedInARow atomic.Int64
+	maxFailedInARow := max(10, 2*cfg.concurrency)
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < cfg.concurrency; w++ {
@@ -333,9 +349,22 @@ func dsrRun(ctx context.Context, cfg dsrConfig, stdin io.Reader, stdout, stderr 
 				default:
 					row.Outcome = outFailed
 					row.Detail = err.Error()
-					if errors.Is(err, context.Canceled) {
+					var netErr *client.NetworkError
+					switch {
+					case errors.Is(err, context.Canceled):
 						row.Detail = "interrupted before the response arrived"
+					case errors.As(err, &netErr):
+						row.Detail = "no response: " + netErr.Err.Error() // not the path: it holds the user
 					}
+				}
+				if row.Outcome == outFailed {
+					// A run where every user fails (the network is down, the URL is wrong) stops
+					// instead of spending its retries on every remaining user.
+					if n := failedInARow.Add(1); n >= int64(maxFailedInARow) && dctx.Err() == nil {
+						setFatal(fmt.Errorf("%d users in a row failed, the last with %d %s %s; stopped: fix the cause and re-run to resume", n, row.Status, row.Code, row.Detail))
+					}
+				} else {
+					failedInARow.Store(0)
 				}
 				results <- result{idx, row}
 			}

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,8 @@ type counting struct {
 	limit func(n int) (status int, ra string)
 	// onOK is called after each 200 with the number of 200s so far.
 	onOK func(n int)
+	// down drops every connection without a response, as a lost network does.
+	down atomic.Bool
 
 	mu      sync.Mutex
 	ok      map[string]int
@@ -66,6 +69,11 @@ func (w *statusWriter) WriteHeader(s int) {
 }
 
 func (c *counting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if c.down.Load() {
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		conn.Close()
+		return
+	}
 	user := dsrUser(r)
 	if user == "" {
 		c.h.ServeHTTP(w, r)
@@ -461,5 +469,73 @@ func TestJournalSurvivesATornLine(t *testing.T) {
 	defer j.close()
 	if _, ok := j.done["u3"]; !ok || len(j.done) != 2 {
 		t.Errorf("got done %v after appending past a torn line, want u1 and u3", j.done)
+	}
+}
+
+// TestDSRLostNetwork runs against a server that is gone: the run stops after a few users in a row
+// fail instead of spending its retries on every user, names no user on stderr, and a re-run once the
+// server is back finishes the job.
+func TestDSRLostNetwork(t *testing.T) {
+	c := newCLIEnv(t, "sqlite")
+	ext := users(40)
+	c.mustCreateUsers(t, ext...)
+	cnt := c.wrap(t)
+	cnt.down.Store(true)
+	input := writeFile(t, "users.txt", strings.Join(ext, "\n"))
+	journal := filepath.Join(t.TempDir(), "j")
+	out, errOut, err := c.run(context.Background(), "", "dsr", "erase", "--app", c.app, "--input", input, "--journal", journal, "--max-attempts", "2", "--concurrency", "2")
+	if err == nil || !strings.Contains(err.Error(), "users in a row failed") || !strings.Contains(err.Error(), "no response") {
+		t.Fatalf("got %v, want the run stopped after users failed in a row", err)
+	}
+	if !strings.Contains(out, "0 erased") || !strings.Contains(out, "not run") || strings.Contains(out, " 0 not run") {
+		t.Errorf("got summary %q, want nothing erased and users not run", out)
+	}
+	if strings.Contains(errOut+err.Error(), "u0") {
+		t.Errorf("a user id leaked into stderr or the error: %s %v", errOut, err)
+	}
+	// The network is back: every user is erased once.
+	cnt.down.Store(false)
+	out, _, err = c.run(context.Background(), "", "dsr", "erase", "--app", c.app, "--input", input, "--journal", journal)
+	if err != nil || !strings.Contains(out, "40 erased, 0 not found, 0 failed, 0 already done") {
+		t.Fatalf("got %v and %q, want all 40 erased", err, out)
+	}
+	if counts, total := cnt.counts(); total != 40 || len(counts) != 40 {
+		t.Errorf("got %d erasures of %d users, want 40 of 40", total, len(counts))
+	}
+}
+
+// TestDSRProgressLines prints plain progress lines when stderr is not a terminal, with no ids.
+func TestDSRProgressLines(t *testing.T) {
+	c := newCLIEnv(t, "sqlite")
+	ext := users(30)
+	c.mustCreateUsers(t, ext...)
+	cnt := c.wrap(t)
+	cnt.limit = func(int) (int, string) {
+		time.Sleep(5 * time.Millisecond)
+		return 0, ""
+	}
+	input := writeFile(t, "users.txt", strings.Join(ext, "\n"))
+	_, errOut, err := c.run(context.Background(), "", "dsr", "erase", "--app", c.app, "--input", input, "--concurrency", "1", "--progress-interval", "20ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`(?m)^dsr erase: \d+/30 done \(\d+%\), [0-9.]+ users/s, ETA (\d+:\d\d|--) \(\d+ not found, 0 failed, 0 throttled\)$`)
+	if !re.MatchString(errOut) {
+		t.Errorf("got stderr\n%s\nwant progress lines like %s", errOut, re)
+	}
+	if strings.Contains(errOut, "\r") || strings.Contains(errOut, "u0") {
+		t.Errorf("got stderr %q, want plain lines without ids", errOut)
+	}
+}
+
+func TestProgressBarOnATerminal(t *testing.T) {
+	var b syncBuffer
+	p := newProgress(&b, true, "dsr erase", 200, 0, func() string { return "(0 not found, 0 failed, 0 throttled)" })
+	p.start = time.Now().Add(-10 * time.Second)
+	p.add(50)
+	p.print(false)
+	want := "\r\x1b[Kdsr erase [=======>                      ] 50/200  25% 5.0/s ETA 0:30 (0 not found, 0 failed, 0 throttled)"
+	if got := b.String(); got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

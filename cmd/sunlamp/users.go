@@ -92,9 +92,14 @@ func runUsers(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	resp, err := cl.Do(ctx, method, path, q, nil)
 	var apiErr *client.Error
-	if errors.As(err, &apiErr) {
+	var netErr *client.NetworkError
+	switch {
+	case errors.As(err, &apiErr):
 		resp = apiErr.Response
-	} else if err != nil {
+	case errors.As(err, &netErr):
+		// Not the path: it holds the user's externalId.
+		return fmt.Errorf("%s: no response from %s: %v", op, cn.url, netErr.Err)
+	case err != nil:
 		return err
 	}
 	printResponse(stdout, resp)
