@@ -55,7 +55,8 @@ characters, a repeat of an earlier line) are reported by line number and skipped
 Outcome per user: %[3]s (200), not_found (404 user_not_found: reported, not fatal), failed (any other
 error once retries are spent), already_done (in the journal from an earlier run), invalid or
 duplicate (a bad input line), not_run (the run stopped before reaching it). A 401, 403 or
-app_not_found stops the whole run, since no user could succeed.
+app_not_found stops the whole run, since no user could succeed; so do 10 users (or twice
+--concurrency) failing in a row, as when the network is lost or the URL is wrong.
 
 Journal: every final outcome (%[3]s or not_found) is appended to the journal file and fsynced
 before the user counts as done. Re-running the same command after Ctrl-C, a crash or a lost network
@@ -72,8 +73,9 @@ honouring Retry-After; a 429 pauses every worker (the whole run slows down), and
 as requests succeed.
 
 Ctrl-C stops gracefully: no new user is started, requests in flight finish (for up to --grace), the
-journal is written, the report and the summary are printed. The exit status is 0 when no user
-failed and the run finished, 1 otherwise (re-run to resume).
+journal is written, the report and the summary are printed; a second Ctrl-C quits at once. The exit
+status is 0 when the run finished and no user failed (bad input lines are reported but do not
+change it), 1 otherwise: re-run the same command to resume.
 
 Example:
   export SUNLAMP_URL=https://api.smooch.io SUNLAMP_KEY_ID=app_... SUNLAMP_KEY_SECRET=...
