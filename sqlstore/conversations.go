@@ -317,6 +317,11 @@ func (s *Store) JoinConversation(ctx context.Context, appID, conversationID stri
 		if c.Type != sunlamp.ConversationSDKGroup {
 			return sunlamp.Invalid("Only sdkGroup conversations can be joined")
 		}
+		if t.s.dialect == Postgres { // concurrent joins count participants one at a time (SQLite has one writer)
+			if _, err := t.exec(ctx, "SELECT id FROM conversations WHERE id = ? FOR UPDATE", c.ID); err != nil {
+				return err
+			}
+		}
 		if p, err = t.participantOf(ctx, c.ID, u.ID); err == nil {
 			if ref.SubscribeSDKClient { // a member already: joining again only subscribes
 				return t.subscribeSDK(ctx, &p, u)
