@@ -27,6 +27,7 @@ const (
 
 type basicAuth struct{ header string }
 
+// Apply sets the Basic Authorization header.
 func (b basicAuth) Apply(r *http.Request) error {
 	r.Header.Set("Authorization", b.header)
 	return nil
@@ -39,6 +40,7 @@ func Basic(keyID, secret string) Auth {
 
 type bearerAuth struct{ header string }
 
+// Apply sets the Bearer Authorization header.
 func (b bearerAuth) Apply(r *http.Request) error {
 	r.Header.Set("Authorization", b.header)
 	return nil

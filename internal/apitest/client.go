@@ -41,6 +41,7 @@ func SpecTransport(tb testing.TB) http.RoundTripper { return specTransport{tb} }
 
 type specTransport struct{ tb testing.TB }
 
+// RoundTrip validates the request, sends it, and validates the response.
 func (s specTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var body []byte
 	if req.Body != nil {
