@@ -80,6 +80,13 @@ func RenderEventPayload(ev sunlamp.Event, wh sunlamp.Webhook) (json.RawMessage, 
 	for k, v := range data.Extra {
 		p[k] = v
 	}
+	// The switchboard state the store adds to a conversation event belongs in its conversation.
+	if c, ok := p["conversation"].(conversationTruncatedWire); ok {
+		c.ActiveSwitchboardIntegration, c.PendingSwitchboardIntegration = p["activeSwitchboardIntegration"], p["pendingSwitchboardIntegration"]
+		delete(p, "activeSwitchboardIntegration")
+		delete(p, "pendingSwitchboardIntegration")
+		p["conversation"] = c
+	}
 	switch ev.Type {
 	case "conversation:read", "conversation:typing":
 		r.activity(p)
@@ -135,6 +142,10 @@ type conversationTruncatedWire struct {
 	ID       string         `json:"id"`
 	Type     string         `json:"type"`
 	Metadata map[string]any `json:"metadata,omitempty"`
+
+	// The switchboard state (wire-ready values of the event's Extra).
+	ActiveSwitchboardIntegration  any `json:"activeSwitchboardIntegration,omitempty"`
+	PendingSwitchboardIntegration any `json:"pendingSwitchboardIntegration,omitempty"`
 }
 
 func conversationTruncatedOut(c sunlamp.Conversation) conversationTruncatedWire {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sunlamp/sunlamp/internal/apitest"
@@ -14,8 +15,8 @@ var switchboardTriggers = []string{"conversation:create", "conversation:message"
 	"switchboard:passControl", "switchboard:passControl:failure", "switchboard:offerControl", "switchboard:offerControl:failure",
 	"switchboard:acceptControl", "switchboard:acceptControl:failure", "switchboard:releaseControl"}
 
-// seen is what a receiver got since the last call: "type" for switchboard and create events,
-// "message:TEXT" for messages. Every body is validated against the spec's webhook schemas.
+// seen is what a receiver got since the last call: "type" for switchboard events, "type@NAME" for
+// conversation events with NAME in control, "message:TEXT@NAME" for messages. Every body is validated against the spec's webhook schemas.
 type seen struct {
 	rc   *webhooktest.Receiver
 	next int
@@ -27,12 +28,19 @@ func (s *seen) take(t *testing.T) []string {
 	var out []string
 	for _, g := range all[s.next:] {
 		webhooktest.ValidateBody(t, g.Body)
-		if g.EventType == "conversation:message" {
-			p := g.Payload(t)
-			out = append(out, "message:"+p["message"].(map[string]any)["content"].(map[string]any)["text"].(string))
+		if !strings.HasPrefix(g.EventType, "conversation:") {
+			out = append(out, g.EventType)
 			continue
 		}
-		out = append(out, g.EventType)
+		p := g.Payload(t)
+		name := g.EventType
+		if g.EventType == "conversation:message" {
+			name = "message:" + p["message"].(map[string]any)["content"].(map[string]any)["text"].(string)
+		}
+		if active, ok := p["conversation"].(map[string]any)["activeSwitchboardIntegration"].(map[string]any); ok {
+			name += "@" + active["name"].(string)
+		}
+		out = append(out, name)
 	}
 	s.next = len(all)
 	return out
@@ -81,6 +89,21 @@ func TestSwitchboardHandoff(t *testing.T) {
 		r = e.Do(t, "POST", app+"/conversations", key, map[string]any{"type": "personal", "participants": []any{map[string]any{"userId": userID}}})
 		e.MustJSON(t, r, http.StatusCreated, `{"conversation":{"id":"ID","type":"personal","isDefault":true,"lastUpdatedAt":"TIME","createdAt":"TIME"}}`)
 		before := r.JSON(t)["conversation"].(map[string]any)["id"].(string)
+		d := newDispatcher(e)
+		check := func(step string, wantBot, wantAgent, wantOther []string) {
+			t.Helper()
+			deliverDue(t, d)
+			for _, c := range []struct {
+				name string
+				s    *seen
+				want []string
+			}{{"bot", bot, wantBot}, {"agent", agent, wantAgent}, {"unlinked", other, wantOther}} {
+				if got := c.s.take(t); !slices.Equal(got, c.want) {
+					t.Errorf("%s: %s webhook got %q, want %q", step, c.name, got, c.want)
+				}
+			}
+		}
+		check("before enabling", []string{"conversation:create"}, []string{"conversation:create"}, []string{"conversation:create"})
 
 		apitest.MustStatus(t, e.Do(t, "PATCH", app+"/switchboards/"+sbID, key, map[string]any{"enabled": true, "defaultSwitchboardIntegrationId": botSI}), http.StatusOK)
 		r = e.Do(t, "POST", app+"/conversations", key, map[string]any{"type": "personal", "participants": []any{map[string]any{"userId": userID}}})
@@ -107,24 +130,10 @@ func TestSwitchboardHandoff(t *testing.T) {
 			apitest.MustStatus(t, e.Do(t, "POST", conv+"/messages", key, map[string]any{"author": map[string]any{"type": "user", "userId": userID},
 				"content": map[string]any{"type": "text", "text": text}}), http.StatusCreated)
 		}
-		d := newDispatcher(e)
-		check := func(step string, wantBot, wantAgent, wantOther []string) {
-			t.Helper()
-			deliverDue(t, d)
-			for _, c := range []struct {
-				name string
-				s    *seen
-				want []string
-			}{{"bot", bot, wantBot}, {"agent", agent, wantAgent}, {"unlinked", other, wantOther}} {
-				if got := c.s.take(t); !slices.Equal(got, c.want) {
-					t.Errorf("%s: %s webhook got %q, want %q", step, c.name, got, c.want)
-				}
-			}
-		}
 		// The bot is in control: the agent, on standby without standby events, hears nothing.
 		say("hi")
-		check("bot in control", []string{"conversation:create", "conversation:create", "message:hi"}, []string{"conversation:create"},
-			[]string{"conversation:create", "conversation:create", "message:hi"})
+		check("bot in control", []string{"conversation:create@bot", "message:hi@bot"}, nil,
+			[]string{"conversation:create@bot", "message:hi@bot"})
 
 		// The bot hands over to its next, the agent. Switchboard events go to every integration.
 		apitest.MustError(t, e.Do(t, "POST", conv+"/releaseControl", agentKey, nil), http.StatusForbidden, "forbidden", "Forbidden")
@@ -133,8 +142,8 @@ func TestSwitchboardHandoff(t *testing.T) {
 		e.MustJSON(t, e.Do(t, "GET", conv, agentKey, nil), http.StatusOK, `{"conversation":{"id":"ID","type":"personal","isDefault":false,"lastUpdatedAt":"TIME","createdAt":"TIME",
 			"activeSwitchboardIntegration":{"id":"ID","name":"agent","integrationId":"ID","integrationType":"custom"}}}`)
 		say("I need a human")
-		check("agent in control", []string{"switchboard:passControl"}, []string{"switchboard:passControl", "message:I need a human"},
-			[]string{"switchboard:passControl", "message:I need a human"})
+		check("agent in control", []string{"switchboard:passControl"}, []string{"switchboard:passControl", "message:I need a human@agent"},
+			[]string{"switchboard:passControl", "message:I need a human@agent"})
 		if got, want := bot.lastPayload(t, e), e.Normalize(t, []byte(`{"conversation":{"id":"ID","type":"personal",
 			"activeSwitchboardIntegration":{"id":"ID","name":"agent","integrationId":"ID","integrationType":"custom"}},
 			"metadata":{"reason":"human please","n":1}}`)); got != want {
@@ -155,8 +164,8 @@ func TestSwitchboardHandoff(t *testing.T) {
 		}
 		apitest.MustStatus(t, e.Do(t, "POST", conv+"/acceptControl", botKey, map[string]any{"metadata": map[string]any{"ok": true}}), http.StatusOK)
 		say("thanks")
-		check("bot again", []string{"switchboard:acceptControl", "message:thanks"}, []string{"switchboard:acceptControl"},
-			[]string{"switchboard:acceptControl", "message:thanks"})
+		check("bot again", []string{"switchboard:acceptControl", "message:thanks@bot"}, []string{"switchboard:acceptControl"},
+			[]string{"switchboard:acceptControl", "message:thanks@bot"})
 		if got, want := agent.lastPayload(t, e), e.Normalize(t, []byte(`{"conversation":{"id":"ID","type":"personal",
 			"activeSwitchboardIntegration":{"id":"ID","name":"bot","integrationId":"ID","integrationType":"custom"}},"metadata":{"ok":true}}`)); got != want {
 			t.Errorf("switchboard:acceptControl payload:\n%s\nwant:\n%s", got, want)
@@ -197,7 +206,7 @@ func TestSwitchboardHandoff(t *testing.T) {
 		check("business message after release", nil, nil, []string{"message:bye"})
 		e.MustJSON(t, e.Do(t, "GET", conv, key, nil), http.StatusOK, released)
 		say("anyone?")
-		check("user message after release", []string{"message:anyone?"}, nil, []string{"message:anyone?"})
+		check("user message after release", []string{"message:anyone?@bot"}, nil, []string{"message:anyone?@bot"})
 		e.MustJSON(t, e.Do(t, "GET", conv, key, nil), http.StatusOK, `{"conversation":{"id":"ID","type":"personal","isDefault":false,"lastUpdatedAt":"TIME","createdAt":"TIME",
 			"activeSwitchboardIntegration":{"id":"ID","name":"bot","integrationId":"ID","integrationType":"custom"}}}`)
 
@@ -205,14 +214,14 @@ func TestSwitchboardHandoff(t *testing.T) {
 		apitest.MustStatus(t, e.Do(t, "PATCH", sis+"/"+agentSI, key, map[string]any{"deliverStandbyEvents": true}), http.StatusOK)
 		apitest.MustStatus(t, e.Do(t, "POST", conv+"/passControl", key, map[string]any{"switchboardIntegration": "bot"}), http.StatusOK)
 		say("standby")
-		check("standby events", []string{"switchboard:passControl", "message:standby"}, []string{"switchboard:passControl", "message:standby"},
-			[]string{"switchboard:passControl", "message:standby"})
+		check("standby events", []string{"switchboard:passControl", "message:standby@bot"}, []string{"switchboard:passControl", "message:standby@bot"},
+			[]string{"switchboard:passControl", "message:standby@bot"})
 
 		// A disabled switchboard routes nothing: every integration gets every event.
 		apitest.MustStatus(t, e.Do(t, "PATCH", sis+"/"+agentSI, key, map[string]any{"deliverStandbyEvents": false}), http.StatusOK)
 		apitest.MustStatus(t, e.Do(t, "PATCH", app+"/switchboards/"+sbID, key, map[string]any{"enabled": false}), http.StatusOK)
 		say("disabled")
-		check("disabled", []string{"message:disabled"}, []string{"message:disabled"}, []string{"message:disabled"})
+		check("disabled", []string{"message:disabled@bot"}, []string{"message:disabled@bot"}, []string{"message:disabled@bot"})
 	})
 }
 

@@ -40,18 +40,24 @@ CREATE INDEX conversation_switchboards_by_active ON conversation_switchboards (a
 CREATE INDEX conversation_switchboards_by_pending ON conversation_switchboards (pending_id);
 CREATE INDEX conversation_switchboards_by_switchboard ON conversation_switchboards (switchboard_id);
 
--- The fan-out of migration 0004, with the switchboard's routing: while the app's switchboard is
--- enabled, a conversation event (conversation:*) reaches the webhooks of an integration linked to
--- it only when that switchboard integration is in control of the conversation (the row's active
--- one, or the default when the conversation has no row) or delivers standby events. Integrations
--- not linked to the switchboard, and every event of a disabled switchboard, are not filtered.
---
--- Before that, the default integration assignment: a user's message in a conversation whose control
--- was released (a row with active_id NULL) gives control to the default again, so that the default
--- receives that message. (events.user_id of conversation:message is the author's, set for users only.)
+-- The fan-out of migration 0004, with the switchboard's part, in three steps:
+-- 1. Default integration assignment: a user's message in a conversation whose control was released
+--    (a row with active_id NULL) gives control to the default again, so that the default receives that
+--    message. (events.user_id of conversation:message is the author's, set for users only.)
+-- 2. The snapshot of a conversation event gets the conversation's switchboard state
+--    (Extra.activeSwitchboardIntegration, Extra.pendingSwitchboardIntegration), which api renders into
+--    its payload's conversation as the spec's examples show it.
+-- 3. Routing: while the app's switchboard is enabled, a conversation event (conversation:*) reaches the
+--    webhooks of an integration linked to it only when that switchboard integration is in control of
+--    the conversation (the row's active one, or the default when the conversation has no row) or
+--    delivers standby events. Integrations not linked to the switchboard, and every event of a
+--    disabled switchboard, are not filtered.
 CREATE OR REPLACE FUNCTION events_fan_out() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     k TEXT := COALESCE(NEW.conversation_id, NEW.user_id);
+    act TEXT;
+    pend TEXT;
+    extra JSONB;
 BEGIN
     IF NEW.type = 'conversation:message' AND NEW.user_id IS NOT NULL THEN
         UPDATE conversation_switchboards
@@ -59,6 +65,23 @@ BEGIN
             updated_at = NEW.created_at
         WHERE conversation_id = NEW.conversation_id AND active_id IS NULL
           AND EXISTS (SELECT 1 FROM switchboards sb WHERE sb.id = conversation_switchboards.switchboard_id AND sb.enabled = 1 AND sb.default_id IS NOT NULL);
+    END IF;
+    IF NEW.conversation_id IS NOT NULL AND NEW.type LIKE 'conversation:%' THEN
+        SELECT CASE WHEN cs.conversation_id IS NOT NULL THEN cs.active_id ELSE sb.default_id END, cs.pending_id INTO act, pend
+        FROM switchboards sb LEFT JOIN conversation_switchboards cs ON cs.conversation_id = NEW.conversation_id AND cs.switchboard_id = sb.id
+        WHERE sb.app_id = NEW.app_id AND (cs.conversation_id IS NOT NULL OR sb.enabled = 1);
+        IF act IS NOT NULL OR pend IS NOT NULL THEN
+            extra := COALESCE(NULLIF(NEW.data::jsonb -> 'Extra', 'null'::jsonb), '{}'::jsonb);
+            IF act IS NOT NULL THEN
+                extra := extra || (SELECT jsonb_build_object('activeSwitchboardIntegration', jsonb_build_object('id', si.id, 'name', si.name,
+                    'integrationId', si.integration_id, 'integrationType', si.integration_type)) FROM switchboard_integrations si WHERE si.id = act);
+            END IF;
+            IF pend IS NOT NULL THEN
+                extra := extra || (SELECT jsonb_build_object('pendingSwitchboardIntegration', jsonb_build_object('id', si.id, 'name', si.name,
+                    'integrationId', si.integration_id, 'integrationType', si.integration_type)) FROM switchboard_integrations si WHERE si.id = pend);
+            END IF;
+            UPDATE events SET data = jsonb_set(NEW.data::jsonb, '{Extra}', extra)::text WHERE id = NEW.id;
+        END IF;
     END IF;
     IF k IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks w
             WHERE w.app_id = NEW.app_id AND strpos(w.triggers, '"' || NEW.type || '"') > 0) THEN

@@ -38,15 +38,18 @@ CREATE INDEX conversation_switchboards_by_active ON conversation_switchboards (a
 CREATE INDEX conversation_switchboards_by_pending ON conversation_switchboards (pending_id);
 CREATE INDEX conversation_switchboards_by_switchboard ON conversation_switchboards (switchboard_id);
 
--- The fan-out of migration 0004, with the switchboard's routing: while the app's switchboard is
--- enabled, a conversation event (conversation:*) reaches the webhooks of an integration linked to
--- it only when that switchboard integration is in control of the conversation (the row's active
--- one, or the default when the conversation has no row) or delivers standby events. Integrations
--- not linked to the switchboard, and every event of a disabled switchboard, are not filtered.
---
--- Before that, the default integration assignment: a user's message in a conversation whose control
--- was released (a row with active_id NULL) gives control to the default again, so that the default
--- receives that message. (events.user_id of conversation:message is the author's, set for users only.)
+-- The fan-out of migration 0004, with the switchboard's part, in three steps:
+-- 1. Default integration assignment: a user's message in a conversation whose control was released
+--    (a row with active_id NULL) gives control to the default again, so that the default receives that
+--    message. (events.user_id of conversation:message is the author's, set for users only.)
+-- 2. The snapshot of a conversation event gets the conversation's switchboard state
+--    (Extra.activeSwitchboardIntegration, Extra.pendingSwitchboardIntegration), which api renders into
+--    its payload's conversation as the spec's examples show it.
+-- 3. Routing: while the app's switchboard is enabled, a conversation event (conversation:*) reaches the
+--    webhooks of an integration linked to it only when that switchboard integration is in control of
+--    the conversation (the row's active one, or the default when the conversation has no row) or
+--    delivers standby events. Integrations not linked to the switchboard, and every event of a
+--    disabled switchboard, are not filtered.
 DROP TRIGGER events_fan_out;
 CREATE TRIGGER events_fan_out AFTER INSERT ON events
 BEGIN
@@ -56,6 +59,24 @@ BEGIN
     WHERE NEW.type = 'conversation:message' AND NEW.user_id IS NOT NULL
       AND conversation_id = NEW.conversation_id AND active_id IS NULL
       AND EXISTS (SELECT 1 FROM switchboards sb WHERE sb.id = conversation_switchboards.switchboard_id AND sb.enabled = 1 AND sb.default_id IS NOT NULL);
+    UPDATE events SET data = (
+        SELECT json_set(json_set(events.data, '$.Extra', json(COALESCE(json_extract(events.data, '$.Extra'), '{}'))),
+            '$.Extra.activeSwitchboardIntegration.id', si.id, '$.Extra.activeSwitchboardIntegration.name', si.name,
+            '$.Extra.activeSwitchboardIntegration.integrationId', si.integration_id, '$.Extra.activeSwitchboardIntegration.integrationType', si.integration_type)
+        FROM switchboard_integrations si WHERE si.id = (SELECT CASE WHEN cs.conversation_id IS NOT NULL THEN cs.active_id ELSE sb.default_id END
+            FROM switchboards sb LEFT JOIN conversation_switchboards cs ON cs.conversation_id = NEW.conversation_id AND cs.switchboard_id = sb.id
+            WHERE sb.app_id = NEW.app_id AND (cs.conversation_id IS NOT NULL OR sb.enabled = 1)))
+    WHERE id = NEW.id AND NEW.conversation_id IS NOT NULL AND NEW.type LIKE 'conversation:%'
+      AND (SELECT CASE WHEN cs.conversation_id IS NOT NULL THEN cs.active_id ELSE sb.default_id END
+            FROM switchboards sb LEFT JOIN conversation_switchboards cs ON cs.conversation_id = NEW.conversation_id AND cs.switchboard_id = sb.id
+            WHERE sb.app_id = NEW.app_id AND (cs.conversation_id IS NOT NULL OR sb.enabled = 1)) IS NOT NULL;
+    UPDATE events SET data = (
+        SELECT json_set(json_set(events.data, '$.Extra', json(COALESCE(json_extract(events.data, '$.Extra'), '{}'))),
+            '$.Extra.pendingSwitchboardIntegration.id', si.id, '$.Extra.pendingSwitchboardIntegration.name', si.name,
+            '$.Extra.pendingSwitchboardIntegration.integrationId', si.integration_id, '$.Extra.pendingSwitchboardIntegration.integrationType', si.integration_type)
+        FROM switchboard_integrations si WHERE si.id = (SELECT cs.pending_id FROM conversation_switchboards cs WHERE cs.conversation_id = NEW.conversation_id))
+    WHERE id = NEW.id AND NEW.conversation_id IS NOT NULL AND NEW.type LIKE 'conversation:%'
+      AND (SELECT cs.pending_id FROM conversation_switchboards cs WHERE cs.conversation_id = NEW.conversation_id) IS NOT NULL;
     INSERT INTO deliveries (app_id, event_id, webhook_id, order_key, next_attempt_at, created_at)
     SELECT NEW.app_id, NEW.id, w.id, COALESCE(NEW.conversation_id, NEW.user_id), NEW.created_at, NEW.created_at
     FROM webhooks w
