@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -285,6 +286,40 @@ func TestParticipants(t *testing.T) {
 		r = c.Do(t, "GET", c.path("/conversations?filter[userExternalId]=member-1"), c.key, nil)
 		if !strings.Contains(string(r.Body), group) {
 			t.Errorf("got %s, want the group conversation listed for its member", r.Body)
+		}
+	})
+}
+
+// TestConcurrentJoins: joins racing for the last places never pass the 10-participant limit.
+func TestConcurrentJoins(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		c := newConvEnv(t, e)
+		group := c.mustConversation(t, map[string]any{"type": "sdkGroup"})
+		var users []sunlamp.User
+		for i := 0; i < 16; i++ {
+			users = append(users, c.mustUser(t, "racer-"+strconv.Itoa(i), "", ""))
+		}
+		statuses := make([]int, len(users))
+		var wg sync.WaitGroup
+		for i, u := range users {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses[i] = c.Do(t, "POST", c.path("/conversations/"+group+"/join"), c.key, map[string]any{"userId": u.ID, "subscribeSDKClient": false}).Status
+			}()
+		}
+		wg.Wait()
+		joined := 0
+		for _, s := range statuses {
+			if s == 201 {
+				joined++
+			}
+		}
+		r := c.Do(t, "GET", c.path("/conversations/"+group+"/participants?page[size]=100"), c.key, nil)
+		var list struct{ Participants []struct{ ID string } }
+		r.Decode(t, &list)
+		if joined != 10 || len(list.Participants) != 10 {
+			t.Errorf("got %d joins answered 201 and %d participants, want 10 and 10 (statuses %v)", joined, len(list.Participants), statuses)
 		}
 	})
 }
