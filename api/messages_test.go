@@ -3,6 +3,7 @@ package api_test
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -253,5 +254,69 @@ func TestActivities(t *testing.T) {
 		apitest.MustError(t, activity(map[string]any{"type": "typing:start"}), 400, "bad_request", "should have required property 'author'")
 		apitest.MustError(t, activity(map[string]any{"author": map[string]any{"type": "user", "userId": stranger.ID}, "type": "conversation:read"}), 404, "not_found", "User is not a member of the conversation")
 		apitest.MustError(t, c.Do(t, "POST", c.path("/conversations/5d8cff3cd55b040010928b5b/activity"), c.key, map[string]any{"author": map[string]any{"type": "business"}, "type": "typing:start"}), 404, "conversation_not_found", "Conversation not found")
+	})
+}
+
+// TestConcurrentPosts: messages posted at once share commits, and each is stored once with the
+// counts they change kept exact.
+func TestConcurrentPosts(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		c := newConvEnv(t, e)
+		u := c.mustUser(t, "busy", "", "")
+		conv := c.mustConversation(t, map[string]any{"type": "personal", "participants": []any{map[string]any{"userId": u.ID}}})
+		other := c.mustConversation(t, map[string]any{"type": "sdkGroup"})
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ids := map[string]bool{}
+		for w := 0; w < 20; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 10; i++ {
+					target, body := conv, business("b")
+					if i%5 == 4 { // the user writes too, and another conversation gets messages
+						body = map[string]any{"author": map[string]any{"type": "user", "userId": u.ID}, "content": map[string]any{"type": "text", "text": "u"}}
+					}
+					if i == 9 {
+						target = other
+					}
+					r := c.Do(t, "POST", c.path("/conversations/"+target+"/messages"), c.key, body)
+					var out struct{ Messages []struct{ ID string } }
+					r.Decode(t, &out)
+					mu.Lock()
+					if r.Status != 201 || ids[out.Messages[0].ID] {
+						t.Errorf("got status %d id %v", r.Status, out.Messages)
+					}
+					ids[out.Messages[0].ID] = true
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		count := func(id string) int {
+			n := 0
+			path := c.path("/conversations/" + id + "/messages")
+			for {
+				var p struct {
+					Messages []struct{ ID string }
+					Meta     struct {
+						HasMore      bool
+						BeforeCursor string
+					}
+				}
+				c.Do(t, "GET", path, c.key, nil).Decode(t, &p)
+				n += len(p.Messages)
+				if !p.Meta.HasMore {
+					return n
+				}
+				path = c.path("/conversations/" + id + "/messages?page[before]=" + p.Meta.BeforeCursor)
+			}
+		}
+		if got, gotOther := count(conv), count(other); got != 180 || gotOther != 20 {
+			t.Errorf("got %d and %d messages listed, want 180 and 20", got, gotOther)
+		}
+		// 180 messages in the personal conversation, 20 of them the user's own: 160 unread.
+		e.MustJSON(t, c.Do(t, "GET", c.path("/conversations/"+conv+"/participants"), c.key, nil), 200,
+			`{"participants":[{"id":"ID","userId":"ID","userExternalId":"busy","unreadCount":160,"clientAssociations":[]}],"meta":{"hasMore":false}}`)
 	})
 }
