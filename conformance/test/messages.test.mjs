@@ -258,8 +258,15 @@ test('PostMessage refusals name the field; unknown conversation and user are 404
   assert.deepEqual(await errorOf(api.messagesApi.postMessage(appId, unknown, { author: biz, content: { type: 'text', text: 'x' } })), convNotFound);
   assert.deepEqual(await errorOf(api.messagesApi.postMessage(appId, conv.id, { author: { type: 'user', userId: unknown }, content: { type: 'text', text: 'x' } })),
     { status: 404, code: 'user_not_found', title: 'User not found' });
-  // A business message with a destination is accepted (Sunlamp reaches no channel).
-  await post({ author: biz, content: { type: 'text', text: 'silent' }, destination: { integrationType: 'none' } });
+  // A business message with a destination or channel overrides is accepted (Sunlamp reaches no
+  // channel); neither is part of the message.
+  const silent = await post({ author: biz, content: { type: 'text', text: 'silent' }, destination: { integrationType: 'none' } });
+  assert.ok(!('destination' in silent.wire));
+  const override = new S.MessageOverride();
+  override.messenger = { payload: { message: { text: 'Messenger-only text' } } };
+  const overridden = await post(Object.assign(new S.MessagePost(new S.Author('business'), { type: 'text', text: 'default text' }), { override }));
+  assert.deepEqual(overridden.wire.content, { type: 'text', text: 'default text' });
+  assert.ok(!('override' in overridden.wire));
 });
 
 test('ListMessages: the most recent 100, back by beforeCursor, forward again by afterCursor', async () => {

@@ -144,6 +144,14 @@ test('JWT bearer: app and account scope tokens work; bad tokens are 401', async 
   for (const token of bad) {
     assert.deepEqual(await errorOf(apis(client(srv.url, { token })).usersApi.getUser(appId, user.id)), unauthorized, token);
   }
+  // No credentials at all.
+  assert.deepEqual(await errorOf(apis(client(srv.url)).usersApi.getUser(appId, user.id)), unauthorized);
+  // The client also takes the token from a function, called for each request.
+  let calls = 0;
+  const fromFunction = client(srv.url);
+  fromFunction.authentications.bearerAuth.accessToken = () => { calls++; return appToken; };
+  assert.equal((await apis(fromFunction).usersApi.getUser(appId, user.id)).user.id, user.id);
+  assert.equal(calls, 1);
   // alg none is refused.
   const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const none = b64({ alg: 'none', typ: 'JWT', kid: key.id }) + '.' + b64({ scope: 'app' }) + '.';
@@ -268,7 +276,7 @@ test('devices: list sorted by last seen, get, not found', async () => {
   });
   const ios = await inbound(srv, appId, {
     channel: 'sdk', user: { externalId: 'device-owner' },
-    device: { type: 'ios', guid: '9f8e7d6c5b4a39281706f5e4d3c2b1a0', pushNotificationToken: 'apns-token', appVersion: '2.1' },
+    device: { type: 'ios', guid: '9f8e7d6c5b4a39281706f5e4d3c2b1a0', pushNotificationToken: 'apns-token', appVersion: '2.0' },
   });
   assert.equal(ios.client.id, web.client.id, 'one sdk client for every SDK device');
 
@@ -281,6 +289,13 @@ test('devices: list sorted by last seen, get, not found', async () => {
   assert.ok(seen.every((t) => timestamp.test(t)));
   assert.ok(String(seen) === String([...seen].sort()) || String(seen) === String([...seen].sort().reverse()), `not sorted: ${seen}`);
 
+  // Seen again from the same device (same guid): the same device, seen later, with the new app version.
+  const again = await inbound(srv, appId, {
+    channel: 'sdk', user: { id: user.id }, device: { type: 'ios', guid: '9f8e7d6c5b4a39281706f5e4d3c2b1a0', pushNotificationToken: 'apns-token', appVersion: '2.1' },
+  });
+  assert.equal(again.device.id, ios.device.id);
+  assert.ok(again.device.lastSeen >= ios.device.lastSeen);
+  assert.equal((await api.devicesApi.listDevices(appId, user.id)).devices.length, 2);
   const got = (await api.devicesApi.getDevice(appId, user.id, ios.device.id)).device;
   assert.equal(got.type, 'ios');
   assert.equal(got.guid, '9f8e7d6c5b4a39281706f5e4d3c2b1a0');
