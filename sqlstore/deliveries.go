@@ -38,7 +38,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, worker string, now time.Tim
 			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?
 			AND (d.order_key IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries p
 				WHERE p.webhook_id = d.webhook_id AND p.order_key = d.order_key AND p.status = 'pending' AND p.seq < d.seq))
-			ORDER BY d.seq LIMIT ?`
+			ORDER BY d.next_attempt_at, d.seq LIMIT ?` // the order of the due index: a walk that stops at the limit
 		if s.dialect == Postgres {
 			q += " FOR UPDATE OF d SKIP LOCKED"
 		}
@@ -129,8 +129,21 @@ func (s *Store) FinishDeliveries(ctx context.Context, now time.Time, results []s
 				_, err = t.exec(ctx, "UPDATE deliveries SET status = 'failed', lease_until = 0, claimed_by = NULL, last_status = ?, last_error = ?, finished_at = ?"+claim,
 					status, nullStr(r.Error), nowMs, r.ID, r.ClaimedBy, r.Attempt)
 			default:
-				_, err = t.exec(ctx, "UPDATE deliveries SET next_attempt_at = ?, lease_until = 0, claimed_by = NULL, last_status = ?, last_error = ?"+claim,
-					r.NextAttemptAt.UnixMilli(), status, nullStr(r.Error), r.ID, r.ClaimedBy, r.Attempt)
+				next := r.NextAttemptAt.UnixMilli()
+				var res sql.Result
+				res, err = t.exec(ctx, "UPDATE deliveries SET next_attempt_at = ?, lease_until = 0, claimed_by = NULL, last_status = ?, last_error = ?"+claim,
+					next, status, nullStr(r.Error), r.ID, r.ClaimedBy, r.Attempt)
+				if err != nil {
+					return err
+				}
+				if n, _ := res.RowsAffected(); n == 1 {
+					// What is queued behind it in its conversation is not due before it either, so
+					// that claims skip it through the due index instead of scanning it.
+					_, err = t.exec(ctx, `UPDATE deliveries SET next_attempt_at = ?
+						WHERE status = 'pending' AND next_attempt_at < ? AND seq > ?
+						AND webhook_id = (SELECT d.webhook_id FROM deliveries d WHERE d.seq = ?)
+						AND order_key = (SELECT d.order_key FROM deliveries d WHERE d.seq = ?)`, next, next, r.ID, r.ID, r.ID)
+				}
 			}
 			if err != nil {
 				return err

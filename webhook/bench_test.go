@@ -186,3 +186,50 @@ func BenchmarkDrain(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkClaimBehindFailingTarget measures a claim (the work done after every write) while a
+// webhook's target is down: 64 conversations each with a failing delivery waiting for its retry and
+// 100 deliveries queued behind it.
+func BenchmarkClaimBehindFailingTarget(b *testing.B) {
+	for _, name := range apitest.Stores() {
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			clock := apitest.NewClock()
+			st, err := sqlstore.Open(ctx, apitest.NewDSN(b, name), sqlstore.WithClock(clock))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+			defer down.Close()
+			app, _ := st.CreateApp(ctx, sunlamp.App{AccountID: sunlamp.DefaultAccountID, DisplayName: "bench"})
+			if _, err := st.CreateIntegration(ctx, sunlamp.Integration{ID: sunlamp.NewID(), AppID: app.ID, Type: "custom", Status: "active",
+				Webhooks: []sunlamp.Webhook{{ID: sunlamp.NewID(), Version: "v2", Target: down.URL, Triggers: []string{"conversation:remove"}, Secret: "s"}}}); err != nil {
+				b.Fatal(err)
+			}
+			emit := func(c string) {
+				data, _ := json.Marshal(sunlamp.EventData{Conversation: &sunlamp.Conversation{ID: c, Type: "sdkGroup"}})
+				if err := st.Emit(ctx, sunlamp.Event{AppID: app.ID, Type: "conversation:remove", ConversationID: c, Data: data}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for i := range 64 {
+				emit(strconv.Itoa(i))
+			}
+			d := webhook.New(webhook.Config{Store: st, Render: api.RenderEventPayload, Clock: clock})
+			if n, err := d.DeliverDue(ctx); err != nil || n != 64 {
+				b.Fatalf("first attempts: %d, %v", n, err)
+			}
+			for i := range 64 * 100 {
+				emit(strconv.Itoa(i % 64))
+			}
+			b.ResetTimer()
+			for range b.N {
+				ds, err := st.ClaimDeliveries(ctx, "w", clock.Now(), time.Minute, 64)
+				if err != nil || len(ds) != 0 {
+					b.Fatalf("claimed %d, %v; want nothing due", len(ds), err)
+				}
+			}
+		})
+	}
+}

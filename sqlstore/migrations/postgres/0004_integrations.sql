@@ -71,3 +71,23 @@ BEGIN
 END
 $$;
 CREATE TRIGGER events_fan_out AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION events_fan_out();
+
+-- A delivery queued behind a pending one of its conversation is not due before it: next_attempt_at
+-- never decreases along a conversation's queue, so that claims, which walk the due index, do not scan
+-- the deliveries held back behind a failing one. (A trigger of its own, whatever writes deliveries.)
+CREATE FUNCTION deliveries_queue() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    prev BIGINT;
+BEGIN
+    IF NEW.order_key IS NOT NULL THEN
+        SELECT p.next_attempt_at INTO prev FROM deliveries p
+        WHERE p.webhook_id = NEW.webhook_id AND p.order_key = NEW.order_key AND p.status = 'pending'
+        ORDER BY p.seq DESC LIMIT 1;
+        IF prev IS NOT NULL AND prev > NEW.next_attempt_at THEN
+            NEW.next_attempt_at := prev;
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER deliveries_queue BEFORE INSERT ON deliveries FOR EACH ROW EXECUTE FUNCTION deliveries_queue();

@@ -63,3 +63,17 @@ BEGIN
     WHERE w.app_id = NEW.app_id AND instr(w.triggers, '"' || NEW.type || '"') > 0
     ORDER BY w.id;
 END;
+
+-- A delivery queued behind a pending one of its conversation is not due before it: next_attempt_at
+-- never decreases along a conversation's queue, so that claims, which walk the due index, do not scan
+-- the deliveries held back behind a failing one. (A trigger of its own, whatever writes deliveries.)
+CREATE TRIGGER deliveries_queue AFTER INSERT ON deliveries
+WHEN NEW.order_key IS NOT NULL
+BEGIN
+    UPDATE deliveries SET next_attempt_at = (SELECT p.next_attempt_at FROM deliveries p
+            WHERE p.webhook_id = NEW.webhook_id AND p.order_key = NEW.order_key AND p.status = 'pending' AND p.seq < NEW.seq
+            ORDER BY p.seq DESC LIMIT 1)
+    WHERE seq = NEW.seq AND next_attempt_at < (SELECT p.next_attempt_at FROM deliveries p
+            WHERE p.webhook_id = NEW.webhook_id AND p.order_key = NEW.order_key AND p.status = 'pending' AND p.seq < NEW.seq
+            ORDER BY p.seq DESC LIMIT 1);
+END;
