@@ -121,82 +121,83 @@ func placeholders(n int) string {
 }
 
 // Messages returns one page of a conversation's messages. Ids are time-ordered, so the newest page is
-// the highest ids: a descending index range scan on (conversation_id, id), reversed.
+// the highest ids: a descending index range scan on (conversation_id, id), reversed. The page is one
+// query outside a transaction (one round trip on PostgreSQL); only an empty page asks whether the
+// conversation exists.
 func (s *Store) Messages(ctx context.Context, appID, conversationID string, p sunlamp.Page) ([]sunlamp.Message, sunlamp.Cursor, error) {
-	var list []sunlamp.Message
 	var cur sunlamp.Cursor
-	err := s.readTx(ctx, func(t tx) error {
-		var one int
-		if err := t.queryRow(ctx, "SELECT 1 FROM conversations WHERE id = ? AND app_id = ?", conversationID, appID).Scan(&one); err != nil {
-			return notFound(err, sunlamp.ErrConversationNotFound, "get conversation")
-		}
-		size := p.Size
-		if size <= 0 || size > sunlamp.MaxPageSize {
-			size = sunlamp.MaxPageSize
-		}
-		q := messageSelect + " WHERE m.conversation_id = ?"
-		args := []any{conversationID}
-		forward := p.After != ""
-		switch {
-		case forward:
-			q += " AND m.id > ? ORDER BY m.id ASC LIMIT ?"
-			args = append(args, p.After)
-		case p.Before != "":
-			q += " AND m.id < ? ORDER BY m.id DESC LIMIT ?"
-			args = append(args, p.Before)
-		default:
-			q += " ORDER BY m.id DESC LIMIT ?"
-		}
-		args = append(args, size+1)
-		rows, err := t.query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		list = make([]sunlamp.Message, 0, size+1)
-		for rows.Next() {
-			m, err := scanMessage(rows)
-			if err != nil {
-				return err
-			}
-			list = append(list, m)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(list) > size {
-			cur.HasMore = true
-			list = list[:size]
-		}
-		if !forward {
-			slices.Reverse(list)
-		}
-		if len(list) == 0 {
-			return nil
-		}
-		first, last := list[0].ID, list[len(list)-1].ID
-		switch {
-		case forward: // newer pages follow while HasMore; the page before starts at first
-			cur.Before = first
-			if cur.HasMore {
-				cur.After = last
-			}
-		case p.Before != "": // older pages precede while HasMore; newer ones follow
-			cur.After = last
-			if cur.HasMore {
-				cur.Before = first
-			}
-		default: // the newest page: only older pages
-			if cur.HasMore {
-				cur.Before = first
-			}
-		}
-		return nil
-	})
+	size := p.Size
+	if size <= 0 || size > sunlamp.MaxPageSize {
+		size = sunlamp.MaxPageSize
+	}
+	// m.app_id scopes the page to the app: another app's conversation reads as empty, then unknown.
+	q := messageSelect + " WHERE m.conversation_id = ? AND m.app_id = ?"
+	args := []any{conversationID, appID}
+	forward := p.After != ""
+	switch {
+	case forward:
+		q += " AND m.id > ? ORDER BY m.id ASC LIMIT ?"
+		args = append(args, p.After)
+	case p.Before != "":
+		q += " AND m.id < ? ORDER BY m.id DESC LIMIT ?"
+		args = append(args, p.Before)
+	default:
+		q += " ORDER BY m.id DESC LIMIT ?"
+	}
+	args = append(args, size+1)
+	list, err := s.scanMessages(ctx, q, args, size+1)
 	if err != nil {
 		return nil, cur, fmt.Errorf("list messages: %w", err)
 	}
+	if len(list) == 0 {
+		var one int
+		if err := s.queryRow(ctx, "SELECT 1 FROM conversations WHERE id = ? AND app_id = ?", conversationID, appID).Scan(&one); err != nil {
+			return nil, cur, notFound(err, sunlamp.ErrConversationNotFound, "list messages")
+		}
+		return list, cur, nil
+	}
+	if len(list) > size {
+		cur.HasMore = true
+		list = list[:size]
+	}
+	if !forward {
+		slices.Reverse(list)
+	}
+	first, last := list[0].ID, list[len(list)-1].ID
+	switch {
+	case forward: // newer pages follow while HasMore; the page before starts at first
+		cur.Before = first
+		if cur.HasMore {
+			cur.After = last
+		}
+	case p.Before != "": // older pages precede while HasMore; newer ones follow
+		cur.After = last
+		if cur.HasMore {
+			cur.Before = first
+		}
+	default: // the newest page: only older pages
+		if cur.HasMore {
+			cur.Before = first
+		}
+	}
 	return list, cur, nil
+}
+
+func (s *Store) scanMessages(ctx context.Context, q string, args []any, capacity int) ([]sunlamp.Message, error) {
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	list := make([]sunlamp.Message, 0, capacity)
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, m)
+	}
+	return list, rows.Err()
 }
 
 // DeleteMessage removes one message of a conversation.
