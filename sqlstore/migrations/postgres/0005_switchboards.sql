@@ -83,10 +83,7 @@ BEGIN
             UPDATE events SET data = jsonb_set(NEW.data::jsonb, '{Extra}', extra)::text WHERE id = NEW.id;
         END IF;
     END IF;
-    IF k IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks w
-            WHERE w.app_id = NEW.app_id AND strpos(w.triggers, '"' || NEW.type || '"') > 0) THEN
-        PERFORM pg_advisory_xact_lock(7355609, hashtext(k));
-    END IF;
+    -- No advisory lock on k here (issue 5, 0004): it could deadlock a read activity against a message.
     INSERT INTO deliveries (app_id, event_id, webhook_id, order_key, next_attempt_at, created_at)
     SELECT NEW.app_id, NEW.id, w.id, k, NEW.created_at, NEW.created_at
     FROM webhooks w
