@@ -360,3 +360,26 @@ test('delivery: the message of conversation:message has the messageWebhook field
   for (const k of Object.keys(m)) assert.ok(allowed.includes(k), `unexpected message field ${k}: ${JSON.stringify(m[k])}`);
   assert.deepEqual(m.content, { type: 'text', text: 'plain' });
 });
+
+test('delivery: an updated webhook delivers to its new target with its triggers; a deleted one gets nothing', async () => {
+  const app = await freshApp('Changes');
+  const { api, id: appId } = app;
+  const { integration, webhook: moving } = await newCustom(hooks.url + '/before-move', ['conversation:create'], {}, app);
+  const doomed = (await api.webhooksApi.createWebhook(appId, integration.id, { target: hooks.url + '/doomed', triggers: ['conversation:message'] })).webhook;
+  await api.webhooksApi.updateWebhook(appId, integration.id, moving.id, { target: hooks.url + '/after-move', triggers: ['conversation:message'] });
+  await api.webhooksApi.deleteWebhook(appId, integration.id, doomed.id);
+
+  const c = (await api.conversationsApi.createConversation(appId, { type: 'sdkGroup' })).conversation;
+  const [msg] = (await api.messagesApi.postMessage(appId, c.id, { author: { type: 'business' }, content: { type: 'text', text: 'moved' } })).messages;
+  const m = await messageOf('/after-move', msg.id);
+  assert.deepEqual(m.content, { type: 'text', text: 'moved' });
+  const moved = hooks.requests.find((r) => r.url === '/after-move');
+  assert.equal(moved.headers['x-api-key'], moving.secret, 'the secret stays with the webhook');
+  // Give any stray delivery a moment, then check nothing reached the old target or the deleted webhook.
+  await new Promise((ok) => setTimeout(ok, 500));
+  const mine = (r) => (r.body?.events || []).some((e) => e.payload?.conversation?.id === c.id);
+  assert.deepEqual(hooks.requests.filter((r) => ['/before-move', '/doomed'].includes(r.url) && mine(r)), []);
+  for (const r of hooks.requests.filter((r) => r.url === '/after-move' && mine(r))) {
+    for (const e of r.body.events) assert.equal(e.type, 'conversation:message', 'the old trigger conversation:create is gone');
+  }
+});
