@@ -192,7 +192,7 @@ test('location, form and template', async () => {
   const locFallback = 'Location shared:\nhttps://maps.google.com/maps?q=45.5261583,-73.595346';
   assert.deepEqual(loc.wire.content, { ...plain(location), text: locFallback });
   assert.equal(loc.typed.content.coordinates.lat, 45.5261583);
-  assert.equal(loc.typed.content.coordinates._long ?? loc.typed.content.coordinates.long, -73.595346);
+  assert.equal(loc.typed.content.coordinates.long, -73.595346);
   assert.equal(loc.typed.content.location.name, 'Zendesk Montreal');
   assert.equal(loc.typed.content.text, locFallback);
 
