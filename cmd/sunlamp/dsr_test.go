@@ -470,6 +470,10 @@ func TestJournalSurvivesATornLine(t *testing.T) {
 	if _, ok := j.done["u3"]; !ok || len(j.done) != 2 {
 		t.Errorf("got done %v after appending past a torn line, want u1 and u3", j.done)
 	}
+	// While this run holds it, another run cannot open it.
+	if _, err := openJournal(p, h); err == nil || !strings.Contains(err.Error(), "in use by another sunlamp dsr run") {
+		t.Errorf("got %v opening a journal in use, want it refused", err)
+	}
 }
 
 // TestDSRLostNetwork runs against a server that is gone: the run stops after a few users in a row

@@ -50,6 +50,10 @@ func openJournal(path string, h journalHeader) (*journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
+	if err := lockJournal(f); err != nil {
+		f.Close()
+		return nil, err
+	}
 	j := &journal{f: f, done: map[string]journalRecord{}}
 	data, err := io.ReadAll(f)
 	if err != nil {
