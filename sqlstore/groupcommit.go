@@ -123,9 +123,11 @@ func (s *Store) commitMessages(batch []*postRequest) {
 		}
 		return t.bumpConversations(ctx, accepted, convs)
 	})
-	if err != nil {
-		for _, r := range accepted {
-			r.err = err
+	if err != nil { // nothing of the batch was stored: every message not refused on its own fails
+		for _, r := range live {
+			if r.err == nil {
+				r.err = err
+			}
 			r.m.ID, r.m.Received = "", time.Time{}
 		}
 	}
