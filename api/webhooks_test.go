@@ -136,6 +136,11 @@ func TestWebhookEvents(t *testing.T) {
 			"matchCriteria": map[string]any{"type": "twilio", "integrationId": twilio, "phoneNumber": "+15145555555"},
 			"confirmation":  map[string]any{"type": "immediate"}, "target": map[string]any{"conversationId": convID}})
 		apitest.MustStatus(t, r, http.StatusCreated)
+		clientID := r.JSON(t)["client"].(map[string]any)["id"].(string)
+		// The customer answers on the channel.
+		apitest.MustStatus(t, e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/inbound", key, map[string]any{"channel": "twilio", "integrationId": twilio, "user": map[string]any{"id": userID},
+			"client": map[string]any{"externalId": "+15145555555"}, "content": map[string]any{"type": "text", "text": "yes"}}), http.StatusCreated)
+		apitest.MustStatus(t, e.Do(t, "DELETE", app+"/users/"+userID+"/clients/"+clientID, key, nil), http.StatusOK)
 		r = e.Do(t, "POST", app+"/conversations", key, map[string]any{"type": "sdkGroup"})
 		apitest.MustStatus(t, r, http.StatusCreated)
 		group := app + "/conversations/" + r.JSON(t)["conversation"].(map[string]any)["id"].(string)
@@ -147,7 +152,7 @@ func TestWebhookEvents(t *testing.T) {
 		// Deleting a user drops what was not yet delivered about it: deliver first.
 		apitest.MustStatus(t, e.Do(t, "DELETE", app+"/users/"+userID, key, nil), http.StatusOK)
 		deliverDue(t, d)
-		want := []string{"client:add", "conversation:create", "conversation:join", "conversation:leave", "conversation:message",
+		want := []string{"client:add", "client:remove", "conversation:create", "conversation:join", "conversation:leave", "conversation:message",
 			"conversation:read", "conversation:remove", "conversation:typing", "user:remove"}
 		for name, rc := range map[string]*webhooktest.Receiver{"plain": plain, "full": full} {
 			var types []string
@@ -182,13 +187,13 @@ func TestWebhookEvents(t *testing.T) {
 			authors = append(authors, string(b))
 		}
 		slices.Sort(authors)
-		wantAuthors := []string{`{"avatarUrl":"https://www.gravatar.com/avatar/00000000000000000000000000000000.png?s=200\u0026d=mm","type":"business"}`,
-			`{"displayName":"Ada","type":"user","user":{"authenticated":false,"externalId":"ext-42","id":"` + userID + `"},"userId":"` + userID + `"}`}
+		ada := `{"displayName":"Ada","type":"user","user":{"authenticated":false,"externalId":"ext-42","id":"` + userID + `"},"userId":"` + userID + `"}`
+		wantAuthors := []string{`{"avatarUrl":"https://www.gravatar.com/avatar/00000000000000000000000000000000.png?s=200\u0026d=mm","type":"business"}`, ada, ada}
 		if !slices.Equal(authors, wantAuthors) {
 			t.Errorf("got message authors\n%v\nwant\n%v", authors, wantAuthors)
 		}
-		if !slices.Equal(types, []string{"conversation:message", "conversation:message"}) {
-			t.Errorf("conversation:message webhook got %v, want two conversation:message events", types)
+		if !slices.Equal(types, []string{"conversation:message", "conversation:message", "conversation:message"}) {
+			t.Errorf("conversation:message webhook got %v, want three conversation:message events", types)
 		}
 	})
 }
