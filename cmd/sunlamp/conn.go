@@ -24,11 +24,11 @@ func connFlags(fs *flag.FlagSet, getenv func(string) string) *conn {
 		return def
 	}
 	c := &conn{}
-	fs.StringVar(&c.url, "url", env("SUNLAMP_URL", "http://127.0.0.1:8090"), "base URL of the API: Sunlamp or the real service, e.g. https://api.smooch.io (`SUNLAMP_URL`)")
-	fs.StringVar(&c.keyID, "key-id", env("SUNLAMP_KEY_ID", ""), "API key id: act_..., app_... or int_... (`SUNLAMP_KEY_ID`)")
-	fs.StringVar(&c.keySecret, "key-secret", env("SUNLAMP_KEY_SECRET", ""), "API key secret (`SUNLAMP_KEY_SECRET`); prefer the variable, flags show in ps")
-	fs.StringVar(&c.app, "app", env("SUNLAMP_APP_ID", ""), "app id (`SUNLAMP_APP_ID`)")
-	fs.StringVar(&c.auth, "auth", env("SUNLAMP_AUTH", "basic"), "basic, or jwt to send a JWT minted from the key (`SUNLAMP_AUTH`)")
+	fs.StringVar(&c.url, "url", env("SUNLAMP_URL", "http://127.0.0.1:8090"), "base `URL` of the API: Sunlamp or the real service, e.g. https://api.smooch.io (env SUNLAMP_URL)")
+	fs.StringVar(&c.keyID, "key-id", env("SUNLAMP_KEY_ID", ""), "API key `id`: act_..., app_... or int_... (env SUNLAMP_KEY_ID)")
+	fs.StringVar(&c.keySecret, "key-secret", env("SUNLAMP_KEY_SECRET", ""), "API key `secret` (env SUNLAMP_KEY_SECRET; prefer it: flags show in ps)")
+	fs.StringVar(&c.app, "app", env("SUNLAMP_APP_ID", ""), "app `id` (env SUNLAMP_APP_ID)")
+	fs.StringVar(&c.auth, "auth", env("SUNLAMP_AUTH", "basic"), "authentication `mode`: basic, or jwt for an HS256 token minted from the key (env SUNLAMP_AUTH)")
 	return c
 }
 

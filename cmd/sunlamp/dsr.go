@@ -113,9 +113,9 @@ func runDSR(ctx context.Context, args []string, getenv func(string) string, stdi
 	cfg := dsrConfig{op: op}
 	fs := flag.NewFlagSet("dsr "+op.name, flag.ContinueOnError)
 	cfg.conn = connFlags(fs, getenv)
-	fs.StringVar(&cfg.input, "input", "", "file of users: CSV with an id/userId/externalId column, or one per line; - for stdin (required)")
-	fs.StringVar(&cfg.journal, "journal", "", "journal file (default INPUT."+op.name+".journal)")
-	fs.StringVar(&cfg.report, "report", "", "write the outcome of every input line to this .csv or .json file")
+	fs.StringVar(&cfg.input, "input", "", "`file` of users: CSV with an id/userId/externalId column, or one per line; - for stdin (required)")
+	fs.StringVar(&cfg.journal, "journal", "", "journal `file` (default INPUT."+op.name+".journal)")
+	fs.StringVar(&cfg.report, "report", "", "write the outcome of every input line to `file`, .csv or .json")
 	fs.IntVar(&cfg.concurrency, "concurrency", 4, "requests in flight at once (1..256)")
 	fs.DurationVar(&cfg.grace, "grace", 30*time.Second, "after Ctrl-C, how long requests in flight may take to finish")
 	fs.DurationVar(&cfg.interval, "progress-interval", 10*time.Second, "how often to print a progress line when stderr is not a terminal (0: never)")

@@ -60,7 +60,7 @@ func runUsers(ctx context.Context, args []string, getenv func(string) string, st
 	name := "users " + args[0]
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	cn := connFlags(fs, getenv)
-	brand := fs.String("brand-id", "", "brand id of a brand-separated user looked up by externalId")
+	brand := fs.String("brand-id", "", "brand `id` of a brand-separated user looked up by externalId")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: sunlamp %s USER [flags]\n\nCalls %s for USER (a user id or an externalId), prints the response body as\nindented JSON and its status, and exits non-zero on an error status.\n\nExample:\n  sunlamp %s --app 5d8cff3cd55b040010928b5b customer-42\n", name, op, name)
 		printDefaults(fs)
