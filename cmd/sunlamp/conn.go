@@ -13,6 +13,7 @@ import (
 // conn is how a client command reaches the API: flags beat environment variables beat defaults.
 type conn struct {
 	url, keyID, keySecret, app, auth string
+	getenv                           func(string) string
 }
 
 // connFlags registers the connection flags on fs.
@@ -26,7 +27,9 @@ func connFlags(fs *flag.FlagSet, getenv func(string) string) *conn {
 	c := &conn{}
 	fs.StringVar(&c.url, "url", env("SUNLAMP_URL", "http://127.0.0.1:8090"), "base `URL` of the API: Sunlamp or the real service, e.g. https://api.smooch.io (env SUNLAMP_URL)")
 	fs.StringVar(&c.keyID, "key-id", env("SUNLAMP_KEY_ID", ""), "API key `id`: act_..., app_... or int_... (env SUNLAMP_KEY_ID)")
-	fs.StringVar(&c.keySecret, "key-secret", env("SUNLAMP_KEY_SECRET", ""), "API key `secret` (env SUNLAMP_KEY_SECRET; prefer it: flags show in ps)")
+	// The secret's variable is read after parsing, never made the flag's default: --help prints defaults.
+	c.getenv = getenv
+	fs.StringVar(&c.keySecret, "key-secret", "", "API key `secret` (env SUNLAMP_KEY_SECRET; prefer it: flags show in ps)")
 	fs.StringVar(&c.app, "app", env("SUNLAMP_APP_ID", ""), "app `id` (env SUNLAMP_APP_ID)")
 	fs.StringVar(&c.auth, "auth", env("SUNLAMP_AUTH", "basic"), "authentication `mode`: basic, or jwt for an HS256 token minted from the key (env SUNLAMP_AUTH)")
 	return c
@@ -34,6 +37,9 @@ func connFlags(fs *flag.FlagSet, getenv func(string) string) *conn {
 
 // client checks the connection settings and returns a client for them.
 func (c *conn) client(opts ...client.Option) (*client.Client, error) {
+	if c.keySecret == "" {
+		c.keySecret = c.getenv("SUNLAMP_KEY_SECRET")
+	}
 	switch {
 	case c.keyID == "" || c.keySecret == "":
 		return nil, errors.New("a key is required: --key-id and --key-secret (or SUNLAMP_KEY_ID and SUNLAMP_KEY_SECRET)")

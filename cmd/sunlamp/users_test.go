@@ -148,6 +148,9 @@ func TestUsersUsage(t *testing.T) {
 		if err != nil || !strings.Contains(out, "Example:") || !strings.Contains(out, "sunlamp "+args[0]) {
 			t.Errorf("%v: got %v and\n%s\nwant a usage with an example on stdout", args, err, out)
 		}
+		if strings.Contains(out, c.env["SUNLAMP_KEY_SECRET"]) {
+			t.Errorf("%v: the key secret from the environment is in the help", args)
+		}
 	}
 	for _, tc := range []struct {
 		args []string
