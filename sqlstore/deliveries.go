@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -32,8 +33,18 @@ func inList(n int) string {
 // a delivery only ever leaves the pending state, which can only unblock its followers.
 func (s *Store) ClaimDeliveries(ctx context.Context, worker string, now time.Time, lease time.Duration, limit int) ([]sunlamp.Delivery, error) {
 	nowMs := now.UnixMilli()
+	// The dispatcher claims after every write: look on the read pool first, so that a claim with
+	// nothing due never takes SQLite's single writer (or a PostgreSQL transaction).
+	var one int
+	err := s.queryRow(ctx, "SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until <= ? LIMIT 1", nowMs, nowMs).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
 	var out []sunlamp.Delivery
-	err := s.inTx(ctx, func(t tx) error {
+	err = s.inTx(ctx, func(t tx) error {
 		q := `SELECT d.seq FROM deliveries d
 			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?
 			AND (d.order_key IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries p
