@@ -212,6 +212,9 @@ func TestCustomIntegrationKeys(t *testing.T) {
 				apitest.MustError(t, e.Do(t, "GET", base+"/"+customID, auth, nil), http.StatusForbidden, "forbidden", "")
 				apitest.MustError(t, e.Do(t, "POST", base+"/"+customID+"/keys", auth, map[string]any{"displayName": "x"}), http.StatusForbidden, "forbidden", "")
 				apitest.MustError(t, e.Do(t, "GET", "/v2/apps/"+appID, auth, nil), http.StatusForbidden, "forbidden", "")
+				apitest.MustError(t, e.Do(t, "GET", "/v2/apps/"+appID+"/keys", auth, nil), http.StatusForbidden, "forbidden", "")
+				apitest.MustError(t, e.Do(t, "GET", "/v2/apps/"+appID+"/switchboards", auth, nil), http.StatusForbidden, "forbidden", "")
+				apitest.MustStatus(t, e.Do(t, "GET", "/v2/apps/"+appID+"/conversations?filter[userId]=nobody", auth, nil), http.StatusNotFound) // conversations: allowed
 			}
 			other := e.MustCreateApp(t, "Other")
 			apitest.MustError(t, e.Do(t, "GET", "/v2/apps/"+other+"/integrations/me/webhooks", intKey, nil), http.StatusForbidden, "forbidden", "")
