@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -238,6 +239,9 @@ func TestWebhookErasure(t *testing.T) {
 					t.Fatalf("the first attempts carried no profile: the test would prove nothing")
 				}
 
+				if countEventsContaining(t, e, secrets...) == 0 {
+					t.Fatalf("the outbox held no profile before the erasure: the check below would prove nothing")
+				}
 				path := app + "/users/" + userID
 				if erase == "personalinformation" {
 					path += "/personalinformation"
@@ -254,10 +258,42 @@ func TestWebhookErasure(t *testing.T) {
 						}
 					}
 				}
+				// Nor does anything the outbox retains.
+				if n := countEventsContaining(t, e, secrets...); n != 0 {
+					t.Errorf("%d outbox events still hold an erased value", n)
+				}
 				if erase == "personalinformation" && len(rc.All()) == before {
 					t.Errorf("nothing was delivered after the erasure: the pending deliveries should still go, scrubbed")
 				}
 			})
 		}
 	})
+}
+
+// countEventsContaining counts the outbox events whose data holds any of values, reading the
+// database directly.
+func countEventsContaining(t *testing.T, e *apitest.Env, values ...string) int {
+	t.Helper()
+	driver, dsn := "pgx", e.DSN
+	if strings.HasPrefix(dsn, "sqlite:") {
+		driver, dsn = "sqlite3", "file:"+strings.TrimPrefix(dsn, "sqlite:")+"?mode=ro"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	n := 0
+	for _, v := range values {
+		var c int
+		q := "SELECT COUNT(*) FROM events WHERE data LIKE '%' || ? || '%'"
+		if driver == "pgx" {
+			q = strings.Replace(q, "?", "$1", 1)
+		}
+		if err := db.QueryRow(q, v).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		n += c
+	}
+	return n
 }
