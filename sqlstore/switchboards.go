@@ -456,40 +456,72 @@ func (t tx) switchboardStates(ctx context.Context, sb sunlamp.Switchboard, ids [
 	return out, nil
 }
 
-// SwitchboardStates returns the switchboard state of conversations of the app.
+// SwitchboardStates returns the switchboard state of conversations of the app. It is on the path
+// of every conversation response, so it is one query on the read pool: an app without a switchboard
+// costs one index lookup.
 func (s *Store) SwitchboardStates(ctx context.Context, appID string, conversationIDs []string) (map[string]sunlamp.SwitchboardState, error) {
 	out := map[string]sunlamp.SwitchboardState{}
 	if len(conversationIDs) == 0 {
 		return out, nil
 	}
-	err := s.readTx(ctx, func(t tx) error {
-		sb, err := t.appSwitchboard(ctx, appID)
-		if errors.Is(err, sunlamp.ErrSwitchboardNotFound) {
-			return nil
+	hasRow := map[string]bool{}
+	const siCols = "%[1]s.id, %[1]s.name, %[1]s.integration_id, %[1]s.integration_type"
+	cols := fmt.Sprintf(siCols, "d") + ", " + fmt.Sprintf(siCols, "a") + ", " + fmt.Sprintf(siCols, "p")
+	for start := 0; start < len(conversationIDs); start += 500 {
+		chunk := conversationIDs[start:min(start+500, len(conversationIDs))]
+		args := make([]any, 0, len(chunk)+1)
+		for _, id := range chunk {
+			args = append(args, id)
 		}
+		args = append(args, appID)
+		rows, err := s.query(ctx, `SELECT sb.enabled, cs.conversation_id, `+cols+`
+			FROM switchboards sb
+			LEFT JOIN switchboard_integrations d ON d.id = sb.default_id
+			LEFT JOIN conversation_switchboards cs ON cs.switchboard_id = sb.id AND cs.conversation_id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)
+			LEFT JOIN switchboard_integrations a ON a.id = cs.active_id
+			LEFT JOIN switchboard_integrations p ON p.id = cs.pending_id
+			WHERE sb.app_id = ?`, args...)
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("read switchboard states: %w", err)
 		}
-		states, err := t.switchboardStates(ctx, sb, conversationIDs)
-		if err != nil || len(states) == 0 {
-			return err
-		}
-		all, err := t.switchboardIntegrations(ctx, appID, sb.ID)
-		if err != nil {
-			return err
-		}
-		for id, st := range states {
-			ss := sunlamp.SwitchboardState{Active: findSI(all, st.active), Pending: findSI(all, st.pending)}
-			if ss.Active != nil || ss.Pending != nil {
-				out[id] = ss
+		var enabled int
+		var def *sunlamp.SwitchboardIntegration
+		for rows.Next() {
+			var conv sql.NullString
+			var d, a, p [4]sql.NullString
+			if err := rows.Scan(&enabled, &conv, &d[0], &d[1], &d[2], &d[3], &a[0], &a[1], &a[2], &a[3], &p[0], &p[1], &p[2], &p[3]); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			def = refOf(d)
+			if conv.Valid {
+				if st := (sunlamp.SwitchboardState{Active: refOf(a), Pending: refOf(p)}); st.Active != nil || st.Pending != nil {
+					out[conv.String] = st
+				}
+				hasRow[conv.String] = true
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read switchboard states: %w", err)
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read switchboard states: %w", err)
+		}
+		// Conversations without a row are the default's while the switchboard is enabled.
+		for _, id := range chunk {
+			if !hasRow[id] && enabled != 0 && def != nil {
+				out[id] = sunlamp.SwitchboardState{Active: def}
+			}
+		}
 	}
 	return out, nil
+}
+
+// refOf returns the switchboard integration of id, name, integrationId and integrationType
+// columns, nil when they are NULL.
+func refOf(c [4]sql.NullString) *sunlamp.SwitchboardIntegration {
+	if !c[0].Valid {
+		return nil
+	}
+	return &sunlamp.SwitchboardIntegration{ID: c[0].String, Name: c[1].String, IntegrationID: c[2].String, IntegrationType: c[3].String}
 }
 
 // switchboardRef is the spec's switchboardIntegrationWebhook, the value of a conversation's
