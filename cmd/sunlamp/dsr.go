@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -187,40 +188,108 @@ func dsrRun(ctx context.Context, cfg dsrConfig, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return err
 	}
-
-	label := "dsr " + cfg.op.name
-	rows := make([]reportRow, len(items))
-	var todo []int
-	var invalid, already int
-	for i, it := range items {
-		rows[i] = reportRow{Line: it.line, User: it.user}
-		switch {
-		case it.bad != "":
-			invalid++
-			rows[i].Outcome, rows[i].Detail = outInvalid, it.bad
-			if len(it.bad) > 9 && it.bad[:9] == "duplicate" {
-				rows[i].Outcome = outDuplicate
-			}
-			if invalid <= 20 {
-				// The line number only: the value may be personal data.
-				fmt.Fprintf(stderr, "%s: input line %d skipped: %s\n", label, it.line, it.bad)
-			} else if invalid == 21 {
-				fmt.Fprintf(stderr, "%s: more input lines skipped; see --report\n", label)
-			}
-		default:
-			if r, ok := jr.done[it.user]; ok {
-				already++
-				rows[i].Outcome, rows[i].Status, rows[i].Code, rows[i].Time = outAlreadyDone, r.Status, r.Code, r.Time
-				rows[i].Detail = r.Outcome
-				continue
-			}
-			rows[i].Outcome = outNotRun
-			todo = append(todo, i)
-		}
+	r := &dsrRunner{cfg: cfg, client: cl, pacer: pacer, journal: jr, stderr: stderr, label: "dsr " + cfg.op.name}
+	r.plan(items)
+	start := time.Now()
+	r.execute(ctx)
+	cerr := jr.close()
+	var rerr error
+	if cfg.report != "" {
+		rerr = writeReport(cfg.report, r.rows)
 	}
+	r.summary(stdout, len(items), time.Since(start))
 
-	// dctx stops the dispatch of new users; rctx, which requests use, outlives it by the grace period
-	// so that requests in flight at Ctrl-C finish and get journaled.
+	switch {
+	case r.fatalErr() != nil:
+		return errors.Join(r.fatalErr(), cerr, rerr)
+	case cerr != nil || rerr != nil:
+		return errors.Join(cerr, rerr)
+	case ctx.Err() != nil:
+		fmt.Fprintf(stderr, "%s: interrupted; run the same command again to resume (the journal %s has what is done)\n", r.label, cfg.journal)
+		return errReported
+	case r.failed.Load() > 0:
+		fmt.Fprintf(stderr, "%s: %d users failed; run the same command again to retry them\n", r.label, r.failed.Load())
+		return errReported
+	}
+	return nil
+}
+
+// dsrRunner is one dsr run: the outcome of every input line, and the counters.
+type dsrRunner struct {
+	cfg     dsrConfig
+	client  *client.Client
+	pacer   *client.Pacer
+	journal *journal
+	stderr  io.Writer
+	label   string
+
+	rows              []reportRow // one per input item, in input order
+	todo              []int       // indexes of rows to send
+	invalid, already  int
+	done, notFound    atomic.Int64
+	failed, failedRow atomic.Int64 // failedRow: failures in a row
+
+	mu    sync.Mutex
+	fatal error
+}
+
+// result is the outcome of one user, on its way to the journal.
+type result struct {
+	idx int
+	row reportRow
+}
+
+// plan fills the report rows: bad input lines are reported, users the journal has are already done,
+// and the rest are to do.
+func (r *dsrRunner) plan(items []inputItem) {
+	r.rows = make([]reportRow, len(items))
+	for i, it := range items {
+		r.rows[i] = reportRow{Line: it.line, User: it.user}
+		if it.bad != "" {
+			r.invalid++
+			r.rows[i].Outcome, r.rows[i].Detail = outInvalid, it.bad
+			if strings.HasPrefix(it.bad, "duplicate") {
+				r.rows[i].Outcome = outDuplicate
+			}
+			if r.invalid <= 20 {
+				// The line number only: the value may be personal data.
+				fmt.Fprintf(r.stderr, "%s: input line %d skipped: %s\n", r.label, it.line, it.bad)
+			} else if r.invalid == 21 {
+				fmt.Fprintf(r.stderr, "%s: more input lines skipped; see --report\n", r.label)
+			}
+			continue
+		}
+		if j, ok := r.journal.done[it.user]; ok {
+			r.already++
+			r.rows[i] = reportRow{Line: it.line, User: it.user, Outcome: outAlreadyDone, Status: j.Status, Code: j.Code, Detail: j.Outcome, Time: j.Time}
+			continue
+		}
+		r.rows[i].Outcome = outNotRun
+		r.todo = append(r.todo, i)
+	}
+}
+
+// setFatal stops the dispatch of new users for err.
+func (r *dsrRunner) setFatal(err error, stop func()) {
+	r.mu.Lock()
+	if r.fatal == nil {
+		r.fatal = err
+	}
+	r.mu.Unlock()
+	stop()
+}
+
+func (r *dsrRunner) fatalErr() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fatal
+}
+
+// execute sends the users to do with bounded concurrency until they are all done, ctx is cancelled
+// (Ctrl-C), or a fatal error stops the run.
+func (r *dsrRunner) execute(ctx context.Context) {
+	// dctx stops the dispatch of new users; rctx, which requests use, outlives it by the grace
+	// period so that the requests in flight at Ctrl-C finish and get journaled.
 	dctx, stopDispatch := context.WithCancel(ctx)
 	defer stopDispatch()
 	rctx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
@@ -230,7 +299,7 @@ func dsrRun(ctx context.Context, cfg dsrConfig, stdin io.Reader, stdout, stderr 
 	go func() {
 		select {
 		case <-ctx.Done():
-			fmt.Fprintf(stderr, "\n%s: stopping: finishing the requests in flight (for up to %s); Ctrl-C again quits at once\n", label, cfg.grace)
+			fmt.Fprintf(r.stderr, "\n%s: stopping: finishing the requests in flight (for up to %s); Ctrl-C again quits at once\n", r.label, r.cfg.grace)
 			// The next Ctrl-C kills the process: what is journaled stays done, and the requests in
 			// flight are sent again by the re-run, which is safe.
 			signal.Reset(os.Interrupt, syscall.SIGTERM)
@@ -239,7 +308,7 @@ func dsrRun(ctx context.Context, cfg dsrConfig, stdin io.Reader, stdout, stderr 
 	}()
 	go func() {
 		<-dctx.Done()
-		t := time.NewTimer(cfg.grace)
+		t := time.NewTimer(r.cfg.grace)
 		defer t.Stop()
 		select {
 		case <-t.C:
@@ -248,132 +317,40 @@ func dsrRun(ctx context.Context, cfg dsrConfig, stdin io.Reader, stdout, stderr 
 		}
 	}()
 
-	var counts struct{ done, notFound, failed atomic.Int64 }
-	var fatalMu sync.Mutex
-	var fatal error
-	setFatal := func(err error) {
-		fatalMu.Lock()
-		if fatal == nil {
-			fatal = err
-		}
-		fatalMu.Unlock()
-		stopDispatch()
-	}
-	prog := newProgress(stderr, isTerminal(stderr), label, len(todo), cfg.interval, func() string {
-		return fmt.Sprintf("(%d not found, %d failed, %d throttled)", counts.notFound.Load(), counts.failed.Load(), pacer.Throttled())
+	prog := newProgress(r.stderr, isTerminal(r.stderr), r.label, len(r.todo), r.cfg.interval, func() string {
+		return fmt.Sprintf("(%d not found, %d failed, %d throttled)", r.notFound.Load(), r.failed.Load(), r.pacer.Throttled())
 	})
-	start := time.Now()
-
-	// The journal writer: group commits, one fsync for whatever finished meanwhile.
-	type result struct {
-		idx int
-		row reportRow
-	}
-	results := make(chan result, cfg.concurrency*2)
+	results := make(chan result, r.cfg.concurrency*2)
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
-		batch := make([]result, 0, 64)
-		for r := range results {
-			batch = append(batch[:0], r)
-		drain:
-			for len(batch) < cap(batch) {
-				select {
-				case r, ok := <-results:
-					if !ok {
-						break drain
-					}
-					batch = append(batch, r)
-				default:
-					break drain
-				}
-			}
-			var jerr error
-			for _, b := range batch {
-				if b.row.Outcome == cfg.op.outcome || b.row.Outcome == outNotFound {
-					if err := jr.add(journalRecord{User: b.row.User, Outcome: b.row.Outcome, Status: b.row.Status, Code: b.row.Code, Time: b.row.Time}); err != nil {
-						jerr = err
-					}
-				}
-			}
-			if jerr == nil {
-				jerr = jr.commit()
-			}
-			if jerr != nil {
-				setFatal(fmt.Errorf("journal %s: %w", cfg.journal, jerr))
-			}
-			for _, b := range batch {
-				rows[b.idx] = b.row
-				switch b.row.Outcome {
-				case cfg.op.outcome:
-					counts.done.Add(1)
-				case outNotFound:
-					counts.notFound.Add(1)
-				default:
-					counts.failed.Add(1)
-				}
-			}
-			prog.add(len(batch))
-		}
+		r.writeJournal(results, prog, stopDispatch)
 	}()
 
-	var failedInARow atomic.Int64
-	maxFailedInARow := max(10, 2*cfg.concurrency)
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for w := 0; w < cfg.concurrency; w++ {
+	for w := 0; w < r.cfg.concurrency; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for idx := range jobs {
-				row := rows[idx]
-				row.Status, row.Code, row.Detail = 0, "", ""
-				path := client.UserPath(cfg.conn.app, row.User, cfg.op.suffix)
-				if cfg.op.suffix == "" {
-					path = client.UserPath(cfg.conn.app, row.User)
+				row, fatal := r.send(rctx, r.rows[idx])
+				if fatal != nil {
+					r.setFatal(fatal, stopDispatch)
 				}
-				resp, err := cl.Do(rctx, cfg.op.method, path, nil, nil)
-				row.Time = nowStamp()
-				var apiErr *client.Error
-				switch {
-				case err == nil:
-					row.Outcome, row.Status = cfg.op.outcome, resp.Status
-				case errors.As(err, &apiErr):
-					row.Status, row.Code, row.Detail = apiErr.Status, apiErr.Code(), apiErr.Title()
-					row.Outcome = outFailed
-					switch {
-					case apiErr.Status == http.StatusNotFound && apiErr.Code() == "user_not_found":
-						row.Outcome = outNotFound
-					case apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden ||
-						apiErr.Status == http.StatusNotFound && apiErr.Code() == "app_not_found":
-						setFatal(fmt.Errorf("%d %s (%s): no user can succeed with this key and app; stopped", apiErr.Status, apiErr.Code(), apiErr.Title()))
-					}
-				default:
-					row.Outcome = outFailed
-					row.Detail = err.Error()
-					var netErr *client.NetworkError
-					switch {
-					case errors.Is(err, context.Canceled):
-						row.Detail = "interrupted before the response arrived"
-					case errors.As(err, &netErr):
-						row.Detail = "no response: " + netErr.Err.Error() // not the path: it holds the user
-					}
-				}
-				if row.Outcome == outFailed {
+				if row.Outcome != outFailed {
+					r.failedRow.Store(0)
+				} else if n := r.failedRow.Add(1); n >= int64(max(10, 2*r.cfg.concurrency)) && dctx.Err() == nil {
 					// A run where every user fails (the network is down, the URL is wrong) stops
 					// instead of spending its retries on every remaining user.
-					if n := failedInARow.Add(1); n >= int64(maxFailedInARow) && dctx.Err() == nil {
-						setFatal(fmt.Errorf("%d users in a row failed, the last with %d %s %s; stopped: fix the cause and re-run to resume", n, row.Status, row.Code, row.Detail))
-					}
-				} else {
-					failedInARow.Store(0)
+					r.setFatal(fmt.Errorf("%d users in a row failed, the last with %d %s %s; stopped: fix the cause and re-run to resume", n, row.Status, row.Code, row.Detail), stopDispatch)
 				}
 				results <- result{idx, row}
 			}
 		}()
 	}
 dispatch:
-	for _, idx := range todo {
+	for _, idx := range r.todo {
 		select {
 		case <-dctx.Done():
 			break dispatch
@@ -385,42 +362,101 @@ dispatch:
 	close(results)
 	<-writerDone
 	prog.finish()
-	cerr := jr.close()
-	interrupted := ctx.Err() != nil
+}
 
-	var notRun int
-	for _, idx := range todo {
-		if rows[idx].Outcome == outNotRun {
+// send performs the operation for one user and returns its row, and an error when the outcome says
+// that no other user can succeed either (bad key, wrong app).
+func (r *dsrRunner) send(ctx context.Context, row reportRow) (reportRow, error) {
+	path := client.UserPath(r.cfg.conn.app, row.User)
+	if r.cfg.op.suffix != "" {
+		path = client.UserPath(r.cfg.conn.app, row.User, r.cfg.op.suffix)
+	}
+	resp, err := r.client.Do(ctx, r.cfg.op.method, path, nil, nil)
+	row.Time = nowStamp()
+	row.Status, row.Code, row.Detail = 0, "", ""
+	var apiErr *client.Error
+	var netErr *client.NetworkError
+	switch {
+	case err == nil:
+		row.Outcome, row.Status = r.cfg.op.outcome, resp.Status
+	case errors.As(err, &apiErr):
+		row.Outcome, row.Status, row.Code, row.Detail = outFailed, apiErr.Status, apiErr.Code(), apiErr.Title()
+		switch {
+		case apiErr.Status == http.StatusNotFound && apiErr.Code() == "user_not_found":
+			row.Outcome = outNotFound
+		case apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden ||
+			apiErr.Status == http.StatusNotFound && apiErr.Code() == "app_not_found":
+			return row, fmt.Errorf("%d %s (%s): no user can succeed with this key and app; stopped", apiErr.Status, apiErr.Code(), apiErr.Title())
+		}
+	case errors.Is(err, context.Canceled):
+		row.Outcome, row.Detail = outFailed, "interrupted before the response arrived"
+	case errors.As(err, &netErr):
+		row.Outcome, row.Detail = outFailed, "no response: "+netErr.Err.Error() // not the path: it holds the user
+	default:
+		row.Outcome, row.Detail = outFailed, err.Error()
+	}
+	return row, nil
+}
+
+// writeJournal journals final outcomes as they come, with a group commit: one fsync for whatever
+// finished meanwhile. A user counts as done, in the rows and the progress, only once its record is
+// durable.
+func (r *dsrRunner) writeJournal(results <-chan result, prog *progress, stop func()) {
+	batch := make([]result, 0, 64)
+	for first := range results {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case res, ok := <-results:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, res)
+			default:
+				break drain
+			}
+		}
+		var err error
+		for _, b := range batch {
+			if b.row.Outcome == r.cfg.op.outcome || b.row.Outcome == outNotFound {
+				err = errors.Join(err, r.journal.add(journalRecord{User: b.row.User, Outcome: b.row.Outcome, Status: b.row.Status, Code: b.row.Code, Time: b.row.Time}))
+			}
+		}
+		if err == nil {
+			err = r.journal.commit()
+		}
+		if err != nil {
+			r.setFatal(fmt.Errorf("journal %s: %w", r.cfg.journal, err), stop)
+		}
+		for _, b := range batch {
+			r.rows[b.idx] = b.row
+			switch b.row.Outcome {
+			case r.cfg.op.outcome:
+				r.done.Add(1)
+			case outNotFound:
+				r.notFound.Add(1)
+			default:
+				r.failed.Add(1)
+			}
+		}
+		prog.add(len(batch))
+	}
+}
+
+// summary prints the summary line.
+func (r *dsrRunner) summary(w io.Writer, lines int, elapsed time.Duration) {
+	notRun := 0
+	for _, idx := range r.todo {
+		if r.rows[idx].Outcome == outNotRun {
 			notRun++
 		}
 	}
-	el := time.Since(start)
-	processed := counts.done.Load() + counts.notFound.Load() + counts.failed.Load()
+	processed := r.done.Load() + r.notFound.Load() + r.failed.Load()
 	rate := 0.0
-	if el > 0 {
-		rate = float64(processed) / el.Seconds()
+	if elapsed > 0 {
+		rate = float64(processed) / elapsed.Seconds()
 	}
-	var rerr error
-	if cfg.report != "" {
-		rerr = writeReport(cfg.report, rows)
-	}
-	fmt.Fprintf(stdout, "%s: %d input lines in %s (%.1f users/s): %d %s, %d not found, %d failed, %d already done, %d invalid, %d not run; %d rate-limited responses\n",
-		label, len(items), el.Round(time.Millisecond), rate, counts.done.Load(), cfg.op.outcome, counts.notFound.Load(), counts.failed.Load(), already, invalid, notRun, pacer.Throttled())
-
-	fatalMu.Lock()
-	ferr := fatal
-	fatalMu.Unlock()
-	switch {
-	case ferr != nil:
-		return errors.Join(ferr, cerr, rerr)
-	case cerr != nil || rerr != nil:
-		return errors.Join(cerr, rerr)
-	case interrupted:
-		fmt.Fprintf(stderr, "%s: interrupted; run the same command again to resume (the journal %s has what is done)\n", label, cfg.journal)
-		return errReported
-	case counts.failed.Load() > 0:
-		fmt.Fprintf(stderr, "%s: %d users failed; run the same command again to retry them\n", label, counts.failed.Load())
-		return errReported
-	}
-	return nil
+	fmt.Fprintf(w, "%s: %d input lines in %s (%.1f users/s): %d %s, %d not found, %d failed, %d already done, %d invalid, %d not run; %d rate-limited responses\n",
+		r.label, lines, elapsed.Round(time.Millisecond), rate, r.done.Load(), r.cfg.op.outcome, r.notFound.Load(), r.failed.Load(), r.already, r.invalid, notRun, r.pacer.Throttled())
 }
