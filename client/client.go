@@ -132,14 +132,6 @@ type Response struct {
 
 // do sends r with retries and decodes a successful JSON body into out (unless out is nil).
 func (c *Client) do(ctx context.Context, r request, out any) error {
-	if r.body != nil && r.raw == nil {
-		b, err := json.Marshal(r.body)
-		if err != nil {
-			return fmt.Errorf("client: encode %s %s body: %w", r.method, r.path, err)
-		}
-		r.raw = func() (io.Reader, error) { return bytes.NewReader(b), nil }
-		r.contentType = "application/json"
-	}
 	resp, err := c.send(ctx, r)
 	if err != nil {
 		return err
@@ -161,20 +153,19 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 // carries the response. It retries as the client's policy says. Do is the escape hatch for
 // operations this package does not wrap, and what the command line uses to print bodies as they came.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body any) (*Response, error) {
-	r := request{method: method, path: path, query: query}
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, fmt.Errorf("client: encode %s %s body: %w", method, path, err)
-		}
-		r.raw = func() (io.Reader, error) { return bytes.NewReader(b), nil }
-		r.contentType = "application/json"
-	}
-	return c.send(ctx, r)
+	return c.send(ctx, request{method: method, path: path, query: query, body: body})
 }
 
 // send performs r, retrying on 429, 5xx and (for idempotent methods) network errors.
 func (c *Client) send(ctx context.Context, r request) (*Response, error) {
+	if r.body != nil && r.raw == nil {
+		b, err := json.Marshal(r.body)
+		if err != nil {
+			return nil, fmt.Errorf("client: encode %s %s body: %w", r.method, r.path, err)
+		}
+		r.raw = func() (io.Reader, error) { return bytes.NewReader(b), nil }
+		r.contentType = "application/json"
+	}
 	u := *c.base
 	u.RawPath = c.base.EscapedPath() + r.path
 	p, err := url.PathUnescape(u.RawPath)
