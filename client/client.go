@@ -99,7 +99,7 @@ func seg(s string) string {
 	return b.String()
 }
 
-// path joins escaped segments under /v2/apps/{appId}.
+// appPath is /v2/apps/{appId} followed by rest, segments already escaped.
 func appPath(appID string, rest ...string) string {
 	var b strings.Builder
 	b.WriteString("/v2/apps/")
@@ -117,7 +117,8 @@ type request struct {
 	path   string
 	query  url.Values
 	body   any
-	// raw is sent as is with contentType when set (multipart uploads); getBody re-creates it for retries.
+	// raw, when set, makes the body sent with contentType (a multipart upload, or the encoded body);
+	// it is called for every attempt.
 	raw         func() (io.Reader, error)
 	contentType string
 }
