@@ -145,9 +145,9 @@ type SwitchboardStore interface {
 	// conversation id; conversations with nobody active or pending are left out.
 	SwitchboardStates(ctx context.Context, appID string, conversationIDs []string) (map[string]SwitchboardState, error)
 	// ApplySwitchboardAction applies a to a conversation and emits its switchboard event. It
-	// returns ErrConversationNotFound, ErrSwitchboardNotFound when the app has no switchboard,
-	// ErrForbidden for a caller the action does not allow, and a 400 for a target that matches no
-	// switchboard integration or several; ErrOfferToActive and ErrNothingPending are returned after
-	// their :failure event is committed.
+	// returns ErrConversationNotFound, ErrSwitchboardNotFound when the app has no switchboard, and
+	// ErrForbidden for a caller the action does not allow. The state-machine failures are returned
+	// after their :failure event is committed: a 400 for a target of pass or offer that matches no
+	// switchboard integration or several, ErrOfferToActive and ErrNothingPending.
 	ApplySwitchboardAction(ctx context.Context, appID, conversationID string, a SwitchboardAction) error
 }

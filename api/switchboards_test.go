@@ -184,3 +184,49 @@ func TestSwitchboards(t *testing.T) {
 		apitest.MustError(t, e.Do(t, "POST", "/v2/apps/5e4af71a81966cfff3ef6550/switchboards", e.Account(), nil), 404, "app_not_found", "App not found")
 	})
 }
+
+// TestSwitchboardDeletes checks that what holds switchboard state can be deleted: conversations,
+// users, linked integrations (even the default one) and the app itself.
+func TestSwitchboardDeletes(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		appID := e.MustCreateApp(t, "App")
+		key := apitest.KeyAuth(e.MustCreateAppKey(t, appID))
+		app := "/v2/apps/" + appID
+		botID := createIntegration(t, e, appID, key, customBody("https://example.com/bot", "conversation:message"))
+		agentID := createIntegration(t, e, appID, key, customBody("https://example.com/agent", "conversation:message"))
+		sbID := createSwitchboard(t, e, appID, key)
+		sis := app + "/switchboards/" + sbID + "/switchboardIntegrations"
+		botSI := createSwitchboardIntegration(t, e, sis, key, map[string]any{"name": "bot", "integrationId": botID})
+		createSwitchboardIntegration(t, e, sis, key, map[string]any{"name": "agent", "integrationId": agentID})
+		apitest.MustStatus(t, e.Do(t, "PATCH", app+"/switchboards/"+sbID, key, map[string]any{"enabled": true, "defaultSwitchboardIntegrationId": botSI}), http.StatusOK)
+
+		newConversation := func(externalID string) (userID, conv string) {
+			t.Helper()
+			r := e.Do(t, "POST", app+"/users", key, map[string]any{"externalId": externalID})
+			apitest.MustStatus(t, r, http.StatusCreated)
+			userID = r.JSON(t)["user"].(map[string]any)["id"].(string)
+			r = e.Do(t, "POST", app+"/conversations", key, map[string]any{"type": "sdkGroup", "participants": []any{map[string]any{"userId": userID, "subscribeSDKClient": false}}})
+			apitest.MustStatus(t, r, http.StatusCreated)
+			conv = app + "/conversations/" + r.JSON(t)["conversation"].(map[string]any)["id"].(string)
+			apitest.MustStatus(t, e.Do(t, "POST", conv+"/offerControl", key, map[string]any{"switchboardIntegration": "agent"}), http.StatusOK)
+			return userID, conv
+		}
+		_, conv := newConversation("a")
+		apitest.MustStatus(t, e.Do(t, "DELETE", conv, key, nil), http.StatusOK)
+		userID, conv := newConversation("b")
+		apitest.MustStatus(t, e.Do(t, "DELETE", app+"/users/"+userID, key, nil), http.StatusOK)
+		_, conv = newConversation("c")
+
+		// Deleting the agent's integration removes the pending offer with its switchboard integration.
+		apitest.MustStatus(t, e.Do(t, "DELETE", app+"/integrations/"+agentID, key, nil), http.StatusOK)
+		e.MustJSON(t, e.Do(t, "GET", conv, key, nil), http.StatusOK, `{"conversation":{"id":"ID","type":"sdkGroup","isDefault":false,"lastUpdatedAt":"TIME","createdAt":"TIME",
+			"activeSwitchboardIntegration":{"id":"ID","name":"bot","integrationId":"ID","integrationType":"custom"}}}`)
+		// Deleting the default's integration leaves the switchboard without a default.
+		apitest.MustStatus(t, e.Do(t, "DELETE", app+"/integrations/"+botID, key, nil), http.StatusOK)
+		e.MustJSON(t, e.Do(t, "GET", app+"/switchboards", key, nil), http.StatusOK, `{"switchboards":[{"id":"ID","enabled":true}]}`)
+		e.MustJSON(t, e.Do(t, "GET", conv, key, nil), http.StatusOK, `{"conversation":{"id":"ID","type":"sdkGroup","isDefault":false,"lastUpdatedAt":"TIME","createdAt":"TIME"}}`)
+
+		apitest.MustStatus(t, e.Do(t, "DELETE", app, e.Account(), nil), http.StatusOK)
+		apitest.MustError(t, e.Do(t, "GET", app+"/switchboards", e.Account(), nil), http.StatusNotFound, "app_not_found", "App not found")
+	})
+}
