@@ -543,3 +543,30 @@ func TestProgressBarOnATerminal(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestDSRWithAnIntegrationJWT erases with a custom integration's key, sent as an integration-scope JWT.
+func TestDSRWithAnIntegrationJWT(t *testing.T) {
+	c := newCLIEnv(t, "sqlite")
+	ext := users(5)
+	c.mustCreateUsers(t, ext...)
+	ctx := context.Background()
+	in, err := c.client.CreateIntegration(ctx, c.app, client.Integration{Type: "custom", DisplayName: "DSR bot",
+		Webhooks: []client.Webhook{{Target: "https://example.org/hook", Triggers: []string{"conversation:message"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := c.client.CreateCustomIntegrationKey(ctx, c.app, in.ID, "dsr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.env["SUNLAMP_KEY_ID"], c.env["SUNLAMP_KEY_SECRET"], c.env["SUNLAMP_AUTH"] = key.ID, key.Secret, "jwt"
+	input := writeFile(t, "users.txt", strings.Join(ext, "\n"))
+	out, _, err := c.run(ctx, "", "dsr", "erase", "--app", c.app, "--input", input)
+	if err != nil || !strings.Contains(out, ": 5 erased, 0 not found, 0 failed") {
+		t.Fatalf("got %v and %q, want 5 erased", err, out)
+	}
+	u, err := c.client.GetUser(ctx, c.app, ext[0])
+	if err != nil || u.Profile != (client.Profile{}) {
+		t.Errorf("got %+v, %v; want the profile erased", u, err)
+	}
+}
