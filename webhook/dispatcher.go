@@ -48,7 +48,7 @@ type Config struct {
 	Store  sunlamp.DeliveryStore
 	Render RenderFunc
 	Clock  sunlamp.Clock // the system clock
-	Client *http.Client  // a client that follows no redirects; its Timeout is replaced by Timeout
+	Client *http.Client  // keeps Workers connections per host and follows no redirects; its Timeout becomes Timeout
 	Logger *slog.Logger  // discards
 	// Workers bounds the POSTs in flight (64). Batch bounds the deliveries claimed at once (64).
 	Workers, Batch int
@@ -111,7 +111,11 @@ func New(cfg Config) *Dispatcher {
 		cfg.UserAgent = "Sunlamp"
 	}
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{}
+		// Keep a connection per worker to a target: the default keeps 2 per host, so that most
+		// deliveries to a busy target would open a new connection.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = cfg.Workers
+		cfg.Client = &http.Client{Transport: t}
 	}
 	client := *cfg.Client
 	client.Timeout = cfg.Timeout
