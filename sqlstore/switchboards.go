@@ -578,6 +578,12 @@ func (s *Store) ApplySwitchboardAction(ctx context.Context, appID, conversationI
 		if err != nil {
 			return err
 		}
+		// On PostgreSQL, take the row lock of the conversation's state before reading it, so that
+		// concurrent actions on one conversation apply one after the other. (A conversation without
+		// a row yet has its concurrent first actions met by the upsert's ON CONFLICT.)
+		if _, err := t.exec(ctx, "UPDATE conversation_switchboards SET updated_at = updated_at WHERE conversation_id = ?", conversationID); err != nil {
+			return err
+		}
 		all, err := t.switchboardIntegrations(ctx, appID, sb.ID)
 		if err != nil {
 			return err
