@@ -2,6 +2,9 @@ package webhook_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -102,6 +105,12 @@ func TestDeliveryHeadersSignatureAndShape(t *testing.T) {
 				if v := g.Header.Get(h); v != want {
 					t.Errorf("got %s %q, want %q", h, v, want)
 				}
+			}
+			// The Standard Webhooks signature, computed here independently of the package.
+			mac := hmac.New(sha256.New, []byte(f.hook.Secret))
+			mac.Write([]byte(ev.ID + "." + strconv.FormatInt(f.clock.Now().Unix(), 10) + "." + string(g.Body)))
+			if want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)); g.Header.Get("Webhook-Signature") != want {
+				t.Errorf("got webhook-signature %q, want %q", g.Header.Get("Webhook-Signature"), want)
 			}
 			if !webhook.Verify(f.hook.Secret, ev.ID, f.clock.Now().Unix(), g.Body, g.Header.Get("Webhook-Signature")) {
 				t.Errorf("signature %q does not verify", g.Header.Get("Webhook-Signature"))
