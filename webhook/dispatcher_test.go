@@ -379,14 +379,33 @@ func TestRunDeliversAndStops(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	var want []string
+	convOf := map[string]string{}
 	for i := range 40 {
-		want = append(want, f.emit(t, "conversation:join", "conv"+strconv.Itoa(i%5)).ID)
+		conv := "conv" + strconv.Itoa(i%5)
+		id := f.emit(t, "conversation:join", conv).ID
+		want = append(want, id)
+		convOf[id] = conv
 		d.Wake() // as the server does after a write; the hour-long poll never fires
 	}
 	rc.WaitFor(t, 20*time.Second, func(got []webhooktest.Received) bool { return len(got) >= len(want) })
 	stop()
 	if err := <-done; err != nil {
 		t.Errorf("run: %v", err)
+	}
+	// Each conversation's events arrived in the order they were written, though 64 POSTs may be in
+	// flight at once.
+	byConv := map[string][]string{}
+	for _, id := range want {
+		byConv[convOf[id]] = append(byConv[convOf[id]], id)
+	}
+	arrived := map[string][]string{}
+	for _, id := range rc.IDs() {
+		arrived[convOf[id]] = append(arrived[convOf[id]], id)
+	}
+	for conv, ids := range byConv {
+		if !slices.Equal(arrived[conv], ids) {
+			t.Errorf("%s: got events in order %v, want %v", conv, arrived[conv], ids)
+		}
 	}
 	got := rc.IDs()
 	slices.Sort(got)
