@@ -533,7 +533,8 @@ func switchboardRef(si *sunlamp.SwitchboardIntegration) map[string]any {
 
 // resolveTarget finds the switchboard integration that target names: the keyword next (the active
 // one's nextSwitchboardIntegrationId), else by id, then name, then integration type. The spec calls
-// an ambiguous type an error.
+// an ambiguous type an error. The keyword comes first, so a switchboard integration named "next" is
+// reached by its id (the spec does not say which wins).
 func resolveTarget(all []sunlamp.SwitchboardIntegration, active *sunlamp.SwitchboardIntegration, target string) (*sunlamp.SwitchboardIntegration, error) {
 	if target == "next" {
 		if active == nil || active.NextSwitchboardIntegrationID == "" {
@@ -567,6 +568,8 @@ func resolveTarget(all []sunlamp.SwitchboardIntegration, active *sunlamp.Switchb
 }
 
 // ApplySwitchboardAction applies a switchboard action to a conversation and emits its event.
+// Actions apply whether or not the switchboard is enabled (the spec does not say): the state is
+// kept, shown on the conversation, and routes events once the switchboard is enabled.
 func (s *Store) ApplySwitchboardAction(ctx context.Context, appID, conversationID string, a sunlamp.SwitchboardAction) error {
 	var failed error // an error answered after its :failure event is committed
 	err := s.inTx(ctx, func(t tx) error {
