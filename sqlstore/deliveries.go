@@ -185,18 +185,34 @@ func (s *Store) ReleaseDeliveryClaims(ctx context.Context, worker string) error 
 	return nil
 }
 
-// PruneDeliveries removes finished deliveries, and events that no delivery needs, older than before.
+// pruneBatch bounds the rows one pruning transaction deletes, so that pruning a busy day never
+// holds SQLite's writer for long.
+const pruneBatch = 1000
+
+// PruneDeliveries removes finished deliveries, and events that no delivery needs, older than before,
+// a batch per transaction.
 func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) error {
 	ms := before.UnixMilli()
-	err := s.inTx(ctx, func(t tx) error {
-		if _, err := t.exec(ctx, "DELETE FROM deliveries WHERE status <> 'pending' AND finished_at < ?", ms); err != nil {
-			return err
+	for _, q := range []string{
+		"DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries WHERE status <> 'pending' AND finished_at < ? LIMIT ?)",
+		"DELETE FROM events WHERE seq IN (SELECT e.seq FROM events e WHERE e.created_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?)",
+	} {
+		for {
+			var n int64
+			err := s.inTx(ctx, func(t tx) error {
+				res, err := t.exec(ctx, q, ms, pruneBatch)
+				if err == nil {
+					n, _ = res.RowsAffected()
+				}
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("prune deliveries: %w", err)
+			}
+			if n < pruneBatch {
+				break
+			}
 		}
-		_, err := t.exec(ctx, "DELETE FROM events WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)", ms)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("prune deliveries: %w", err)
 	}
 	return nil
 }

@@ -50,6 +50,8 @@ CREATE INDEX deliveries_due ON deliveries (next_attempt_at, seq) WHERE status = 
 CREATE INDEX deliveries_in_order ON deliveries (webhook_id, order_key, seq) WHERE status = 'pending';
 CREATE INDEX deliveries_by_event ON deliveries (event_id);
 CREATE INDEX deliveries_finished ON deliveries (finished_at) WHERE status <> 'pending';
+-- Pruning finds old outbox events by time.
+CREATE INDEX events_by_created_at ON events (created_at);
 
 -- Fan-out: every event written to the outbox, by whatever statement, gets one delivery per webhook
 -- of its app subscribed to its type, in the same transaction. The set of webhooks is the one at
