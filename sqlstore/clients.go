@@ -267,10 +267,10 @@ func (s *Store) Device(ctx context.Context, appID, idOrExternalID, deviceID stri
 func (s *Store) Inbound(ctx context.Context, in sunlamp.Inbound) (sunlamp.InboundResult, error) {
 	// Two deliveries from one new customer at once (PostgreSQL, several processes) both find no
 	// client and both insert one: the loser's unique violation means the winner made the client, so
-	// it runs again and finds it.
+	// it runs again and finds it. The same goes for the user's default conversation (ErrBusy).
 	for attempt := 0; ; attempt++ {
 		res, err := s.inbound(ctx, in)
-		if attempt == 0 && errors.Is(err, errInboundRace) {
+		if attempt == 0 && (errors.Is(err, errInboundRace) || errors.Is(err, sunlamp.ErrBusy)) {
 			continue
 		}
 		if errors.Is(err, errInboundRace) {
