@@ -454,10 +454,12 @@ func (s *Store) PostActivity(ctx context.Context, appID, conversationID string, 
 		if a.Author.UserID != "" {
 			author["userId"] = a.Author.UserID
 		}
-		if a.Author.DisplayName != "" {
+		// A user author's name and avatar are not copied into the event: the webhook renders them
+		// from the user snapshot (data.User), which erasure scrubs.
+		if a.Author.Type != sunlamp.AuthorUser && a.Author.DisplayName != "" {
 			author["displayName"] = a.Author.DisplayName
 		}
-		if a.Author.AvatarURL != "" {
+		if a.Author.Type != sunlamp.AuthorUser && a.Author.AvatarURL != "" {
 			author["avatarUrl"] = a.Author.AvatarURL
 		}
 		data.Extra = map[string]any{"activity": map[string]any{
