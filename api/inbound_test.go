@@ -116,6 +116,28 @@ func TestInbound(t *testing.T) {
 					t.Fatalf("got users %v for one customer, want one user", users)
 				}
 			}
+			// A known user's first messages at once: one default conversation.
+			apitest.MustStatus(t, e.Do(t, "POST", usersPath(appID), key, map[string]any{"externalId": "eager"}), 201)
+			convs := make([]string, 8)
+			for i := range convs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := e.Do(t, "POST", path, key, map[string]any{"channel": "sdk", "user": map[string]any{"externalId": "eager"},
+						"content": map[string]any{"type": "text", "text": "hi"}})
+					if r.Status != 201 {
+						t.Errorf("got %d %s, want 201", r.Status, r.Body)
+						return
+					}
+					convs[i] = r.JSON(t)["conversation"].(map[string]any)["id"].(string)
+				}()
+			}
+			wg.Wait()
+			for _, c := range convs {
+				if c != convs[0] {
+					t.Fatalf("got conversations %v for one user, want its one default conversation", convs)
+				}
+			}
 		})
 
 		t.Run("errors", func(t *testing.T) {

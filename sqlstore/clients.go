@@ -545,7 +545,13 @@ func (t tx) defaultConversation(ctx context.Context, u sunlamp.User, now time.Ti
 		return c, err
 	}
 	c = sunlamp.Conversation{ID: sunlamp.NewID(), AppID: u.AppID, Type: sunlamp.ConversationPersonal, CreatedAt: now, LastUpdatedAt: now}
-	return t.insertConversation(ctx, c, []sunlamp.User{u}, "message")
+	c, err = t.insertConversation(ctx, c, []sunlamp.User{u}, "message")
+	if err == nil && !c.IsDefault {
+		// Another transaction made the default conversation since the SELECT above (PostgreSQL,
+		// read committed): run again to use it rather than open a second conversation.
+		return c, errInboundRace
+	}
+	return c, err
 }
 
 // associateClient makes c the most recently used client of the user's participation in a
