@@ -249,7 +249,7 @@ func (s *Store) eraseLogs(ctx context.Context) {
 	if s.dialect != SQLite {
 		return
 	}
-	_, _ = s.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	_, _ = s.write.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_checkpoint(TRUNCATE)") // the erasure has committed: finish the job
 }
 
 // scrubEvents rewrites the outbox events that carry a snapshot of the user or its clients, with the
