@@ -26,6 +26,7 @@ import (
 // fixture is a store with an app, a custom integration and a webhook to a receiver.
 type fixture struct {
 	store *sqlstore.Store
+	dsn   string
 	clock *apitest.Clock
 	app   string
 	hook  sunlamp.Webhook
@@ -35,7 +36,8 @@ type fixture struct {
 func newFixture(t *testing.T, storeName string, target string, triggers []string, tweak func(*sunlamp.Webhook)) *fixture {
 	t.Helper()
 	clock := apitest.NewClock()
-	st, err := sqlstore.Open(context.Background(), apitest.NewDSN(t, storeName), sqlstore.WithClock(clock))
+	dsn := apitest.NewDSN(t, storeName)
+	st, err := sqlstore.Open(context.Background(), dsn, sqlstore.WithClock(clock))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -53,7 +55,7 @@ func newFixture(t *testing.T, storeName string, target string, triggers []string
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: st, clock: clock, app: app.ID, hook: in.Webhooks[0]}
+	f := &fixture{store: st, dsn: dsn, clock: clock, app: app.ID, hook: in.Webhooks[0]}
 	f.d = webhook.New(webhook.Config{Store: st, Render: api.RenderEventPayload, Clock: clock, Timeout: 2 * time.Second})
 	return f
 }
@@ -415,5 +417,97 @@ func TestRunDeliversAndStops(t *testing.T) {
 	}
 	if n, _ := f.store.PendingDeliveries(context.Background()); n != 0 {
 		t.Errorf("got %d pending deliveries after stopping, want 0", n)
+	}
+}
+
+// TestTwoDispatchersShareOnePostgres: two stores (two pools, as two processes have) claim from one
+// PostgreSQL database at once while the target fails now and then: no delivery is in flight twice,
+// every event is delivered, and each conversation's events succeed in order.
+func TestTwoDispatchersShareOnePostgres(t *testing.T) {
+	var mu sync.Mutex
+	inFlight := map[string]bool{}
+	var doubled []string
+	var succeeded []string
+	n := 0
+	rc := webhooktest.NewReceiver(t, func(id string, attempt int) int {
+		mu.Lock()
+		if inFlight[id] {
+			doubled = append(doubled, id)
+		}
+		inFlight[id] = true
+		n++
+		fail := attempt == 1 && n%3 == 0
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		inFlight[id] = false
+		if !fail {
+			succeeded = append(succeeded, id)
+		}
+		mu.Unlock()
+		if fail {
+			return 503
+		}
+		return 200
+	})
+	f := newFixture(t, "postgres", rc.URL, []string{"conversation:join"}, nil)
+	other, err := sqlstore.Open(context.Background(), f.dsn, sqlstore.WithClock(f.clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	d2 := webhook.New(webhook.Config{Store: other, Render: api.RenderEventPayload, Clock: f.clock, Batch: 8})
+	f.d = webhook.New(webhook.Config{Store: f.store, Render: api.RenderEventPayload, Clock: f.clock, Batch: 8})
+	convOf := map[string]string{}
+	var order []string
+	for i := range 120 {
+		conv := "c" + strconv.Itoa(i%6)
+		id := f.emit(t, "conversation:join", conv).ID
+		convOf[id] = conv
+		order = append(order, id)
+	}
+	for range 40 { // rounds: each lets the retries scheduled by the one before come due
+		if n, _ := f.store.PendingDeliveries(context.Background()); n == 0 {
+			break
+		}
+		var wg sync.WaitGroup
+		for _, d := range []*webhook.Dispatcher{f.d, d2} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := d.DeliverDue(context.Background()); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		f.clock.Advance(time.Minute)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(doubled) > 0 {
+		t.Errorf("%d deliveries were in flight twice at once", len(doubled))
+	}
+	perConv := map[string][]string{}
+	seen := map[string]int{}
+	for _, id := range succeeded {
+		perConv[convOf[id]] = append(perConv[convOf[id]], id)
+		seen[id]++
+	}
+	for _, id := range order {
+		if seen[id] != 1 {
+			t.Errorf("event %s succeeded %d times, want 1", id, seen[id])
+		}
+	}
+	for conv := range perConv {
+		var want []string
+		for _, id := range order {
+			if convOf[id] == conv {
+				want = append(want, id)
+			}
+		}
+		if !slices.Equal(perConv[conv], want) {
+			t.Errorf("%s: events succeeded out of order", conv)
+		}
 	}
 }
