@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -89,6 +90,34 @@ func TestIntegrations(t *testing.T) {
 			}
 			for _, typ := range []string{"android", "ios", "unity", "web", "line", "whatsapp"} {
 				createIntegration(t, e, appID, key, map[string]any{"type": typ})
+			}
+			// Every other type with its required fields: the answer holds the readable ones only.
+			for _, c := range []struct {
+				body map[string]any
+				want string
+			}{
+				{map[string]any{"type": "apple", "businessId": "biz", "apiSecret": "S1", "mspId": "msp"},
+					`{"integration":{"id":"ID","type":"apple","status":"active","businessId":"biz","mspId":"msp","showAIDisclaimer":true}}`},
+				{map[string]any{"type": "instagram", "pageAccessToken": "S1", "appId": "ig", "appSecret": "S2"},
+					`{"integration":{"id":"ID","type":"instagram","status":"active","appId":"ig","storyRepliesEnabled":true,"storyMentionsEnabled":true,"showAIDisclaimer":true}}`},
+				{map[string]any{"type": "mailgun", "apiKey": "S1", "domain": "mg.example.com", "incomingAddress": "in@mg.example.com", "signingKey": "S2"},
+					`{"integration":{"id":"ID","type":"mailgun","status":"active","domain":"mg.example.com","incomingAddress":"in@mg.example.com","showAIDisclaimer":true}}`},
+				{map[string]any{"type": "messagebird", "accessKey": "S1", "signingKey": "S2", "originator": "12262121021"},
+					`{"integration":{"id":"ID","type":"messagebird","status":"active","originator":"12262121021","webhookSecret":"SECRET","showAIDisclaimer":true}}`},
+				{map[string]any{"type": "twitter", "tier": "enterprise", "consumerKey": "S1", "consumerSecret": "S2", "accessTokenKey": "S3", "accessTokenSecret": "S4"},
+					`{"integration":{"id":"ID","type":"twitter","status":"active","tier":"enterprise","showAIDisclaimer":true}}`},
+				{map[string]any{"type": "viber", "token": "S1", "displayName": "Viber"},
+					`{"integration":{"id":"ID","type":"viber","status":"active","displayName":"Viber","showAIDisclaimer":true}}`},
+			} {
+				r := e.Do(t, "POST", base, key, c.body)
+				got := string(r.Body)
+				for _, secret := range []string{"S1", "S2", "S3", "S4"} {
+					if strings.Contains(got, `"`+secret+`"`) {
+						t.Errorf("%s: the write-only value %s came back: %s", c.body["type"], secret, got)
+					}
+				}
+				got = regexp.MustCompile(`"webhookSecret":"[0-9a-f]{32}"`).ReplaceAllString(got, `"webhookSecret":"SECRET"`)
+				e.MustJSON(t, &apitest.Response{Status: r.Status, Body: []byte(got)}, http.StatusCreated, c.want)
 			}
 		})
 
