@@ -553,9 +553,13 @@ func (s *Store) PurgeDeletedUsers(ctx context.Context) error {
 // (participants, clients and devices cascade) and its purge row.
 func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool, err error) {
 	err = s.inTx(ctx, func(t tx) error {
+		// Its personal conversations: the default one, and any other it takes part in.
 		var convID string
-		err := t.queryRow(ctx, "SELECT c.id FROM participants p JOIN conversations c ON c.id = p.conversation_id WHERE p.user_id = ? AND c.app_id = ? AND c.type = ? ORDER BY c.id LIMIT 1",
-			userID, appID, sunlamp.ConversationPersonal).Scan(&convID)
+		err := t.queryRow(ctx, "SELECT id FROM conversations WHERE default_user_id = ? AND app_id = ?", userID, appID).Scan(&convID)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = t.queryRow(ctx, "SELECT c.id FROM participants p JOIN conversations c ON c.id = p.conversation_id WHERE p.user_id = ? AND c.app_id = ? AND c.type = ? ORDER BY c.id LIMIT 1",
+				userID, appID, sunlamp.ConversationPersonal).Scan(&convID)
+		}
 		switch {
 		case err == nil:
 			res, err := t.exec(ctx, "DELETE FROM messages WHERE conversation_id = ? AND id IN (SELECT id FROM messages WHERE conversation_id = ? ORDER BY id LIMIT ?)", convID, convID, purgeBatch)
