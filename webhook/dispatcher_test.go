@@ -511,3 +511,40 @@ func TestTwoDispatchersShareOnePostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaseOfADeadProcess: what a process claimed and never finished (it died) is sent again once
+// the lease ends, and the late result of the first claim is ignored.
+func TestLeaseOfADeadProcess(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			rc := webhooktest.NewReceiver(t, nil)
+			f := newFixture(t, name, rc.URL, []string{"user:remove"}, nil)
+			ctx := context.Background()
+			ev := f.emit(t, "user:remove", "")
+			dead, err := f.store.ClaimDeliveries(ctx, "dead-process", f.clock.Now(), time.Minute, 10)
+			if err != nil || len(dead) != 1 {
+				t.Fatalf("claim: %d, %v", len(dead), err)
+			}
+			f.clock.Advance(59 * time.Second)
+			if n := f.deliverDue(t); n != 0 {
+				t.Fatalf("got %d attempts while the lease holds, want 0", n)
+			}
+			f.clock.Advance(2 * time.Second)
+			if n := f.deliverDue(t); n != 1 {
+				t.Fatalf("got %d attempts after the lease ended, want 1", n)
+			}
+			// The dead process's result comes late: ignored, the delivery stays done.
+			if err := f.store.FinishDeliveries(ctx, f.clock.Now(), []sunlamp.DeliveryResult{{ID: dead[0].ID, ClaimedBy: "dead-process",
+				Attempt: dead[0].Attempt, Outcome: sunlamp.Retry, NextAttemptAt: f.clock.Now()}}); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(time.Hour)
+			if n := f.deliverDue(t); n != 0 {
+				t.Errorf("got %d attempts after the stale result, want 0", n)
+			}
+			if got := rc.Tries(ev.ID); got != 1 {
+				t.Errorf("the receiver got the event %d times, want 1", got)
+			}
+		})
+	}
+}
