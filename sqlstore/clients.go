@@ -38,16 +38,6 @@ func scanClient(r scanner) (sunlamp.Client, error) {
 	return c, nil
 }
 
-func nullMillis(t interface {
-	IsZero() bool
-	UnixMilli() int64
-}) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixMilli()
-}
-
 func (t tx) insertClient(ctx context.Context, c sunlamp.Client) error {
 	info, err := toJSON(c.Info)
 	if err != nil {
@@ -59,7 +49,7 @@ func (t tx) insertClient(ctx context.Context, c sunlamp.Client) error {
 	}
 	_, err = t.exec(ctx, "INSERT INTO clients ("+clientColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		c.ID, c.AppID, c.UserID, c.Type, c.Status, nullStr(c.IntegrationID), nullStr(c.ExternalID),
-		nullMillis(c.LastSeen), nullMillis(c.LinkedAt), nullStr(c.DisplayName), nullStr(c.AvatarURL), info, raw,
+		millisOrNil(c.LastSeen), millisOrNil(c.LinkedAt), nullStr(c.DisplayName), nullStr(c.AvatarURL), info, raw,
 		boolInt(c.Primary), nullStr(c.TargetConversationID))
 	if errors.Is(err, errUnique) {
 		return errClientTaken
@@ -80,26 +70,14 @@ func (t tx) updateClient(ctx context.Context, c sunlamp.Client) error {
 		return err
 	}
 	_, err = t.exec(ctx, "UPDATE clients SET status = ?, integration_id = ?, last_seen = ?, linked_at = ?, display_name = ?, avatar_url = ?, info = ?, raw = ? WHERE id = ?",
-		c.Status, nullStr(c.IntegrationID), nullMillis(c.LastSeen), nullMillis(c.LinkedAt), nullStr(c.DisplayName),
+		c.Status, nullStr(c.IntegrationID), millisOrNil(c.LastSeen), millisOrNil(c.LinkedAt), nullStr(c.DisplayName),
 		nullStr(c.AvatarURL), info, raw, c.ID)
 	return err
 }
 
-// eventData returns the JSON of an outbox event's snapshot.
-func eventData(d sunlamp.EventData) ([]byte, error) {
-	b, err := json.Marshal(d)
-	if err != nil {
-		return nil, fmt.Errorf("encode event: %w", err)
-	}
-	return b, nil
-}
-
 // emitClientEvent writes a client:* event about c of u with reason.
 func (t tx) emitClientEvent(ctx context.Context, typ string, u sunlamp.User, c sunlamp.Client, reason string) error {
-	data, err := eventData(sunlamp.EventData{User: &u, Client: &c, Extra: map[string]any{"reason": reason}})
-	if err != nil {
-		return err
-	}
+	data := eventJSON(sunlamp.EventData{User: &u, Client: &c, Extra: map[string]any{"reason": reason}})
 	return t.emit(ctx, sunlamp.Event{Type: typ, AppID: u.AppID, UserID: u.ID, IntegrationID: c.IntegrationID, Data: data})
 }
 
@@ -129,9 +107,7 @@ func (s *Store) CreateClient(ctx context.Context, appID, idOrExternalID string, 
 			}
 			d.Conversation, ev.ConversationID = &conv, conv.ID
 		}
-		if ev.Data, err = eventData(d); err != nil {
-			return err
-		}
+		ev.Data = eventJSON(d)
 		return t.emit(ctx, ev)
 	})
 	if err != nil {

@@ -433,10 +433,7 @@ func (s *Store) DeleteUser(ctx context.Context, appID, idOrExternalID string) er
 			return err
 		}
 		// user:remove carries the truncated user (id and externalId), as the spec's payload does.
-		data, err := eventData(sunlamp.EventData{User: &sunlamp.User{ID: u.ID, AppID: u.AppID, ExternalID: u.ExternalID, BrandID: u.BrandID, SignedUpAt: u.SignedUpAt}})
-		if err != nil {
-			return err
-		}
+		data := eventJSON(sunlamp.EventData{User: &sunlamp.User{ID: u.ID, AppID: u.AppID, ExternalID: u.ExternalID, BrandID: u.BrandID, SignedUpAt: u.SignedUpAt}})
 		return t.emit(ctx, sunlamp.Event{Type: "user:remove", AppID: appID, UserID: u.ID, Data: data})
 	})
 	if err != nil {
@@ -602,7 +599,7 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 		if len(byConv) > 0 {
 			for c, ids := range byConv {
 				args := append([]any{c}, ids...)
-				if _, err := t.exec(ctx, "DELETE FROM messages WHERE conversation_id = ? AND id IN ("+qmarks(len(ids))+")", args...); err != nil {
+				if _, err := t.exec(ctx, "DELETE FROM messages WHERE conversation_id = ? AND id IN ("+placeholders(len(ids))+")", args...); err != nil {
 					return err
 				}
 				if _, err := t.exec(ctx, "UPDATE conversations SET message_count = message_count - ? WHERE id = ?", len(ids), c); err != nil {
@@ -631,6 +628,3 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 }
 
 var _ sunlamp.UserStore = (*Store)(nil)
-
-// qmarks returns n comma-separated placeholders.
-func qmarks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
