@@ -81,8 +81,8 @@ type Inbound struct {
 	UserIdentities []Identity
 	Client         Client  // ExternalID, DisplayName, AvatarURL, Info, Raw
 	Device         *Device // sdk only: Type, GUID, Info, PushNotificationToken, AppVersion
-	// Content is the JSON of a user-authored message's content; nil for none.
-	Content []byte
+	// Content is the content of a message the user writes; nil for none.
+	Content *Content
 }
 
 // InboundResult is what Inbound found or made.

@@ -80,7 +80,7 @@ func seedMessages(tb testing.TB, st *sqlstore.Store, appID, userID string, clien
 	ctx := context.Background()
 	in := sunlamp.Inbound{AppID: appID, Channel: "whatsapp", UserID: userID, Client: client}
 	if n > 0 {
-		in.Content = []byte(`{"type":"text","text":"first"}`)
+		in.Content = ptr(sunlamp.TextContent("first"))
 	}
 	res, err := st.Inbound(ctx, in)
 	if err != nil {

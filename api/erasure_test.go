@@ -362,7 +362,7 @@ func userHistory(t testing.TB, st *sqlstore.Store, appID, ext, prefix string, n 
 	t.Helper()
 	for i := 0; i < n; i++ {
 		_, err := st.Inbound(context.Background(), sunlamp.Inbound{AppID: appID, Channel: "sdk", UserExternalID: ext,
-			Content: []byte(fmt.Sprintf(`{"type":"text","text":"%s %d"}`, prefix, i))})
+			Content: ptr(sunlamp.TextContent(fmt.Sprintf("%s %d", prefix, i)))})
 		if err != nil {
 			t.Fatalf("inbound: %v", err)
 		}
@@ -470,3 +470,5 @@ func TestDeleteUserResumes(t *testing.T) {
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

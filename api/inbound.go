@@ -135,7 +135,7 @@ func (b inboundBody) validate(appID string) (sunlamp.Inbound, error) {
 		if err != nil {
 			return in, err
 		}
-		in.Content = content.Doc
+		in.Content = &content
 	}
 	return in, nil
 }

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -346,14 +345,10 @@ func (s *Store) inbound(ctx context.Context, in sunlamp.Inbound) (sunlamp.Inboun
 		if err != nil {
 			return err
 		}
-		var ct struct {
-			Type string `json:"type"`
-		}
-		_ = json.Unmarshal(in.Content, &ct)
 		m := sunlamp.Message{
 			ID: sunlamp.NewID(), AppID: in.AppID, ConversationID: conv.ID, Received: now,
 			Author:  sunlamp.Author{Type: sunlamp.AuthorUser, UserID: u.ID},
-			Content: sunlamp.Content{Type: ct.Type, Doc: in.Content},
+			Content: *in.Content,
 			Source:  sunlamp.Source{Type: in.Channel, IntegrationID: in.IntegrationID},
 		}
 		if err := t.insertMessage(ctx, conv, m); err != nil {
