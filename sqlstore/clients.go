@@ -277,8 +277,7 @@ func (s *Store) inbound(ctx context.Context, in sunlamp.Inbound) (sunlamp.Inboun
 		res.User = u
 		// The client.
 		c := in.Client
-		newClient := client == nil
-		if newClient {
+		if client == nil {
 			c.ID, c.AppID, c.UserID, c.Type = sunlamp.NewID(), in.AppID, u.ID, in.Channel
 			c.Status, c.LinkedAt, c.LastSeen, c.Primary = sunlamp.ClientActive, now, now, true
 			if in.Channel != sunlamp.ClientTypeSDK {
