@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -33,24 +34,46 @@ type messageBatcher struct {
 const maxMessageBatch = 256
 
 type postRequest struct {
-	ctx  context.Context
-	m    sunlamp.Message
-	conv sunlamp.Conversation // the conversation as the message left it, for the event
-	err  error
+	ctx context.Context
+	m   sunlamp.Message
+	err error
+
+	// Prepared by the caller's goroutine, off the writer's serial path: the row's values and the
+	// JSON of the message's event snapshot. ready closes when they are.
+	args    []any
+	event   []byte
+	prepErr error
+	ready   chan struct{}
+
 	done chan struct{}
+}
+
+// prepare encodes the message's row and event snapshot.
+func (r *postRequest) prepare() {
+	r.args, r.prepErr = messageArgs(r.m)
+	if r.prepErr == nil {
+		r.event, r.prepErr = json.Marshal(snapshotMessage(r.m))
+	}
 }
 
 // post queues m and waits for the commit that holds it. It does not give up when ctx ends while
 // the message is being committed: the caller must learn whether it was stored.
+//
+// The message gets its id and received time as it joins the queue, under the queue's lock, so that
+// ids follow the queue's order and therefore the commit order: a reader paging with page[after]
+// never skips a message committed later with a smaller id.
 func (b *messageBatcher) post(s *Store, ctx context.Context, m sunlamp.Message) (sunlamp.Message, error) {
-	r := &postRequest{ctx: ctx, m: m, done: make(chan struct{})}
+	r := &postRequest{ctx: ctx, m: m, ready: make(chan struct{}), done: make(chan struct{})}
 	b.mu.Lock()
+	r.m.ID, r.m.Received = sunlamp.NewID(), s.now()
 	b.queue = append(b.queue, r)
 	if !b.running {
 		b.running = true
 		go b.run(s)
 	}
 	b.mu.Unlock()
+	r.prepare()
+	close(r.ready)
 	<-r.done
 	return r.m, r.err
 }
@@ -79,6 +102,11 @@ func (b *messageBatcher) run(s *Store) {
 func (s *Store) commitMessages(batch []*postRequest) {
 	live := batch[:0:0]
 	for _, r := range batch {
+		<-r.ready
+		if r.prepErr != nil {
+			r.err = r.prepErr
+			continue
+		}
 		if err := r.ctx.Err(); err != nil {
 			r.err = err // the caller gave up before its message was written: it was not stored
 			continue
@@ -96,7 +124,6 @@ func (s *Store) commitMessages(batch []*postRequest) {
 		if err != nil {
 			return err
 		}
-		now := s.now()
 		for _, r := range live {
 			r.err = nil
 			c := convs[r.m.ConversationID]
@@ -108,17 +135,27 @@ func (s *Store) commitMessages(batch []*postRequest) {
 				r.err = sunlamp.ErrMessageLimit
 				continue
 			}
-			r.m.ID = sunlamp.NewID()
-			r.m.Received = now
 			c.MessageCount++
-			c.LastUpdatedAt = now
-			r.conv = *c
+			if r.m.Received.After(c.LastUpdatedAt) {
+				c.LastUpdatedAt = r.m.Received
+			}
 			accepted = append(accepted, r)
 		}
 		if len(accepted) == 0 {
 			return nil
 		}
-		if err := t.insertMessages(ctx, accepted); err != nil {
+		// The events carry each conversation as the batch leaves it, encoded once per conversation.
+		convJSON := make(map[string][]byte, len(convs))
+		for _, r := range accepted {
+			if convJSON[r.m.ConversationID] == nil {
+				b, err := json.Marshal(convs[r.m.ConversationID])
+				if err != nil {
+					return err
+				}
+				convJSON[r.m.ConversationID] = b
+			}
+		}
+		if err := t.insertMessages(ctx, accepted, convJSON); err != nil {
 			return err
 		}
 		return t.bumpConversations(ctx, accepted, convs)
@@ -128,6 +165,10 @@ func (s *Store) commitMessages(batch []*postRequest) {
 			if r.err == nil {
 				r.err = err
 			}
+		}
+	}
+	for _, r := range batch {
+		if r.err != nil {
 			r.m.ID, r.m.Received = "", time.Time{}
 		}
 	}
@@ -194,8 +235,8 @@ func (t tx) lockConversations(ctx context.Context, batch []*postRequest) (map[st
 }
 
 // insertMessages writes the messages of a batch and their conversation:message events with
-// multi-row INSERTs.
-func (t tx) insertMessages(ctx context.Context, batch []*postRequest) error {
+// multi-row INSERTs; convJSON holds the encoded conversation of each.
+func (t tx) insertMessages(ctx context.Context, batch []*postRequest, convJSON map[string][]byte) error {
 	start := 0
 	for _, size := range chunkSizes(len(batch)) {
 		part := batch[start : start+size]
@@ -205,18 +246,19 @@ func (t tx) insertMessages(ctx context.Context, batch []*postRequest) error {
 		args := make([]any, 0, len(part)*messageColumnCount)
 		row := "(" + placeholders(messageColumnCount) + ")"
 		for i, r := range part {
-			if err := t.fillMessageMedia(ctx, &r.m); err != nil { // attachments.go: mediaType, mediaSize
-				return err
-			}
-			a, err := messageArgs(r.m)
-			if err != nil {
-				return err
+			if r.m.Content.Type == "image" || r.m.Content.Type == "file" {
+				if err := t.fillMessageMedia(ctx, &r.m); err != nil { // attachments.go: mediaType, mediaSize
+					return err
+				}
+				if r.prepare(); r.prepErr != nil { // the content may have changed
+					return r.prepErr
+				}
 			}
 			if i > 0 {
 				q.WriteString(", ")
 			}
 			q.WriteString(row)
-			args = append(args, a...)
+			args = append(args, r.args...)
 		}
 		if _, err := t.exec(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("insert messages: %w", err)
@@ -235,8 +277,14 @@ func (t tx) insertMessages(ctx context.Context, batch []*postRequest) error {
 				q.WriteString(", ")
 			}
 			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-			m, c := r.m, r.conv
-			data := eventJSON(sunlamp.EventData{Conversation: &c, Message: snapshotMessage(m)})
+			m := r.m
+			// The JSON of sunlamp.EventData{Conversation, Message}, put together from its parts.
+			data := make([]byte, 0, 32+len(convJSON[m.ConversationID])+len(r.event))
+			data = append(data, `{"Conversation":`...)
+			data = append(data, convJSON[m.ConversationID]...)
+			data = append(data, `,"Message":`...)
+			data = append(data, r.event...)
+			data = append(data, '}')
 			args = append(args, sunlamp.NewID(), m.AppID, "conversation:message", m.ConversationID, nullStr(m.Author.UserID),
 				nullStr(m.Source.IntegrationID), string(data), m.Received.UnixMilli())
 		}
