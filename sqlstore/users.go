@@ -429,12 +429,13 @@ func (s *Store) DeleteUser(ctx context.Context, appID, idOrExternalID string) er
 		if err := t.scrubEvents(ctx, u.ID); err != nil {
 			return err
 		}
-		if _, err := t.exec(ctx, "INSERT INTO user_purges (user_id, app_id, created_at) VALUES (?, ?, ?)", u.ID, appID, now); err != nil {
-			return err
-		}
-		// user:remove carries the truncated user (id and externalId), as the spec's payload does.
+		// user:remove carries the truncated user (id and externalId), as the spec's payload does. It
+		// is emitted when the removal is complete (purgeStep), since the spec says a user is
+		// "considered completely deleted once the webhook is fired"; until then the snapshot waits
+		// in the purge row.
 		data := eventJSON(sunlamp.EventData{User: &sunlamp.User{ID: u.ID, AppID: u.AppID, ExternalID: u.ExternalID, BrandID: u.BrandID, SignedUpAt: u.SignedUpAt}})
-		return t.emit(ctx, sunlamp.Event{Type: "user:remove", AppID: appID, UserID: u.ID, Data: data})
+		_, err = t.exec(ctx, "INSERT INTO user_purges (user_id, app_id, created_at, removed_event) VALUES (?, ?, ?, ?)", u.ID, appID, now, string(data))
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)
@@ -608,6 +609,7 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 			}
 			return nil
 		}
+		// user:remove is spared: another purger of the same user may have emitted it already.
 		res, err := t.exec(ctx, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE user_id = ? AND type <> ? LIMIT ?)", userID, "user:remove", purgeBatch)
 		if err != nil {
 			return err
@@ -618,11 +620,18 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 		if _, err := t.exec(ctx, "DELETE FROM users WHERE id = ? AND app_id = ?", userID, appID); err != nil {
 			return err
 		}
-		if _, err := t.exec(ctx, "DELETE FROM user_purges WHERE user_id = ?", userID); err != nil {
+		// Another purger (a second process, or PurgeDeletedUsers beside the background one) may
+		// have finished first: then there is no purge row left and nothing to emit.
+		var removed sql.NullString
+		err = t.queryRow(ctx, "DELETE FROM user_purges WHERE user_id = ? RETURNING removed_event", userID).Scan(&removed)
+		done = true
+		if errors.Is(err, sql.ErrNoRows) || err == nil && !removed.Valid {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
-		done = true
-		return nil
+		return t.emit(ctx, sunlamp.Event{Type: "user:remove", AppID: appID, UserID: userID, Data: []byte(removed.String)})
 	})
 	return done, err
 }
