@@ -127,6 +127,12 @@ type UserStore interface {
 	Devices(ctx context.Context, appID, idOrExternalID string) ([]Device, error)
 	// Device returns a device of the user; ErrUserNotFound or ErrDeviceNotFound.
 	Device(ctx context.Context, appID, idOrExternalID, deviceID string) (Device, error)
+	// MessageSource returns the client (and its most recently seen device, if any) through which
+	// the user's message of source type sourceType and integration integrationID came in: the
+	// user's most recently seen client of that integration, or of that type. It returns
+	// ErrClientNotFound if the user has none. Webhooks with includeFullSource read it at delivery
+	// time, so that an erased client's channel data is never sent.
+	MessageSource(ctx context.Context, appID, userID, sourceType, integrationID string) (Client, *Device, error)
 
 	// Inbound records what a channel delivers when a customer writes in: it finds or creates the
 	// user and the client, records the device, and appends the message if there is one. See Inbound.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sunlamp/sunlamp"
@@ -40,6 +41,16 @@ func EventRenderer(users sunlamp.UserStore) func(ev sunlamp.Event, wh sunlamp.We
 			return RenderEventPayload(ev, wh)
 		}
 		data.User = &u
+		if wh.IncludeFullSource && data.Message.Source.Type != "" && data.Message.Source.Type != sunlamp.SourceAPI {
+			// The client and device the message came through, as they are now (erasure clears them).
+			c, d, err := users.MessageSource(ctx, ev.AppID, u.ID, data.Message.Source.Type, data.Message.Source.IntegrationID)
+			switch {
+			case err == nil:
+				data.Client, data.Device = &c, d
+			case sunlamp.KindOf(err) != sunlamp.KindNotFound:
+				return nil, fmt.Errorf("render %s event: read source: %w", ev.Type, err)
+			}
+		}
 		b, err := json.Marshal(data)
 		if err != nil {
 			return nil, err
@@ -70,7 +81,7 @@ func RenderEventPayload(ev sunlamp.Event, wh sunlamp.Webhook) (json.RawMessage, 
 			p["user"] = r.user(*data.User)
 		}
 	}
-	if data.Client != nil {
+	if data.Client != nil && strings.HasPrefix(ev.Type, "client:") {
 		p["client"] = clientOut(*data.Client)
 	}
 	if data.Message != nil {
@@ -205,7 +216,7 @@ func (r eventRenderer) message(m sunlamp.Message) any {
 	if w.Metadata != nil {
 		out["metadata"] = w.Metadata
 	}
-	if len(w.References) > 0 {
+	if len(w.References) > 0 && string(w.References) != "null" {
 		out["references"] = w.References
 	}
 	return out

@@ -230,6 +230,33 @@ func (s *Store) Device(ctx context.Context, appID, idOrExternalID, deviceID stri
 	return d, nil
 }
 
+// MessageSource returns the client, and its latest device, that a user's channel message came
+// through: the most recently seen client of the user on the integration, or else of the type.
+func (s *Store) MessageSource(ctx context.Context, appID, userID, sourceType, integrationID string) (sunlamp.Client, *sunlamp.Device, error) {
+	var c sunlamp.Client
+	var dev *sunlamp.Device
+	err := s.readTx(ctx, func(t tx) error {
+		var err error
+		c, err = scanClient(t.queryRow(ctx, "SELECT "+clientColumns+" FROM clients WHERE app_id = ? AND user_id = ? AND (integration_id = ? OR type = ?) ORDER BY CASE WHEN integration_id = ? THEN 0 ELSE 1 END, last_seen DESC, id DESC LIMIT 1",
+			appID, userID, integrationID, sourceType, integrationID))
+		if err != nil {
+			return notFound(err, sunlamp.ErrClientNotFound, "get message source")
+		}
+		d, err := scanDevice(t.queryRow(ctx, "SELECT "+deviceColumns+" FROM devices WHERE client_id = ? AND app_id = ? ORDER BY last_seen DESC, id DESC LIMIT 1", c.ID, appID))
+		switch {
+		case err == nil:
+			dev = &d
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return c, nil, fmt.Errorf("message source: %w", err)
+	}
+	return c, dev, nil
+}
+
 // Inbound records what a channel delivers when a customer writes in, in one transaction: it finds
 // the user (given, or the owner of the client's channel id, or of the device) or creates one, creates
 // or refreshes the client (active, lastSeen now), records the device, and, when there is content,
