@@ -130,21 +130,24 @@ func (s *Store) Messages(ctx context.Context, appID, conversationID string, p su
 	if size <= 0 || size > sunlamp.MaxPageSize {
 		size = sunlamp.MaxPageSize
 	}
-	// m.app_id scopes the page to the app: another app's conversation reads as empty, then unknown.
-	q := messageSelect + " WHERE m.conversation_id = ? AND m.app_id = ?"
-	args := []any{conversationID, appID}
+	// The page is a range of the primary key (conversation_id, id), written as row-value bounds
+	// rather than conversation_id = ? AND id < ?: PostgreSQL cannot turn row comparisons into a
+	// bitmap scan, so it walks the index in order and stops at the LIMIT even when its statistics
+	// think the conversation small (stale after a burst of messages); with the plain form it read
+	// and sorted the whole conversation, 15 ms instead of 0.1 ms at 30,000 messages. Ids are
+	// lowercase hex, so every id sorts between "" and "g". m.app_id scopes the page to the app:
+	// another app's conversation reads as empty, then as unknown.
+	lo, hi := "", "g"
 	forward := p.After != ""
+	order := " ORDER BY m.conversation_id DESC, m.id DESC LIMIT ?"
 	switch {
 	case forward:
-		q += " AND m.id > ? ORDER BY m.id ASC LIMIT ?"
-		args = append(args, p.After)
+		lo, order = p.After, " ORDER BY m.conversation_id ASC, m.id ASC LIMIT ?"
 	case p.Before != "":
-		q += " AND m.id < ? ORDER BY m.id DESC LIMIT ?"
-		args = append(args, p.Before)
-	default:
-		q += " ORDER BY m.id DESC LIMIT ?"
+		hi = p.Before
 	}
-	args = append(args, size+1)
+	q := messageSelect + " WHERE (m.conversation_id, m.id) > (?, ?) AND (m.conversation_id, m.id) < (?, ?) AND m.app_id = ?" + order
+	args := []any{conversationID, lo, conversationID, hi, appID, size + 1}
 	list, err := s.scanMessages(ctx, q, args, size+1)
 	if err != nil {
 		return nil, cur, fmt.Errorf("list messages: %w", err)
