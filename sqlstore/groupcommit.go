@@ -28,6 +28,11 @@ type messageBatcher struct {
 	mu      sync.Mutex
 	queue   []*postRequest
 	running int // committing goroutines
+	// locked closes when the last batch taken has locked its conversations. Each batch waits for
+	// its predecessor's before locking its own, so that batches lock in the order they were taken:
+	// two batches in flight that share a conversation then commit in id order, and a reader paging
+	// with page[after] never sees a message before one with a smaller id of the same conversation.
+	locked chan struct{}
 }
 
 // messageWriters returns how many batches may commit at once. SQLite has one writer connection.
@@ -102,8 +107,10 @@ func (b *messageBatcher) run(s *Store) {
 		n := min(len(b.queue), maxMessageBatch)
 		batch := slices.Clone(b.queue[:n])
 		b.queue = b.queue[n:]
+		prev, mine := b.locked, make(chan struct{})
+		b.locked = mine
 		b.mu.Unlock()
-		s.commitMessages(batch)
+		s.commitMessages(batch, prev, mine)
 		for _, r := range batch {
 			close(r.done)
 		}
@@ -111,7 +118,16 @@ func (b *messageBatcher) run(s *Store) {
 }
 
 // commitMessages stores a batch in one transaction, setting each request's result.
-func (s *Store) commitMessages(batch []*postRequest) {
+// prev closes when the previous batch has locked its conversations; commitMessages closes locked
+// once this batch has (or has given up).
+func (s *Store) commitMessages(batch []*postRequest, prev <-chan struct{}, locked chan struct{}) {
+	lockedOnce := sync.OnceFunc(func() { // never before the previous batch has locked
+		if prev != nil {
+			<-prev
+		}
+		close(locked)
+	})
+	defer lockedOnce()
 	live := batch[:0:0]
 	for _, r := range batch {
 		<-r.ready
@@ -132,7 +148,11 @@ func (s *Store) commitMessages(batch []*postRequest) {
 	err := s.inTx(context.Background(), func(t tx) error {
 		accepted = accepted[:0]
 		ctx := context.Background()
+		if prev != nil {
+			<-prev
+		}
 		convs, err := t.lockConversations(ctx, live)
+		lockedOnce()
 		if err != nil {
 			return err
 		}

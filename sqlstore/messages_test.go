@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/sunlamp/sunlamp"
@@ -36,6 +37,97 @@ func TestPostMessageFailedCommit(t *testing.T) {
 			got, err := st.PostMessage(ctx, m)
 			if err == nil || got.ID != "" {
 				t.Fatalf("got message %q and error %v from a closed store, want an error and no message", got.ID, err)
+			}
+		})
+	}
+}
+
+// TestMessagesAppearInIDOrder: while concurrent batches commit into one conversation, a reader
+// never sees a message before one with a smaller id of the same conversation (so paging with
+// page[after] skips nothing).
+func TestMessagesAppearInIDOrder(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st, err := sqlstore.Open(ctx, apitest.NewDSN(t, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			app, _ := st.CreateApp(ctx, sunlamp.App{AccountID: sunlamp.DefaultAccountID, DisplayName: "x"})
+			var convs []string
+			for i := 0; i < 4; i++ {
+				c, err := st.CreateConversation(ctx, sunlamp.Conversation{AppID: app.ID, Type: sunlamp.ConversationSDKGroup}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				convs = append(convs, c.ID)
+			}
+			done := make(chan struct{})
+			var snapshots [][]string
+			go func() { // the reader
+				defer close(done)
+				for len(snapshots) < 400 {
+					list, _, err := st.Messages(ctx, app.ID, convs[0], sunlamp.Page{})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					var ids []string
+					for _, m := range list {
+						ids = append(ids, m.ID)
+					}
+					snapshots = append(snapshots, ids)
+				}
+			}()
+			var wg sync.WaitGroup
+			for w := 0; w < 24; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < 40; i++ {
+						// Batches mix conversations, so they lock different sets.
+						m := sunlamp.Message{AppID: app.ID, ConversationID: convs[(w+i)%len(convs)], Author: sunlamp.Author{Type: sunlamp.AuthorBusiness},
+							Content: sunlamp.TextContent("x"), Source: sunlamp.Source{Type: sunlamp.SourceAPI}}
+						if _, err := st.PostMessage(ctx, m); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			<-done
+			all, _, err := st.Messages(ctx, app.ID, convs[0], sunlamp.Page{Size: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var final []string
+			for before := ""; ; {
+				for i := len(all) - 1; i >= 0; i-- {
+					final = append(final, all[i].ID)
+				}
+				if len(all) < 100 {
+					break
+				}
+				before = all[0].ID
+				if all, _, err = st.Messages(ctx, app.ID, convs[0], sunlamp.Page{Before: before, Size: 100}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for n, snap := range snapshots {
+				if len(snap) == 0 {
+					continue
+				}
+				seen := map[string]bool{}
+				for _, id := range snap {
+					seen[id] = true
+				}
+				for _, id := range final {
+					if id > snap[0] && id < snap[len(snap)-1] && !seen[id] {
+						t.Fatalf("snapshot %d shows messages up to %s but not %s, committed later with a smaller id", n, snap[len(snap)-1], id)
+					}
+				}
 			}
 		})
 	}
