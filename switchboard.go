@@ -141,6 +141,9 @@ type SwitchboardStore interface {
 	// ErrDeleteDefaultSwitchboardIntegration or ErrDeleteNextSwitchboardIntegration.
 	DeleteSwitchboardIntegration(ctx context.Context, appID, switchboardID, id string) error
 
+	// ConversationWithSwitchboardState returns a conversation of app with its switchboard state in
+	// one read; ErrConversationNotFound if there is none.
+	ConversationWithSwitchboardState(ctx context.Context, appID, id string) (Conversation, SwitchboardState, error)
 	// SwitchboardStates returns the switchboard state of the given conversations of the app, by
 	// conversation id; conversations with nobody active or pending are left out.
 	SwitchboardStates(ctx context.Context, appID string, conversationIDs []string) (map[string]SwitchboardState, error)

@@ -120,14 +120,13 @@ func (s *Server) handleListConversations(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleGetConversation(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.store.Conversation(r.Context(), r.PathValue("appId"), r.PathValue("conversationId"))
+	c, st, err := s.store.ConversationWithSwitchboardState(r.Context(), r.PathValue("appId"), r.PathValue("conversationId"))
 	if err != nil {
 		return err
 	}
-	cw, err := s.conversationWithSwitchboard(r.Context(), c) // wire_switchboards.go
-	if err != nil {
-		return err
-	}
+	cw := conversationOut(c)
+	cw.ActiveSwitchboardIntegration = switchboardIntegrationRefOut(st.Active) // wire_switchboards.go
+	cw.PendingSwitchboardIntegration = switchboardIntegrationRefOut(st.Pending)
 	writeJSON(w, http.StatusOK, map[string]any{"conversation": cw})
 	return nil
 }

@@ -515,6 +515,34 @@ func (s *Store) SwitchboardStates(ctx context.Context, appID string, conversatio
 	return out, nil
 }
 
+// ConversationWithSwitchboardState returns a conversation of the app with its switchboard state.
+// GetConversation answers with both, and reading the state apart cost more than the conversation
+// itself; so the conversation's read also tells whether the app has a switchboard, and only then is
+// the state read (with the joins of SwitchboardStates). Most apps have none: one query.
+func (s *Store) ConversationWithSwitchboardState(ctx context.Context, appID, id string) (sunlamp.Conversation, sunlamp.SwitchboardState, error) {
+	var switchboard sql.NullString
+	c, err := scanConversation(scanFunc(func(dest ...any) error {
+		return s.queryRow(ctx, `SELECT c.id, c.app_id, c.type, c.default_user_id, c.display_name, c.description, c.icon_url, c.metadata,
+			c.business_last_read, c.last_updated_at, c.created_at, c.message_count, sb.id
+			FROM conversations c LEFT JOIN switchboards sb ON sb.app_id = c.app_id
+			WHERE c.id = ? AND c.app_id = ?`, id, appID).Scan(append(dest, &switchboard)...)
+	}))
+	if err != nil {
+		return c, sunlamp.SwitchboardState{}, notFound(err, sunlamp.ErrConversationNotFound, "get conversation")
+	}
+	if !switchboard.Valid {
+		return c, sunlamp.SwitchboardState{}, nil
+	}
+	states, err := s.SwitchboardStates(ctx, appID, []string{id})
+	return c, states[id], err
+}
+
+// scanFunc is a scanner made of a function.
+type scanFunc func(dest ...any) error
+
+// Scan calls f.
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
 // refOf returns the switchboard integration of id, name, integrationId and integrationType
 // columns, nil when they are NULL.
 func refOf(c [4]sql.NullString) *sunlamp.SwitchboardIntegration {
