@@ -33,11 +33,18 @@ func (s *Store) CreateKey(ctx context.Context, k sunlamp.Key) (sunlamp.Key, erro
 	}
 	err := s.inTx(ctx, func(t tx) error {
 		if k.AppID != "" {
-			if _, err := t.app(ctx, k.AppID); err != nil {
+			var err error
+			if k.Scope == sunlamp.ScopeIntegration {
+				// The integration must exist (in this app) when its key commits: a key of a
+				// concurrently deleted integration would reach the app with no way to delete it.
+				err = t.lockForCount(ctx, "integrations", "id = ? AND app_id = ?", sunlamp.ErrIntegrationNotFound, k.IntegrationID, k.AppID)
+			} else {
+				err = t.lockForCount(ctx, "apps", "id = ?", sunlamp.ErrAppNotFound, k.AppID)
+			}
+			if err != nil {
 				return err
 			}
 			var n int
-			var err error
 			switch k.Scope {
 			case sunlamp.ScopeApp:
 				err = t.queryRow(ctx, "SELECT COUNT(*) FROM api_keys WHERE app_id = ? AND scope = ?", k.AppID, string(sunlamp.ScopeApp)).Scan(&n)

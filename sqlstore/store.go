@@ -291,3 +291,23 @@ func notFound(err error, notFoundErr *sunlamp.Error, what string) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// lockForCount serializes, on PostgreSQL, the transactions that count the children of one row
+// (an app's keys or webhooks, an integration's keys, a switchboard's integrations) before adding
+// one, so that two concurrent creations cannot both see room for one more. FOR NO KEY UPDATE does
+// not block the foreign-key checks of inserts that reference the row. It returns notFoundErr when
+// the row does not exist. SQLite has one writer at a time, so there it only checks existence.
+func (t tx) lockForCount(ctx context.Context, table, where string, notFoundErr error, args ...any) error {
+	q := "SELECT 1 FROM " + table + " WHERE " + where
+	if t.s.dialect == Postgres {
+		q += " FOR NO KEY UPDATE"
+	}
+	var one int
+	if err := t.queryRow(ctx, q, args...).Scan(&one); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFoundErr
+		}
+		return err
+	}
+	return nil
+}

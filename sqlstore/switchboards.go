@@ -244,6 +244,9 @@ func (s *Store) CreateSwitchboardIntegration(ctx context.Context, si sunlamp.Swi
 		if _, err := t.switchboard(ctx, si.AppID, si.SwitchboardID); err != nil {
 			return err
 		}
+		if err := t.lockForCount(ctx, "switchboards", "id = ? AND app_id = ?", sunlamp.ErrSwitchboardNotFound, si.SwitchboardID, si.AppID); err != nil {
+			return err
+		}
 		others, err := t.switchboardIntegrations(ctx, si.AppID, si.SwitchboardID)
 		if err != nil {
 			return err

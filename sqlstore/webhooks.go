@@ -43,6 +43,9 @@ func triggersJSON(ts []string) string {
 
 // insertWebhook stores w, refusing an app's (MaxWebhooks+1)th webhook.
 func (t tx) insertWebhook(ctx context.Context, w sunlamp.Webhook) error {
+	if err := t.lockForCount(ctx, "apps", "id = ?", sunlamp.ErrAppNotFound, w.AppID); err != nil {
+		return err
+	}
 	var n int
 	if err := t.queryRow(ctx, "SELECT COUNT(*) FROM webhooks WHERE app_id = ?", w.AppID).Scan(&n); err != nil {
 		return err
