@@ -89,6 +89,9 @@ type authenticator struct {
 	mu   sync.RWMutex
 	keys map[string]cachedKey
 	apps map[string]cachedApp
+	// gen counts forgets: a lookup that read the store before a key or app was deleted must not
+	// put what it read into the cache after the forget, or the deleted key would keep working.
+	gen uint64
 }
 
 type cachedKey struct {
@@ -110,20 +113,22 @@ func (a *authenticator) lookup(ctx context.Context, id string) (sunlamp.Key, err
 	now := time.Now()
 	a.mu.RLock()
 	c, ok := a.keys[id]
+	gen := a.gen
 	a.mu.RUnlock()
 	if ok && now.Sub(c.fetched) < a.ttl {
 		return c.key, nil
 	}
 	k, err := a.store.Key(ctx, id)
 	if err != nil {
-		a.forgetKey(id)
 		return k, err
 	}
 	a.mu.Lock()
 	if len(a.keys) > 100_000 { // bound the cache; it refills on demand
 		clear(a.keys)
 	}
-	a.keys[id] = cachedKey{key: k, fetched: now}
+	if a.gen == gen {
+		a.keys[id] = cachedKey{key: k, fetched: now}
+	}
 	a.mu.Unlock()
 	return k, nil
 }
@@ -133,20 +138,22 @@ func (a *authenticator) appAccount(ctx context.Context, appID string) (string, e
 	now := time.Now()
 	a.mu.RLock()
 	c, ok := a.apps[appID]
+	gen := a.gen
 	a.mu.RUnlock()
 	if ok && now.Sub(c.fetched) < a.ttl {
 		return c.accountID, nil
 	}
 	app, err := a.store.App(ctx, appID)
 	if err != nil {
-		a.forgetApp(appID)
 		return "", err
 	}
 	a.mu.Lock()
 	if len(a.apps) > 100_000 {
 		clear(a.apps)
 	}
-	a.apps[appID] = cachedApp{accountID: app.AccountID, fetched: now}
+	if a.gen == gen {
+		a.apps[appID] = cachedApp{accountID: app.AccountID, fetched: now}
+	}
 	a.mu.Unlock()
 	return app.AccountID, nil
 }
@@ -154,6 +161,7 @@ func (a *authenticator) appAccount(ctx context.Context, appID string) (string, e
 // forgetKey drops a key from the cache: a deleted key stops working at once.
 func (a *authenticator) forgetKey(id string) {
 	a.mu.Lock()
+	a.gen++
 	delete(a.keys, id)
 	a.mu.Unlock()
 }
@@ -161,6 +169,7 @@ func (a *authenticator) forgetKey(id string) {
 // forgetApp drops an app and every key of it from the cache.
 func (a *authenticator) forgetApp(appID string) {
 	a.mu.Lock()
+	a.gen++
 	delete(a.apps, appID)
 	for id, c := range a.keys {
 		if c.key.AppID == appID {
@@ -173,6 +182,7 @@ func (a *authenticator) forgetApp(appID string) {
 // forgetIntegration drops every key of an integration from the cache.
 func (a *authenticator) forgetIntegration(integrationID string) {
 	a.mu.Lock()
+	a.gen++
 	for id, c := range a.keys {
 		if c.key.IntegrationID == integrationID {
 			delete(a.keys, id)

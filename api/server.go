@@ -178,6 +178,9 @@ func (s *Server) handleLimited(pattern string, p policy, limit int64, h func(htt
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		// A client trickling its body must not hold a connection forever: JSON bodies get 30 s,
+		// uploads 10 minutes (50 MB at 85 kB/s). Errors mean the connection cannot take deadlines.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(readTimeout(limit)))
 		r, err := s.authorize(r, p)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -201,4 +204,12 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readTimeout is how long a request of a route with body limit may take to send its body.
+func readTimeout(limit int64) time.Duration {
+	if limit > maxJSONBody {
+		return 10 * time.Minute
+	}
+	return 30 * time.Second
 }
