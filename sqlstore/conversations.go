@@ -40,16 +40,17 @@ func (t tx) conversation(ctx context.Context, appID, id string) (sunlamp.Convers
 	return c, nil
 }
 
-// memberUser returns the user that ref names by UserID or UserExternalID; ErrUserNotFound if none.
+// memberUser returns the live user that ref names by UserID or UserExternalID; ErrUserNotFound if
+// none, or if the user is deleted (DeleteUser: gone at once, while its history is being removed).
 // Unlike tx.user it does not fall back from id to externalId: the body said which one it gives.
 func (t tx) memberUser(ctx context.Context, appID string, ref sunlamp.ParticipantRef) (sunlamp.User, error) {
 	var u sunlamp.User
 	var err error
 	switch {
 	case ref.UserID != "":
-		u, err = scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE app_id = ? AND id = ?", appID, ref.UserID))
+		u, err = scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE app_id = ? AND id = ? AND "+liveUser, appID, ref.UserID))
 	case ref.UserExternalID != "":
-		u, err = scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE app_id = ? AND external_id = ?", appID, ref.UserExternalID))
+		u, err = scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE app_id = ? AND external_id = ? AND "+liveUser, appID, ref.UserExternalID))
 	default:
 		return u, sunlamp.ErrUserNotFound
 	}

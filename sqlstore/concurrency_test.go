@@ -1,0 +1,153 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sunlamp/sunlamp"
+	"github.com/sunlamp/sunlamp/internal/apitest"
+	"github.com/sunlamp/sunlamp/sqlstore"
+)
+
+// The races below are PostgreSQL's (READ COMMITTED, several writers at once); on SQLite, which has
+// one writer, the same rounds check that the behaviour does not depend on the database.
+
+// raceRounds bounds a race test: it stops after rounds rounds or after limit, whichever comes first.
+const (
+	raceRounds = 60
+	raceLimit  = 20 * time.Second
+)
+
+// openStore opens a fresh store of the named kind with its raw database beside it.
+func openStore(t *testing.T, name string, opts ...sqlstore.Option) (*sqlstore.Store, *sql.DB) {
+	t.Helper()
+	dsn := apitest.NewDSN(t, name)
+	st, err := sqlstore.Open(context.Background(), dsn, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var db *sql.DB
+	if name == "sqlite" {
+		db, err = sql.Open("sqlite3", "file:"+strings.TrimPrefix(dsn, "sqlite:")+"?_query_only=1")
+	} else {
+		db, err = sql.Open("pgx", dsn)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return st, db
+}
+
+func mustApp(t *testing.T, st *sqlstore.Store) string {
+	t.Helper()
+	app, err := st.CreateApp(context.Background(), sunlamp.App{AccountID: sunlamp.DefaultAccountID, DisplayName: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app.ID
+}
+
+func mustUser(t *testing.T, st *sqlstore.Store, appID, ext string) sunlamp.User {
+	t.Helper()
+	u, err := st.CreateUser(context.Background(), sunlamp.User{AppID: appID, ExternalID: ext,
+		Profile:  sunlamp.Profile{GivenName: "Given" + ext, Surname: "Surname" + ext, Email: ext + "@secret.example"},
+		Metadata: sunlamp.Metadata{"secret": "meta" + ext}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func mustGroup(t *testing.T, st *sqlstore.Store, appID string, refs ...sunlamp.ParticipantRef) sunlamp.Conversation {
+	t.Helper()
+	c, err := st.CreateConversation(context.Background(), sunlamp.Conversation{AppID: appID, Type: sunlamp.ConversationSDKGroup}, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// together runs the functions at once and returns their errors.
+func together(fns ...func() error) []error {
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = fn()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// eventsContaining counts the outbox events whose data contains text.
+func eventsContaining(t *testing.T, db *sql.DB, name, text string) int {
+	t.Helper()
+	q := "SELECT COUNT(*) FROM events WHERE data LIKE ?"
+	if name == "postgres" {
+		q = "SELECT COUNT(*) FROM events WHERE data LIKE $1"
+	}
+	var n int
+	if err := db.QueryRow(q, "%"+text+"%").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestDeletedUserTakesNoPart: once DeleteUser has returned, and while its history is still being
+// removed, the user can no longer be made a participant, be listed, leave, or author an activity:
+// every such call answers user_not_found, as GetUser does.
+func TestDeletedUserTakesNoPart(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st, _ := openStore(t, name, sqlstore.WithoutBackgroundPurge())
+			appID := mustApp(t, st)
+			u := mustUser(t, st, appID, "gone")
+			other := mustUser(t, st, appID, "other")
+			group := mustGroup(t, st, appID, sunlamp.ParticipantRef{UserID: other.ID})
+			personal, err := st.CreateConversation(ctx, sunlamp.Conversation{AppID: appID, Type: sunlamp.ConversationPersonal},
+				[]sunlamp.ParticipantRef{{UserID: u.ID}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.DeleteUser(ctx, appID, u.ID); err != nil {
+				t.Fatal(err)
+			}
+			byID := sunlamp.ParticipantRef{UserID: u.ID}
+			calls := map[string]func() error{
+				"CreateConversation": func() error {
+					_, err := st.CreateConversation(ctx, sunlamp.Conversation{AppID: appID, Type: sunlamp.ConversationSDKGroup}, []sunlamp.ParticipantRef{byID})
+					return err
+				},
+				"JoinConversation": func() error { _, err := st.JoinConversation(ctx, appID, group.ID, byID); return err },
+				"Conversations": func() error {
+					_, _, err := st.Conversations(ctx, appID, byID, sunlamp.Page{})
+					return err
+				},
+				"LeaveConversation": func() error { return st.LeaveConversation(ctx, appID, group.ID, byID) },
+				"PostActivity": func() error {
+					return st.PostActivity(ctx, appID, personal.ID, sunlamp.Activity{Type: sunlamp.ActivityRead,
+						Author: sunlamp.Author{Type: sunlamp.AuthorUser, UserID: u.ID}})
+				},
+			}
+			for call, fn := range calls {
+				if err := fn(); !errors.Is(err, sunlamp.ErrUserNotFound) {
+					t.Errorf("%s with a deleted user: got error %v, want user_not_found", call, err)
+				}
+			}
+		})
+	}
+}
