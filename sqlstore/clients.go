@@ -89,7 +89,7 @@ func (s *Store) CreateClient(ctx context.Context, appID, idOrExternalID string, 
 		c.Status = sunlamp.ClientPending
 	}
 	err := s.inTx(ctx, func(t tx) error {
-		u, err := t.user(ctx, appID, idOrExternalID)
+		u, err := t.userLocked(ctx, appID, idOrExternalID, lockShare) // copied into client:add
 		if err != nil {
 			return err
 		}
@@ -139,7 +139,7 @@ func (s *Store) Clients(ctx context.Context, appID, idOrExternalID string, p sun
 // (reason api).
 func (s *Store) RemoveClient(ctx context.Context, appID, idOrExternalID, clientID string) error {
 	err := s.inTx(ctx, func(t tx) error {
-		u, err := t.user(ctx, appID, idOrExternalID)
+		u, err := t.userLocked(ctx, appID, idOrExternalID, lockShare) // copied into client:remove, with the client read after it
 		if err != nil {
 			return err
 		}
@@ -445,9 +445,9 @@ func (t tx) inboundUser(ctx context.Context, in sunlamp.Inbound, now time.Time) 
 			ref = in.UserExternalID
 		}
 		if in.UserID != "" {
-			u, err = scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE id = ? AND app_id = ? AND "+liveUser, in.UserID, in.AppID))
+			u, err = scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE id = ? AND app_id = ? AND "+liveUser+t.forLock(lockShare), in.UserID, in.AppID))
 		} else {
-			u, err = scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE external_id = ? AND app_id = ? AND "+liveUser, in.UserExternalID, in.AppID))
+			u, err = scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE external_id = ? AND app_id = ? AND "+liveUser+t.forLock(lockShare), in.UserExternalID, in.AppID))
 		}
 		if err != nil {
 			return u, nil, notFound(err, sunlamp.ErrUserNotFound, "get user")
@@ -456,12 +456,12 @@ func (t tx) inboundUser(ctx context.Context, in sunlamp.Inbound, now time.Time) 
 			return u, nil, errClientTaken
 		}
 	case owner != nil:
-		u, err = t.user(ctx, in.AppID, owner.UserID)
+		u, err = t.userLocked(ctx, in.AppID, owner.UserID, lockShare)
 		if err != nil {
 			return u, nil, err
 		}
 	case deviceUser != "":
-		u, err = t.user(ctx, in.AppID, deviceUser)
+		u, err = t.userLocked(ctx, in.AppID, deviceUser, lockShare)
 		if err != nil {
 			return u, nil, err
 		}
@@ -471,6 +471,20 @@ func (t tx) inboundUser(ctx context.Context, in sunlamp.Inbound, now time.Time) 
 			return u, nil, err
 		}
 		return u, nil, nil
+	}
+	if owner != nil && t.s.dialect == Postgres {
+		// Read again under the user's lock (lockShare): the first read, made to find the user,
+		// may predate an erasure of the client's channel data, which updateClient would then write
+		// back. A client removed meanwhile (DeleteUser) is made again.
+		c, err := scanClient(t.queryRow(ctx, "SELECT "+clientColumns+" FROM clients WHERE id = ?", owner.ID))
+		switch {
+		case err == nil:
+			owner = &c
+		case errors.Is(err, sql.ErrNoRows):
+			owner = nil
+		default:
+			return u, nil, err
+		}
 	}
 	if in.Channel == sunlamp.ClientTypeSDK {
 		c, err := scanClient(t.queryRow(ctx, "SELECT "+clientColumns+" FROM clients WHERE user_id = ? AND app_id = ? AND type = ? ORDER BY id LIMIT 1", u.ID, in.AppID, sunlamp.ClientTypeSDK))

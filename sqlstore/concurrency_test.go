@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -104,6 +105,64 @@ func eventsContaining(t *testing.T, db *sql.DB, name, text string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestErasureWinsOverConcurrentWriters: a user's erasure that runs at the same time as a PATCH of
+// its metadata, a join, a new client or an activity leaves neither the user nor any outbox event
+// with the erased name or email, whichever commits first.
+func TestErasureWinsOverConcurrentWriters(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st, db := openStore(t, name)
+			appID := mustApp(t, st)
+			deadline := time.Now().Add(raceLimit)
+			for round := 0; round < raceRounds && time.Now().Before(deadline); round++ {
+				ext := fmt.Sprintf("r%d", round)
+				u := mustUser(t, st, appID, ext)
+				other := mustUser(t, st, appID, ext+"o")
+				conv := mustGroup(t, st, appID, sunlamp.ParticipantRef{UserID: other.ID})
+				member := mustGroup(t, st, appID, sunlamp.ParticipantRef{UserID: u.ID})
+				meta := sunlamp.Metadata{"plan": "gold"}
+				errs := together(
+					func() error { _, err := st.DeleteUserPersonalInformation(ctx, appID, u.ID); return err },
+					func() error {
+						_, err := st.UpdateUser(ctx, appID, u.ID, sunlamp.UserUpdate{Metadata: &meta})
+						return err
+					},
+					func() error {
+						_, err := st.JoinConversation(ctx, appID, conv.ID, sunlamp.ParticipantRef{UserID: u.ID})
+						return err
+					},
+					func() error {
+						_, err := st.CreateClient(ctx, appID, u.ID, sunlamp.Client{Type: "telegram", ExternalID: ext})
+						return err
+					},
+					func() error {
+						return st.PostActivity(ctx, appID, member.ID, sunlamp.Activity{Type: sunlamp.ActivityTypingStart,
+							Author: sunlamp.Author{Type: sunlamp.AuthorUser, UserID: u.ID}})
+					},
+				)
+				for i, err := range errs {
+					if err != nil {
+						t.Fatalf("round %d: writer %d: %v", round, i, err)
+					}
+				}
+				got, err := st.User(ctx, appID, u.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Profile != (sunlamp.Profile{}) {
+					t.Fatalf("round %d: got profile %+v after the erasure, want none", round, got.Profile)
+				}
+				for _, secret := range []string{"Given" + ext + `"`, ext + "@secret.example"} {
+					if n := eventsContaining(t, db, name, secret); n > 0 {
+						t.Fatalf("round %d: got %d outbox events with %q after the erasure, want 0", round, n, secret)
+					}
+				}
+			}
+		})
+	}
 }
 
 // TestDeletedUserTakesNoPart: once DeleteUser has returned, and while its history is still being

@@ -40,17 +40,18 @@ func (t tx) conversation(ctx context.Context, appID, id string) (sunlamp.Convers
 	return c, nil
 }
 
-// memberUser returns the live user that ref names by UserID or UserExternalID; ErrUserNotFound if
-// none, or if the user is deleted (DeleteUser: gone at once, while its history is being removed).
-// Unlike tx.user it does not fall back from id to externalId: the body said which one it gives.
-func (t tx) memberUser(ctx context.Context, appID string, ref sunlamp.ParticipantRef) (sunlamp.User, error) {
+// memberUser returns the live user that ref names by UserID or UserExternalID, taking the row lock
+// mode (lockShare when the caller copies it into an event); ErrUserNotFound if none, or if the user
+// is deleted. Unlike tx.user it does not fall back from id to externalId: the body said which one
+// it gives.
+func (t tx) memberUser(ctx context.Context, appID string, ref sunlamp.ParticipantRef, mode string) (sunlamp.User, error) {
 	var u sunlamp.User
 	var err error
 	switch {
 	case ref.UserID != "":
-		u, err = scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE app_id = ? AND id = ? AND "+liveUser, appID, ref.UserID))
+		u, err = scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE app_id = ? AND id = ? AND "+liveUser+t.forLock(mode), appID, ref.UserID))
 	case ref.UserExternalID != "":
-		u, err = scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE app_id = ? AND external_id = ? AND "+liveUser, appID, ref.UserExternalID))
+		u, err = scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE app_id = ? AND external_id = ? AND "+liveUser+t.forLock(mode), appID, ref.UserExternalID))
 	default:
 		return u, sunlamp.ErrUserNotFound
 	}
@@ -82,7 +83,7 @@ func (s *Store) CreateConversation(ctx context.Context, c sunlamp.Conversation, 
 		subscribe := map[string]bool{}
 		seen := map[string]bool{}
 		for _, ref := range refs {
-			u, err := t.memberUser(ctx, c.AppID, ref)
+			u, err := t.memberUser(ctx, c.AppID, ref, lockShare) // copied into conversation:create and client:add
 			if err != nil {
 				return err
 			}
@@ -178,7 +179,7 @@ func (s *Store) Conversations(ctx context.Context, appID string, ref sunlamp.Par
 	var list []sunlamp.Conversation
 	var cur sunlamp.Cursor
 	err := s.readTx(ctx, func(t tx) error {
-		u, err := t.memberUser(ctx, appID, ref)
+		u, err := t.memberUser(ctx, appID, ref, lockNone)
 		if err != nil {
 			return err
 		}
@@ -311,7 +312,7 @@ func (s *Store) JoinConversation(ctx context.Context, appID, conversationID stri
 		if err != nil {
 			return err
 		}
-		u, err := t.memberUser(ctx, appID, ref)
+		u, err := t.memberUser(ctx, appID, ref, lockShare)
 		if err != nil {
 			return err
 		}
@@ -390,7 +391,7 @@ func (s *Store) LeaveConversation(ctx context.Context, appID, conversationID str
 				return notFound(err, sunlamp.ErrNotAParticipant, "get participant")
 			}
 		} else {
-			u, err := t.memberUser(ctx, appID, ref)
+			u, err := t.memberUser(ctx, appID, ref, lockNone)
 			if err != nil {
 				return err
 			}
@@ -404,7 +405,7 @@ func (s *Store) LeaveConversation(ctx context.Context, appID, conversationID str
 		if c.Type != sunlamp.ConversationSDKGroup { // the spec: conversation:leave fires for sdkGroup only
 			return nil
 		}
-		u, err := t.memberUser(ctx, appID, sunlamp.ParticipantRef{UserID: p.UserID})
+		u, err := t.memberUser(ctx, appID, sunlamp.ParticipantRef{UserID: p.UserID}, lockShare)
 		if err != nil {
 			return err
 		}
@@ -430,7 +431,7 @@ func (s *Store) PostActivity(ctx context.Context, appID, conversationID string, 
 		ev := sunlamp.Event{AppID: appID, ConversationID: c.ID, Type: "conversation:typing"}
 		data := sunlamp.EventData{Conversation: &c}
 		if a.Author.Type == sunlamp.AuthorUser {
-			u, err := t.memberUser(ctx, appID, sunlamp.ParticipantRef{UserID: a.Author.UserID})
+			u, err := t.memberUser(ctx, appID, sunlamp.ParticipantRef{UserID: a.Author.UserID}, lockShare)
 			if err != nil {
 				return err
 			}

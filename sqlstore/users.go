@@ -102,9 +102,41 @@ func (s *Store) User(ctx context.Context, appID, idOrExternalID string) (sunlamp
 // user looks a user up by id first, then by externalId, as the spec's {userIdOrExternalId} does.
 // Both lookups use an index: users' primary key, and users_by_external_id.
 func (t tx) user(ctx context.Context, appID, idOrExternalID string) (sunlamp.User, error) {
-	u, err := scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE id = ? AND app_id = ? AND "+liveUser, idOrExternalID, appID))
+	return t.userLocked(ctx, appID, idOrExternalID, lockNone)
+}
+
+// Row locks (PostgreSQL only: SQLite has one writer, so its transactions never interleave, and it
+// has no FOR clause). On PostgreSQL's READ COMMITTED, a transaction that reads a row and writes it
+// back, or copies it into an event, would otherwise undo or miss a change committed in between:
+//
+//   - lockUpdate is taken by the writers that change a user's personal data (UpdateUser,
+//     DeleteUserPersonalInformation, DeleteUser) before they read it. NO KEY UPDATE, not UPDATE:
+//     they change no key column, and it lets the foreign-key checks of concurrent inserts
+//     (participants, clients) go on, which an UPDATE lock would make wait and could deadlock with.
+//   - lockShare is taken by the writers that snapshot a user into the outbox (joins, client
+//     events, activities, new conversations, inbound deliveries): the erasure waits for them to
+//     commit, then scrubs their events; or they wait for it, and read the scrubbed row.
+//
+// Order, to avoid deadlocks: a conversation's row lock first, then the user's.
+const (
+	lockNone   = ""
+	lockShare  = "SHARE"
+	lockUpdate = "NO KEY UPDATE"
+)
+
+// forLock returns the clause that takes the row lock mode on PostgreSQL, and "" on SQLite.
+func (t tx) forLock(mode string) string {
+	if mode == lockNone || t.s.dialect != Postgres {
+		return ""
+	}
+	return " FOR " + mode
+}
+
+// userLocked is tx.user taking the row lock mode on the user it returns.
+func (t tx) userLocked(ctx context.Context, appID, idOrExternalID, mode string) (sunlamp.User, error) {
+	u, err := scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE id = ? AND app_id = ? AND "+liveUser+t.forLock(mode), idOrExternalID, appID))
 	if errors.Is(err, sql.ErrNoRows) {
-		u, err = scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE app_id = ? AND external_id = ? AND "+liveUser, appID, idOrExternalID))
+		u, err = scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE app_id = ? AND external_id = ? AND "+liveUser+t.forLock(mode), appID, idOrExternalID))
 	}
 	if err != nil {
 		return u, notFound(err, sunlamp.ErrUserNotFound, "get user")
@@ -165,7 +197,9 @@ func (s *Store) UpdateUser(ctx context.Context, appID, idOrExternalID string, up
 	var u sunlamp.User
 	err := s.inTx(ctx, func(t tx) error {
 		var err error
-		if u, err = t.user(ctx, appID, idOrExternalID); err != nil {
+		// Locked before it is read, so that the columns written back from this read are not
+		// older than a concurrent erasure (PostgreSQL; see lockUpdate).
+		if u, err = t.userLocked(ctx, appID, idOrExternalID, lockUpdate); err != nil {
 			return err
 		}
 		if up.SignedUpAt != nil {
@@ -221,7 +255,9 @@ func (s *Store) DeleteUserPersonalInformation(ctx context.Context, appID, idOrEx
 	var u sunlamp.User
 	err := s.inTx(ctx, func(t tx) error {
 		var err error
-		if u, err = t.user(ctx, appID, idOrExternalID); err != nil {
+		// The lock makes the writers that copy the user (lockShare) either finish first, so that
+		// scrubEvents below sees their events, or wait and copy the erased row.
+		if u, err = t.userLocked(ctx, appID, idOrExternalID, lockUpdate); err != nil {
 			return err
 		}
 		if _, err := t.exec(ctx, "UPDATE users SET given_name = NULL, surname = NULL, email = NULL, avatar_url = NULL, locale = NULL, metadata = NULL WHERE id = ?", u.ID); err != nil {
@@ -410,7 +446,7 @@ func emptyLike(v any) any {
 // makes that removal resume after a restart.
 func (s *Store) DeleteUser(ctx context.Context, appID, idOrExternalID string) error {
 	err := s.inTx(ctx, func(t tx) error {
-		u, err := t.user(ctx, appID, idOrExternalID)
+		u, err := t.userLocked(ctx, appID, idOrExternalID, lockUpdate) // as DeleteUserPersonalInformation
 		if err != nil {
 			return err
 		}
