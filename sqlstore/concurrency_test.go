@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -206,6 +207,95 @@ func TestDeletedUserTakesNoPart(t *testing.T) {
 				if err := fn(); !errors.Is(err, sunlamp.ErrUserNotFound) {
 					t.Errorf("%s with a deleted user: got error %v, want user_not_found", call, err)
 				}
+			}
+		})
+	}
+}
+
+// TestConversationEventsInOrder: the events of one conversation written at once by messages,
+// activities, joins and leaves are in the outbox in the order they happened: each carries the
+// conversation as it was, so along the outbox's sequence its message count never goes down. It
+// also shows that these writers, with erasures and profile updates of the same users, do not
+// deadlock.
+func TestConversationEventsInOrder(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st, db := openStore(t, name)
+			appID := mustApp(t, st)
+			var users []sunlamp.User
+			for i := 0; i < 4; i++ {
+				users = append(users, mustUser(t, st, appID, fmt.Sprintf("u%d", i)))
+			}
+			c := mustGroup(t, st, appID, sunlamp.ParticipantRef{UserID: users[0].ID}, sunlamp.ParticipantRef{UserID: users[1].ID})
+			deadline := time.Now().Add(raceLimit)
+			for round := 0; round < 30 && time.Now().Before(deadline); round++ {
+				var fns []func() error
+				for i := 0; i < 12; i++ {
+					fns = append(fns, func() error {
+						_, err := st.PostMessage(ctx, sunlamp.Message{AppID: appID, ConversationID: c.ID, Author: sunlamp.Author{Type: sunlamp.AuthorBusiness},
+							Content: sunlamp.TextContent("x"), Source: sunlamp.Source{Type: sunlamp.SourceAPI}})
+						return err
+					})
+				}
+				for _, u := range users[:2] {
+					fns = append(fns, func() error {
+						return st.PostActivity(ctx, appID, c.ID, sunlamp.Activity{Type: sunlamp.ActivityTypingStart,
+							Author: sunlamp.Author{Type: sunlamp.AuthorUser, UserID: u.ID}})
+					}, func() error {
+						_, err := st.DeleteUserPersonalInformation(ctx, appID, u.ID)
+						return err
+					})
+				}
+				fns = append(fns, func() error {
+					return st.PostActivity(ctx, appID, c.ID, sunlamp.Activity{Type: sunlamp.ActivityRead, Author: sunlamp.Author{Type: sunlamp.AuthorBusiness}})
+				})
+				joiner := users[2+round%2]
+				fns = append(fns, func() error {
+					_, err := st.JoinConversation(ctx, appID, c.ID, sunlamp.ParticipantRef{UserID: joiner.ID, SubscribeSDKClient: true})
+					return err
+				}, func() error {
+					meta := sunlamp.Metadata{"round": float64(round)}
+					_, err := st.UpdateUser(ctx, appID, joiner.ID, sunlamp.UserUpdate{Metadata: &meta})
+					return err
+				})
+				if round > 0 {
+					leaver := users[2+(round+1)%2]
+					fns = append(fns, func() error { return st.LeaveConversation(ctx, appID, c.ID, sunlamp.ParticipantRef{UserID: leaver.ID}) })
+				}
+				for i, err := range together(fns...) {
+					if err != nil {
+						t.Fatalf("round %d: writer %d: %v", round, i, err)
+					}
+				}
+			}
+			q := "SELECT type, data FROM events WHERE conversation_id = ? ORDER BY seq"
+			if name == "postgres" {
+				q = strings.Replace(q, "?", "$1", 1)
+			}
+			rows, err := db.Query(q, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			last, lastType, n := -1, "", 0
+			for rows.Next() {
+				var typ, data string
+				if err := rows.Scan(&typ, &data); err != nil {
+					t.Fatal(err)
+				}
+				var ev struct{ Conversation struct{ MessageCount int } }
+				if err := json.Unmarshal([]byte(data), &ev); err != nil {
+					t.Fatal(err)
+				}
+				if got := ev.Conversation.MessageCount; got < last {
+					t.Fatalf("event %d (%s) carries messageCount %d after %s with %d: written out of order", n, typ, got, lastType, last)
+				}
+				last, lastType = ev.Conversation.MessageCount, typ
+				n++
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}

@@ -40,6 +40,19 @@ func (t tx) conversation(ctx context.Context, appID, id string) (sunlamp.Convers
 	return c, nil
 }
 
+// conversationLocked returns a conversation of app as tx.conversation does, after taking its row
+// lock on PostgreSQL (SQLite has one writer). Every writer that emits an event of an existing
+// conversation takes it, as the messages do, so that the conversation's events commit in the order
+// of their sequence numbers and carry the conversation as it was then; it is taken before any user
+// lock (see lockShare).
+func (t tx) conversationLocked(ctx context.Context, appID, id string) (sunlamp.Conversation, error) {
+	c, err := scanConversation(t.queryRow(ctx, "SELECT "+conversationColumns+" FROM conversations WHERE id = ? AND app_id = ?"+t.forLock(lockUpdate), id, appID))
+	if err != nil {
+		return c, notFound(err, sunlamp.ErrConversationNotFound, "get conversation")
+	}
+	return c, nil
+}
+
 // memberUser returns the live user that ref names by UserID or UserExternalID, taking the row lock
 // mode (lockShare when the caller copies it into an event); ErrUserNotFound if none, or if the user
 // is deleted. Unlike tx.user it does not fall back from id to externalId: the body said which one
@@ -234,7 +247,7 @@ func (s *Store) UpdateConversation(ctx context.Context, appID, id string, u sunl
 // DeleteConversation removes a conversation that is not a default one.
 func (s *Store) DeleteConversation(ctx context.Context, appID, id string) error {
 	err := s.inTx(ctx, func(t tx) error {
-		c, err := t.conversation(ctx, appID, id)
+		c, err := t.conversationLocked(ctx, appID, id) // no message commits into it meanwhile
 		if err != nil {
 			return err
 		}
@@ -308,7 +321,8 @@ func (t tx) participantOf(ctx context.Context, conversationID, userID string) (s
 func (s *Store) JoinConversation(ctx context.Context, appID, conversationID string, ref sunlamp.ParticipantRef) (sunlamp.Participant, error) {
 	var p sunlamp.Participant
 	err := s.inTx(ctx, func(t tx) error {
-		c, err := t.conversation(ctx, appID, conversationID)
+		// The conversation's lock also makes concurrent joins count participants one at a time.
+		c, err := t.conversationLocked(ctx, appID, conversationID)
 		if err != nil {
 			return err
 		}
@@ -318,11 +332,6 @@ func (s *Store) JoinConversation(ctx context.Context, appID, conversationID stri
 		}
 		if c.Type != sunlamp.ConversationSDKGroup {
 			return sunlamp.Invalid("Only sdkGroup conversations can be joined")
-		}
-		if t.s.dialect == Postgres { // concurrent joins count participants one at a time (SQLite has one writer)
-			if _, err := t.exec(ctx, "SELECT id FROM conversations WHERE id = ? FOR UPDATE", c.ID); err != nil {
-				return err
-			}
 		}
 		if p, err = t.participantOf(ctx, c.ID, u.ID); err == nil {
 			if ref.SubscribeSDKClient { // a member already: joining again only subscribes
@@ -380,7 +389,7 @@ func (s *Store) Participants(ctx context.Context, appID, conversationID string, 
 // LeaveConversation removes a participant.
 func (s *Store) LeaveConversation(ctx context.Context, appID, conversationID string, ref sunlamp.ParticipantRef) error {
 	err := s.inTx(ctx, func(t tx) error {
-		c, err := t.conversation(ctx, appID, conversationID)
+		c, err := t.conversationLocked(ctx, appID, conversationID)
 		if err != nil {
 			return err
 		}
@@ -424,7 +433,7 @@ func (s *Store) LeaveConversation(ctx context.Context, appID, conversationID str
 func (s *Store) PostActivity(ctx context.Context, appID, conversationID string, a sunlamp.Activity) error {
 	now := s.now()
 	err := s.inTx(ctx, func(t tx) error {
-		c, err := t.conversation(ctx, appID, conversationID)
+		c, err := t.conversationLocked(ctx, appID, conversationID)
 		if err != nil {
 			return err
 		}
