@@ -212,6 +212,49 @@ func TestDeletedUserTakesNoPart(t *testing.T) {
 	}
 }
 
+// TestDeleteAllMessagesCountsUnderConcurrentPosts: messages posted while a conversation's messages
+// are being deleted are either deleted or counted; messageCount always equals the messages listed.
+func TestDeleteAllMessagesCountsUnderConcurrentPosts(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st, _ := openStore(t, name)
+			appID := mustApp(t, st)
+			deadline := time.Now().Add(raceLimit)
+			for round := 0; round < 20 && time.Now().Before(deadline); round++ {
+				c := mustGroup(t, st, appID)
+				var fns []func() error
+				for i := 0; i < 40; i++ {
+					fns = append(fns, func() error {
+						_, err := st.PostMessage(ctx, sunlamp.Message{AppID: appID, ConversationID: c.ID, Author: sunlamp.Author{Type: sunlamp.AuthorBusiness},
+							Content: sunlamp.TextContent("x"), Source: sunlamp.Source{Type: sunlamp.SourceAPI}})
+						return err
+					})
+					if i == 20 {
+						fns = append(fns, func() error { return st.DeleteAllMessages(ctx, appID, c.ID) })
+					}
+				}
+				for _, err := range together(fns...) {
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				list, _, err := st.Messages(ctx, appID, c.ID, sunlamp.Page{Size: 100})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := st.Conversation(ctx, appID, c.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.MessageCount != len(list) {
+					t.Fatalf("round %d: got messageCount %d, want %d (the messages listed)", round, got.MessageCount, len(list))
+				}
+			}
+		})
+	}
+}
+
 // TestConversationEventsInOrder: the events of one conversation written at once by messages,
 // activities, joins and leaves are in the outbox in the order they happened: each carries the
 // conversation as it was, so along the outbox's sequence its message count never goes down. It

@@ -211,6 +211,11 @@ func (s *Store) scanMessages(ctx context.Context, q string, args []any, capacity
 // DeleteMessage removes one message of a conversation.
 func (s *Store) DeleteMessage(ctx context.Context, appID, conversationID, messageID string) error {
 	err := s.inTx(ctx, func(t tx) error {
+		// The conversation's lock first, as insertMessage and the batches take it, so that the
+		// message count and lastUpdatedAt below see every message committed before.
+		if _, err := t.conversationLocked(ctx, appID, conversationID); err != nil {
+			return err
+		}
 		res, err := t.exec(ctx, "DELETE FROM messages WHERE conversation_id = ? AND id = ? AND app_id = ?", conversationID, messageID, appID)
 		if err != nil {
 			return err
@@ -232,7 +237,9 @@ func (s *Store) DeleteMessage(ctx context.Context, appID, conversationID, messag
 // DeleteAllMessages removes every message of a conversation, which makes room under the limit again.
 func (s *Store) DeleteAllMessages(ctx context.Context, appID, conversationID string) error {
 	err := s.inTx(ctx, func(t tx) error {
-		if _, err := t.conversation(ctx, appID, conversationID); err != nil {
+		// Under the conversation's lock no message commits between the DELETE and the count of
+		// 0 below (PostgreSQL; a batch committing meanwhile would be missed and miscounted).
+		if _, err := t.conversationLocked(ctx, appID, conversationID); err != nil {
 			return err
 		}
 		if _, err := t.exec(ctx, "DELETE FROM messages WHERE conversation_id = ?", conversationID); err != nil {
