@@ -255,6 +255,104 @@ func TestDeleteAllMessagesCountsUnderConcurrentPosts(t *testing.T) {
 	}
 }
 
+// TestDeletedMessagesLeaveTheOutbox: deleting a message, all messages of a conversation, or the
+// conversation removes the conversation:message events that hold their text (and so their pending
+// deliveries), and only those.
+func TestDeletedMessagesLeaveTheOutbox(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st, db := openStore(t, name)
+			appID := mustApp(t, st)
+			post := func(c sunlamp.Conversation, text string) sunlamp.Message {
+				t.Helper()
+				m, err := st.PostMessage(ctx, sunlamp.Message{AppID: appID, ConversationID: c.ID, Author: sunlamp.Author{Type: sunlamp.AuthorBusiness},
+					Content: sunlamp.TextContent(text), Source: sunlamp.Source{Type: sunlamp.SourceAPI}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return m
+			}
+			want := func(text string, n int) {
+				t.Helper()
+				if got := eventsContaining(t, db, name, text); got != n {
+					t.Errorf("got %d outbox events with %q, want %d", got, text, n)
+				}
+			}
+			integ, err := st.CreateIntegration(ctx, sunlamp.Integration{AppID: appID, Type: "custom", Status: "active"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.CreateWebhook(ctx, sunlamp.Webhook{AppID: appID, IntegrationID: integ.ID, Version: sunlamp.WebhookVersion,
+				Target: "https://example.org/hook", Triggers: []string{"conversation:message"}, Secret: "s"}); err != nil {
+				t.Fatal(err)
+			}
+			c1, c2, c3 := mustGroup(t, st, appID), mustGroup(t, st, appID), mustGroup(t, st, appID)
+			m1 := post(c1, "first secret")
+			post(c1, "second kept")
+			post(c2, "third secret")
+			post(c2, "fourth secret")
+			post(c3, "fifth secret")
+			post(c3, "other kept")
+			if err := st.DeleteMessage(ctx, appID, c1.ID, m1.ID); err != nil {
+				t.Fatal(err)
+			}
+			want("first secret", 0)
+			want("second kept", 1)
+			if err := st.DeleteAllMessages(ctx, appID, c2.ID); err != nil {
+				t.Fatal(err)
+			}
+			want("third secret", 0)
+			want("fourth secret", 0)
+			if err := st.DeleteConversation(ctx, appID, c3.ID); err != nil {
+				t.Fatal(err)
+			}
+			want("fifth secret", 0)
+			want("other kept", 0)
+			want(c3.ID, 2) // conversation:create and conversation:remove, which hold no message
+			want(c1.ID, 2) // conversation:create and the message kept
+			if n, err := st.PendingDeliveries(ctx); err != nil || n != 1 {
+				t.Errorf("got %d pending deliveries (error %v), want 1: the kept message's", n, err)
+			}
+		})
+	}
+}
+
+// TestErasureClearsDevices: DeleteUserPersonalInformation clears the channel data of the user's
+// devices (info, push token, app version) and keeps the facts that they exist.
+func TestErasureClearsDevices(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st, _ := openStore(t, name)
+			appID := mustApp(t, st)
+			res, err := st.Inbound(ctx, sunlamp.Inbound{AppID: appID, Channel: sunlamp.ClientTypeSDK,
+				Device: &sunlamp.Device{Type: "web", GUID: "guid-1", PushNotificationToken: "token-secret", AppVersion: "9.9",
+					Info: map[string]any{"currentUrl": "https://shop.example/secret"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.DeleteUserPersonalInformation(ctx, appID, res.User.ID); err != nil {
+				t.Fatal(err)
+			}
+			devices, err := st.Devices(ctx, appID, res.User.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(devices) != 1 {
+				t.Fatalf("got %d devices, want 1", len(devices))
+			}
+			d := devices[0]
+			if d.Info != nil || d.PushNotificationToken != "" || d.AppVersion != "" {
+				t.Errorf("got device info %v, token %q, appVersion %q after erasure, want none", d.Info, d.PushNotificationToken, d.AppVersion)
+			}
+			if d.ID != res.Device.ID || d.GUID != "guid-1" || d.Type != "web" || d.Status != "active" || d.ClientID != res.Client.ID {
+				t.Errorf("got device %+v, want id, guid, type, status and client kept", d)
+			}
+		})
+	}
+}
+
 // TestConversationEventsInOrder: the events of one conversation written at once by messages,
 // activities, joins and leaves are in the outbox in the order they happened: each carries the
 // conversation as it was, so along the outbox's sequence its message count never goes down. It

@@ -269,6 +269,9 @@ func (t tx) deleteConversation(ctx context.Context, c sunlamp.Conversation) erro
 	if _, err := t.exec(ctx, "DELETE FROM messages WHERE conversation_id = ?", c.ID); err != nil {
 		return err
 	}
+	if err := t.deleteMessageEvents(ctx, c.ID); err != nil { // messages.go
+		return err
+	}
 	if _, err := t.exec(ctx, "DELETE FROM conversations WHERE id = ? AND app_id = ?", c.ID, c.AppID); err != nil {
 		return err
 	}

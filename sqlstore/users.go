@@ -238,13 +238,14 @@ func (s *Store) UpdateUser(ctx context.Context, appID, idOrExternalID string, up
 //
 //   - the user's givenName, surname, email, avatarUrl, locale and metadata (the spec's example answers
 //     `profile: {}`, so locale goes too) — one row;
-//   - the displayName, avatarUrl, info and raw of each of the user's clients — a handful of rows;
+//   - the displayName, avatarUrl, info and raw of each of the user's clients, and the info, push
+//     token and appVersion of each of its devices — a handful of rows;
 //   - the copies of those values in the event outbox (snapshots taken for webhooks), found through
 //     the events_by_user index — as many rows as the user has undelivered or retained events;
 //
 // and nothing else, because nothing else holds them: messages render their author's name and avatar
 // from the user and clients when read. Kept: id, externalId, brandId, signedUpAt, identities, the
-// clients themselves, devices, conversations and message content.
+// clients and devices themselves (ids, types, status, lastSeen), conversations and message content.
 //
 // On SQLite, secure_delete zeroes the old bytes in the database pages, and a checkpoint afterwards
 // copies the new pages into the database file and truncates the write-ahead log, so that the old
@@ -264,6 +265,12 @@ func (s *Store) DeleteUserPersonalInformation(ctx context.Context, appID, idOrEx
 			return err
 		}
 		if _, err := t.exec(ctx, "UPDATE clients SET display_name = NULL, avatar_url = NULL, info = NULL, raw = NULL WHERE user_id = ? AND app_id = ?", u.ID, appID); err != nil {
+			return err
+		}
+		// Devices are the SDK client's channel data: their info (page URLs, user agents, OS and
+		// browser), push token and app version go like the clients' info; id, type, guid, status,
+		// integrationId, lastSeen and clientId stay, since they only say that a device exists.
+		if _, err := t.exec(ctx, "UPDATE devices SET info = NULL, push_notification_token = NULL, app_version = NULL WHERE user_id = ? AND app_id = ?", u.ID, appID); err != nil {
 			return err
 		}
 		return t.scrubEvents(ctx, u.ID)
