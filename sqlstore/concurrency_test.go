@@ -124,6 +124,13 @@ func TestErasureWinsOverConcurrentWriters(t *testing.T) {
 				other := mustUser(t, st, appID, ext+"o")
 				conv := mustGroup(t, st, appID, sunlamp.ParticipantRef{UserID: other.ID})
 				member := mustGroup(t, st, appID, sunlamp.ParticipantRef{UserID: u.ID})
+				// A channel client with the user's name, and the user's default conversation.
+				text := sunlamp.TextContent("hello")
+				first, err := st.Inbound(ctx, sunlamp.Inbound{AppID: appID, Channel: "telegram", UserID: u.ID, Content: &text,
+					Client: sunlamp.Client{ExternalID: "in" + ext, DisplayName: "Given" + ext, Info: map[string]any{"email": ext + "@secret.example"}}})
+				if err != nil {
+					t.Fatal(err)
+				}
 				meta := sunlamp.Metadata{"plan": "gold"}
 				errs := together(
 					func() error { _, err := st.DeleteUserPersonalInformation(ctx, appID, u.ID); return err },
@@ -143,6 +150,14 @@ func TestErasureWinsOverConcurrentWriters(t *testing.T) {
 						return st.PostActivity(ctx, appID, member.ID, sunlamp.Activity{Type: sunlamp.ActivityTypingStart,
 							Author: sunlamp.Author{Type: sunlamp.AuthorUser, UserID: u.ID}})
 					},
+					func() error { // the channel writes again, with nothing personal this time
+						_, err := st.Inbound(ctx, sunlamp.Inbound{AppID: appID, Channel: "telegram", Content: &text, Client: sunlamp.Client{ExternalID: "in" + ext}})
+						return err
+					},
+					func() error {
+						return st.PostActivity(ctx, appID, first.Conversation.ID, sunlamp.Activity{Type: sunlamp.ActivityRead,
+							Author: sunlamp.Author{Type: sunlamp.AuthorUser, UserID: u.ID}})
+					},
 				)
 				for i, err := range errs {
 					if err != nil {
@@ -155,6 +170,15 @@ func TestErasureWinsOverConcurrentWriters(t *testing.T) {
 				}
 				if got.Profile != (sunlamp.Profile{}) {
 					t.Fatalf("round %d: got profile %+v after the erasure, want none", round, got.Profile)
+				}
+				clients, _, err := st.Clients(ctx, appID, u.ID, sunlamp.Page{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range clients {
+					if c.DisplayName != "" || c.Info != nil {
+						t.Fatalf("round %d: got client %s with displayName %q and info %v after the erasure, want none", round, c.ID, c.DisplayName, c.Info)
+					}
 				}
 				for _, secret := range []string{"Given" + ext + `"`, ext + "@secret.example"} {
 					if n := eventsContaining(t, db, name, secret); n > 0 {

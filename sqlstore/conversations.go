@@ -43,8 +43,8 @@ func (t tx) conversation(ctx context.Context, appID, id string) (sunlamp.Convers
 // conversationLocked returns a conversation of app as tx.conversation does, after taking its row
 // lock on PostgreSQL (SQLite has one writer). Every writer that emits an event of an existing
 // conversation takes it, as the messages do, so that the conversation's events commit in the order
-// of their sequence numbers and carry the conversation as it was then; it is taken before any user
-// lock (see lockShare).
+// of their sequence numbers and carry the conversation as it was then. It is taken after the user's
+// lock, never before (see lockShare): Inbound can only find the conversation through the user.
 func (t tx) conversationLocked(ctx context.Context, appID, id string) (sunlamp.Conversation, error) {
 	c, err := scanConversation(t.queryRow(ctx, "SELECT "+conversationColumns+" FROM conversations WHERE id = ? AND app_id = ?"+t.forLock(lockUpdate), id, appID))
 	if err != nil {
@@ -324,14 +324,16 @@ func (t tx) participantOf(ctx context.Context, conversationID, userID string) (s
 func (s *Store) JoinConversation(ctx context.Context, appID, conversationID string, ref sunlamp.ParticipantRef) (sunlamp.Participant, error) {
 	var p sunlamp.Participant
 	err := s.inTx(ctx, func(t tx) error {
-		// The conversation's lock also makes concurrent joins count participants one at a time.
+		// The user's lock first, then the conversation's (see lockShare); the conversation's lock
+		// also makes concurrent joins count participants one at a time. An unknown conversation
+		// is reported before an unknown user.
+		u, userErr := t.memberUser(ctx, appID, ref, lockShare)
 		c, err := t.conversationLocked(ctx, appID, conversationID)
 		if err != nil {
 			return err
 		}
-		u, err := t.memberUser(ctx, appID, ref, lockShare)
-		if err != nil {
-			return err
+		if userErr != nil {
+			return userErr
 		}
 		if c.Type != sunlamp.ConversationSDKGroup {
 			return sunlamp.Invalid("Only sdkGroup conversations can be joined")
@@ -392,34 +394,44 @@ func (s *Store) Participants(ctx context.Context, appID, conversationID string, 
 // LeaveConversation removes a participant.
 func (s *Store) LeaveConversation(ctx context.Context, appID, conversationID string, ref sunlamp.ParticipantRef) error {
 	err := s.inTx(ctx, func(t tx) error {
-		c, err := t.conversationLocked(ctx, appID, conversationID)
+		// Found without locks, then locked in order, the user's (for the event) before the
+		// conversation's (see lockShare).
+		c, err := t.conversation(ctx, appID, conversationID)
 		if err != nil {
 			return err
 		}
 		var p sunlamp.Participant
+		var u sunlamp.User
 		if ref.ID != "" {
 			p, err = scanParticipant(t.queryRow(ctx, "SELECT "+participantColumns+" FROM "+participantFrom+" WHERE p.conversation_id = ? AND p.id = ?", c.ID, ref.ID))
 			if err != nil {
 				return notFound(err, sunlamp.ErrNotAParticipant, "get participant")
 			}
+			if c.Type == sunlamp.ConversationSDKGroup {
+				if u, err = t.memberUser(ctx, appID, sunlamp.ParticipantRef{UserID: p.UserID}, lockShare); err != nil {
+					return err
+				}
+			}
 		} else {
-			u, err := t.memberUser(ctx, appID, ref, lockNone)
-			if err != nil {
+			if u, err = t.memberUser(ctx, appID, ref, lockShare); err != nil {
 				return err
 			}
 			if p, err = t.participantOf(ctx, c.ID, u.ID); err != nil {
 				return err
 			}
 		}
-		if _, err := t.exec(ctx, "DELETE FROM participants WHERE id = ?", p.ID); err != nil {
+		if c, err = t.conversationLocked(ctx, appID, c.ID); err != nil {
 			return err
+		}
+		res, err := t.exec(ctx, "DELETE FROM participants WHERE id = ?", p.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 { // it left meanwhile
+			return sunlamp.ErrNotAParticipant
 		}
 		if c.Type != sunlamp.ConversationSDKGroup { // the spec: conversation:leave fires for sdkGroup only
 			return nil
-		}
-		u, err := t.memberUser(ctx, appID, sunlamp.ParticipantRef{UserID: p.UserID}, lockShare)
-		if err != nil {
-			return err
 		}
 		return t.emit(ctx, sunlamp.Event{Type: "conversation:leave", AppID: appID, ConversationID: c.ID, UserID: u.ID,
 			Data: eventJSON(sunlamp.EventData{Conversation: &c, User: &u})})
@@ -436,6 +448,13 @@ func (s *Store) LeaveConversation(ctx context.Context, appID, conversationID str
 func (s *Store) PostActivity(ctx context.Context, appID, conversationID string, a sunlamp.Activity) error {
 	now := s.now()
 	err := s.inTx(ctx, func(t tx) error {
+		// The user's lock first, then the conversation's (see lockShare). An unknown conversation
+		// is reported before an unknown user.
+		var u sunlamp.User
+		var userErr error
+		if a.Author.Type == sunlamp.AuthorUser {
+			u, userErr = t.memberUser(ctx, appID, sunlamp.ParticipantRef{UserID: a.Author.UserID}, lockShare)
+		}
 		c, err := t.conversationLocked(ctx, appID, conversationID)
 		if err != nil {
 			return err
@@ -443,9 +462,8 @@ func (s *Store) PostActivity(ctx context.Context, appID, conversationID string, 
 		ev := sunlamp.Event{AppID: appID, ConversationID: c.ID, Type: "conversation:typing"}
 		data := sunlamp.EventData{Conversation: &c}
 		if a.Author.Type == sunlamp.AuthorUser {
-			u, err := t.memberUser(ctx, appID, sunlamp.ParticipantRef{UserID: a.Author.UserID}, lockShare)
-			if err != nil {
-				return err
+			if userErr != nil {
+				return userErr
 			}
 			if _, err := t.participantOf(ctx, c.ID, u.ID); err != nil {
 				return err

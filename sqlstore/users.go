@@ -117,7 +117,10 @@ func (t tx) user(ctx context.Context, appID, idOrExternalID string) (sunlamp.Use
 //     events, activities, new conversations, inbound deliveries): the erasure waits for them to
 //     commit, then scrubs their events; or they wait for it, and read the scrubbed row.
 //
-// Order, to avoid deadlocks: a conversation's row lock first, then the user's.
+// Order, to avoid deadlocks: a user's row lock first, then a conversation's (tx.conversationLocked).
+// Inbound can only find the user's default conversation through the user, so every writer locks
+// in that order; the writers that lock a user exclusively lock no conversation, and the message
+// batches lock conversations and no user.
 const (
 	lockNone   = ""
 	lockShare  = "SHARE"
