@@ -262,8 +262,9 @@ func (s *Store) DeleteConversation(ctx context.Context, appID, id string) error 
 	return nil
 }
 
-// deleteConversation removes c with its participants and messages (default or not) and emits
-// conversation:remove. DeleteUser calls it for each conversation of the user it deletes.
+// deleteConversation removes c (locked by the caller) with its participants, its messages and their
+// conversation:message events in the outbox, and emits conversation:remove. (DeleteUser's purge
+// removes a deleted user's conversations in batches of its own, purgeStep.)
 func (t tx) deleteConversation(ctx context.Context, c sunlamp.Conversation) error {
 	// Messages first, explicitly: the cascade would do it, but this keeps the plan obvious.
 	if _, err := t.exec(ctx, "DELETE FROM messages WHERE conversation_id = ?", c.ID); err != nil {
