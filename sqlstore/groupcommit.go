@@ -33,6 +33,8 @@ type messageBatcher struct {
 	// two batches in flight that share a conversation then commit in id order, and a reader paging
 	// with page[after] never sees a message before one with a smaller id of the same conversation.
 	locked chan struct{}
+	// more receives a signal when a request joins the queue, for a writer gathering a batch.
+	more chan struct{}
 }
 
 // messageWriters returns how many batches may commit at once. SQLite has one writer connection.
@@ -84,6 +86,13 @@ func (b *messageBatcher) post(s *Store, ctx context.Context, m sunlamp.Message) 
 	b.mu.Lock()
 	r.m.ID, r.m.Received = sunlamp.NewID(), s.now()
 	b.queue = append(b.queue, r)
+	if b.more == nil {
+		b.more = make(chan struct{}, 1)
+	}
+	select { // wake a writer gathering its batch
+	case b.more <- struct{}{}:
+	default:
+	}
 	if b.running < s.messageWriters() {
 		b.running++
 		go b.run(s)
@@ -95,8 +104,49 @@ func (b *messageBatcher) post(s *Store, ctx context.Context, m sunlamp.Message) 
 	return r.m, r.err
 }
 
-func (b *messageBatcher) run(s *Store) {
+// gatherWait bounds how long a writer that has just committed waits for the callers it released to
+// come back before it takes the next batch. Without it, under steady load the callers split into two
+// groups that take turns (one waits for its commit while the other posts), and each commit carries
+// half of them; every commit costs an fsync whatever it holds, so fuller batches are more messages a
+// second. The writer waits only after releasing several callers, and only while fewer requests are
+// queued than it released: a lone caller never waits, a busy queue not at all. Measured over HTTP at
+// 32 clients, alternating runs on a loaded machine: SQLite 4.4k/4.6k/4.9k -> 9.7k/6.0k/9.3k msg/s,
+// PostgreSQL 3.3k/2.9k/6.0k -> 4.8k/3.5k/5.2k.
+const gatherWait = 250 * time.Microsecond
+
+// gather waits until at least want requests are queued, at most gatherWait. Called without b.mu.
+func (b *messageBatcher) gather(want int) {
+	deadline := time.Now().Add(gatherWait)
+	var timer *time.Timer
 	for {
+		b.mu.Lock()
+		n := len(b.queue)
+		b.mu.Unlock()
+		left := time.Until(deadline)
+		if n >= want || left <= 0 {
+			break
+		}
+		if timer == nil {
+			timer = time.NewTimer(left)
+		} else {
+			timer.Reset(left)
+		}
+		select {
+		case <-b.more:
+		case <-timer.C:
+		}
+	}
+	if timer != nil {
+		timer.Stop()
+	}
+}
+
+func (b *messageBatcher) run(s *Store) {
+	released := 0
+	for {
+		if released > 1 {
+			b.gather(released)
+		}
 		b.mu.Lock()
 		if len(b.queue) == 0 {
 			b.running--
@@ -114,6 +164,7 @@ func (b *messageBatcher) run(s *Store) {
 		for _, r := range batch {
 			close(r.done)
 		}
+		released = len(batch)
 	}
 }
 
