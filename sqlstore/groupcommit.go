@@ -202,6 +202,14 @@ func (s *Store) commitMessages(batch []*postRequest, prev <-chan struct{}, locke
 		if prev != nil {
 			<-prev
 		}
+		// User authors must still exist when their message commits: a message racing DeleteUser
+		// would otherwise outlive the user's purge. Users before conversations, the lock order of
+		// every writer (see forLock).
+		users, err := t.liveAuthors(ctx, live)
+		if err != nil {
+			lockedOnce()
+			return err
+		}
 		convs, err := t.lockConversations(ctx, live)
 		lockedOnce()
 		if err != nil {
@@ -213,6 +221,9 @@ func (s *Store) commitMessages(batch []*postRequest, prev <-chan struct{}, locke
 			switch {
 			case c == nil || c.AppID != r.m.AppID:
 				r.err = sunlamp.ErrConversationNotFound
+				continue
+			case r.m.Author.UserID != "" && !users[r.m.Author.UserID]:
+				r.err = sunlamp.ErrUserNotFound
 				continue
 			case c.MessageCount >= sunlamp.MaxMessagesPerConversation:
 				r.err = sunlamp.ErrMessageLimit
@@ -463,4 +474,35 @@ func (t tx) bumpConversations(ctx context.Context, batch []*postRequest, convs m
 		return fmt.Errorf("update unread counts: %w", err)
 	}
 	return nil
+}
+
+// liveAuthors returns which of the batch's user authors exist and are not deleted, holding FOR SHARE
+// on them on PostgreSQL until the batch commits, so that DeleteUser waits for the batch (whose
+// messages its purge then removes) or the batch sees the user deleted.
+func (t tx) liveAuthors(ctx context.Context, batch []*postRequest) (map[string]bool, error) {
+	var ids []any
+	seen := map[string]bool{}
+	for _, r := range batch {
+		if id := r.m.Author.UserID; id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	live := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return live, nil
+	}
+	rows, err := t.query(ctx, "SELECT id FROM users WHERE id IN ("+placeholders(len(ids))+") AND "+liveUser+" ORDER BY id"+t.forLock(lockShare), ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		live[id] = true
+	}
+	return live, rows.Err()
 }
