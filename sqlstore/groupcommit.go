@@ -196,6 +196,11 @@ func (s *Store) commitMessages(batch []*postRequest, prev <-chan struct{}, locke
 		return
 	}
 	var accepted []*postRequest
+	if s.dialect == Postgres && !slices.ContainsFunc(live, hasMedia) {
+		accepted, err := s.pipelineMessages(live, prev, lockedOnce)
+		finishBatch(batch, live, accepted, err)
+		return
+	}
 	err := s.inTx(context.Background(), func(t tx) error {
 		accepted = accepted[:0]
 		ctx := context.Background()
@@ -215,45 +220,24 @@ func (s *Store) commitMessages(batch []*postRequest, prev <-chan struct{}, locke
 		if err != nil {
 			return err
 		}
-		for _, r := range live {
-			r.err = nil
-			c := convs[r.m.ConversationID]
-			switch {
-			case c == nil || c.AppID != r.m.AppID:
-				r.err = sunlamp.ErrConversationNotFound
-				continue
-			case r.m.Author.UserID != "" && !users[r.m.Author.UserID]:
-				r.err = sunlamp.ErrUserNotFound
-				continue
-			case c.MessageCount >= sunlamp.MaxMessagesPerConversation:
-				r.err = sunlamp.ErrMessageLimit
-				continue
-			}
-			c.MessageCount++
-			if r.m.Received.After(c.LastUpdatedAt) {
-				c.LastUpdatedAt = r.m.Received
-			}
-			accepted = append(accepted, r)
-		}
+		accepted = acceptMessages(live, users, convs, accepted)
 		if len(accepted) == 0 {
 			return nil
 		}
-		// The events carry each conversation as the batch leaves it, encoded once per conversation.
-		convJSON := make(map[string][]byte, len(convs))
-		for _, r := range accepted {
-			if convJSON[r.m.ConversationID] == nil {
-				b, err := json.Marshal(convs[r.m.ConversationID])
-				if err != nil {
-					return err
-				}
-				convJSON[r.m.ConversationID] = b
-			}
+		convJSON, err := conversationsJSON(accepted, convs)
+		if err != nil {
+			return err
 		}
 		if err := t.insertMessages(ctx, accepted, convJSON); err != nil {
 			return err
 		}
 		return t.bumpConversations(ctx, accepted, convs)
 	})
+	finishBatch(batch, live, accepted, err)
+}
+
+// finishBatch sets the results of a batch whose transaction ended with err.
+func finishBatch(batch, live, accepted []*postRequest, err error) {
 	if err != nil { // nothing of the batch was stored: every message not refused on its own fails
 		for _, r := range live {
 			if r.err == nil {
@@ -266,6 +250,55 @@ func (s *Store) commitMessages(batch []*postRequest, prev <-chan struct{}, locke
 			r.m.ID, r.m.Received = "", time.Time{}
 		}
 	}
+}
+
+// acceptMessages sets the result of each request of a batch refused on its own (unknown
+// conversation, deleted author, the conversation's message limit), counts the others in their
+// conversation, and appends them to accepted.
+func acceptMessages(live []*postRequest, users map[string]bool, convs map[string]*sunlamp.Conversation, accepted []*postRequest) []*postRequest {
+	for _, r := range live {
+		r.err = nil
+		c := convs[r.m.ConversationID]
+		switch {
+		case c == nil || c.AppID != r.m.AppID:
+			r.err = sunlamp.ErrConversationNotFound
+			continue
+		case r.m.Author.UserID != "" && !users[r.m.Author.UserID]:
+			r.err = sunlamp.ErrUserNotFound
+			continue
+		case c.MessageCount >= sunlamp.MaxMessagesPerConversation:
+			r.err = sunlamp.ErrMessageLimit
+			continue
+		}
+		c.MessageCount++
+		if r.m.Received.After(c.LastUpdatedAt) {
+			c.LastUpdatedAt = r.m.Received
+		}
+		accepted = append(accepted, r)
+	}
+	return accepted
+}
+
+// conversationsJSON encodes the conversations of the accepted messages as the batch leaves them:
+// the events carry them, encoded once per conversation.
+func conversationsJSON(accepted []*postRequest, convs map[string]*sunlamp.Conversation) (map[string][]byte, error) {
+	convJSON := make(map[string][]byte, len(convs))
+	for _, r := range accepted {
+		if convJSON[r.m.ConversationID] == nil {
+			b, err := json.Marshal(convs[r.m.ConversationID])
+			if err != nil {
+				return nil, err
+			}
+			convJSON[r.m.ConversationID] = b
+		}
+	}
+	return convJSON, nil
+}
+
+// stmt is a statement of a batch: its `?` text and arguments.
+type stmt struct {
+	q    string
+	args []any
 }
 
 // chunkSizes splits n into powers of two of at most 128, largest first. Statements are built for
@@ -299,25 +332,13 @@ func padded[T any](rows []T) []T {
 // that server processes sharing the database count messages correctly and never deadlock. (SQLite
 // has one writer at a time.)
 func (t tx) lockConversations(ctx context.Context, batch []*postRequest) (map[string]*sunlamp.Conversation, error) {
-	var ids []any
-	seen := map[string]bool{}
-	for _, r := range batch {
-		if !seen[r.m.ConversationID] {
-			seen[r.m.ConversationID] = true
-			ids = append(ids, r.m.ConversationID)
-		}
-	}
-	ids = padded(ids)
-	q := "SELECT " + conversationColumns + " FROM conversations WHERE id IN (" + placeholders(len(ids)) + ") ORDER BY id"
-	if t.s.dialect == Postgres {
-		q += " FOR UPDATE"
-	}
-	rows, err := t.query(ctx, q, ids...)
+	st := t.s.lockConversationsStmt(batch)
+	rows, err := t.query(ctx, st.q, st.args...)
 	if err != nil {
 		return nil, fmt.Errorf("lock conversations: %w", err)
 	}
 	defer rows.Close()
-	convs := make(map[string]*sunlamp.Conversation, len(ids))
+	convs := make(map[string]*sunlamp.Conversation, len(st.args))
 	for rows.Next() {
 		c, err := scanConversation(rows)
 		if err != nil {
@@ -328,6 +349,24 @@ func (t tx) lockConversations(ctx context.Context, batch []*postRequest) (map[st
 	return convs, rows.Err()
 }
 
+// lockConversationsStmt is the query of lockConversations.
+func (s *Store) lockConversationsStmt(batch []*postRequest) stmt {
+	var ids []any
+	seen := map[string]bool{}
+	for _, r := range batch {
+		if !seen[r.m.ConversationID] {
+			seen[r.m.ConversationID] = true
+			ids = append(ids, r.m.ConversationID)
+		}
+	}
+	ids = padded(ids)
+	q := "SELECT " + conversationColumns + " FROM conversations WHERE id IN (" + placeholders(len(ids)) + ") ORDER BY id"
+	if s.dialect == Postgres {
+		q += " FOR UPDATE"
+	}
+	return stmt{q, ids}
+}
+
 // insertMessages writes the messages of a batch and their conversation:message events with
 // multi-row INSERTs; convJSON holds the encoded conversation of each.
 func (t tx) insertMessages(ctx context.Context, batch []*postRequest, convJSON map[string][]byte) error {
@@ -335,12 +374,8 @@ func (t tx) insertMessages(ctx context.Context, batch []*postRequest, convJSON m
 	for _, size := range chunkSizes(len(batch)) {
 		part := batch[start : start+size]
 		start += size
-		var q strings.Builder
-		q.WriteString("INSERT INTO messages (" + messageColumns + ") VALUES ")
-		args := make([]any, 0, len(part)*messageColumnCount)
-		row := "(" + placeholders(messageColumnCount) + ")"
-		for i, r := range part {
-			if r.m.Content.Type == "image" || r.m.Content.Type == "file" {
+		for _, r := range part {
+			if hasMedia(r) {
 				if err := t.fillMessageMedia(ctx, &r.m); err != nil { // attachments.go: mediaType, mediaSize
 					return err
 				}
@@ -348,13 +383,9 @@ func (t tx) insertMessages(ctx context.Context, batch []*postRequest, convJSON m
 					return r.prepErr
 				}
 			}
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString(row)
-			args = append(args, r.args...)
 		}
-		if _, err := t.exec(ctx, q.String(), args...); err != nil {
+		st := insertMessagesStmt(part)
+		if _, err := t.exec(ctx, st.q, st.args...); err != nil {
 			return fmt.Errorf("insert messages: %w", err)
 		}
 		for _, r := range part {
@@ -362,31 +393,58 @@ func (t tx) insertMessages(ctx context.Context, batch []*postRequest, convJSON m
 				return err
 			}
 		}
-
-		q.Reset()
-		q.WriteString("INSERT INTO events (id, app_id, type, conversation_id, user_id, integration_id, data, created_at) VALUES ")
-		args = args[:0]
-		for i, r := range part {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-			m := r.m
-			// The JSON of sunlamp.EventData{Conversation, Message}, put together from its parts.
-			data := make([]byte, 0, 32+len(convJSON[m.ConversationID])+len(r.event))
-			data = append(data, `{"Conversation":`...)
-			data = append(data, convJSON[m.ConversationID]...)
-			data = append(data, `,"Message":`...)
-			data = append(data, r.event...)
-			data = append(data, '}')
-			args = append(args, sunlamp.NewID(), m.AppID, "conversation:message", m.ConversationID, nullStr(m.Author.UserID),
-				nullStr(m.Source.IntegrationID), string(data), m.Received.UnixMilli())
-		}
-		if _, err := t.exec(ctx, q.String(), args...); err != nil {
+		st = insertEventsStmt(part, convJSON)
+		if _, err := t.exec(ctx, st.q, st.args...); err != nil {
 			return fmt.Errorf("insert message events: %w", err)
 		}
 	}
 	return nil
+}
+
+// hasMedia says whether r's message may refer to an attachment, whose details and lifecycle need
+// statements of their own (attachments.go).
+func hasMedia(r *postRequest) bool {
+	return r.m.Content.Type == "image" || r.m.Content.Type == "file"
+}
+
+// insertMessagesStmt is the multi-row INSERT of part's messages.
+func insertMessagesStmt(part []*postRequest) stmt {
+	var q strings.Builder
+	q.WriteString("INSERT INTO messages (" + messageColumns + ") VALUES ")
+	args := make([]any, 0, len(part)*messageColumnCount)
+	row := "(" + placeholders(messageColumnCount) + ")"
+	for i, r := range part {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(row)
+		args = append(args, r.args...)
+	}
+	return stmt{q.String(), args}
+}
+
+// insertEventsStmt is the multi-row INSERT of the conversation:message events of part's messages.
+func insertEventsStmt(part []*postRequest, convJSON map[string][]byte) stmt {
+	var q strings.Builder
+	q.WriteString("INSERT INTO events (id, app_id, type, conversation_id, user_id, integration_id, data, created_at) VALUES ")
+	args := make([]any, 0, len(part)*8)
+	for i, r := range part {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		m := r.m
+		// The JSON of sunlamp.EventData{Conversation, Message}, put together from its parts.
+		data := make([]byte, 0, 32+len(convJSON[m.ConversationID])+len(r.event))
+		data = append(data, `{"Conversation":`...)
+		data = append(data, convJSON[m.ConversationID]...)
+		data = append(data, `,"Message":`...)
+		data = append(data, r.event...)
+		data = append(data, '}')
+		args = append(args, sunlamp.NewID(), m.AppID, "conversation:message", m.ConversationID, nullStr(m.Author.UserID),
+			nullStr(m.Source.IntegrationID), string(data), m.Received.UnixMilli())
+	}
+	return stmt{q.String(), args}
 }
 
 // valuesTable returns a derived table of rows for UPDATE ... FROM, written so that both databases
@@ -414,6 +472,16 @@ func valuesTable(cols [][2]string, rows int) string {
 // three set-based statements whatever the batch holds, since each statement is a round trip on
 // PostgreSQL.
 func (t tx) bumpConversations(ctx context.Context, batch []*postRequest, convs map[string]*sunlamp.Conversation) error {
+	for _, st := range bumpConversationsStmts(batch, convs) {
+		if _, err := t.exec(ctx, st.q, st.args...); err != nil {
+			return fmt.Errorf("update conversations: %w", err)
+		}
+	}
+	return nil
+}
+
+// bumpConversationsStmts are the statements of bumpConversations.
+func bumpConversationsStmts(batch []*postRequest, convs map[string]*sunlamp.Conversation) []stmt {
 	type own struct{ conv, user string }
 	added := map[string]int{}
 	byUser := map[own]int{}
@@ -449,50 +517,37 @@ func (t tx) bumpConversations(ctx context.Context, batch []*postRequest, convs m
 		args = append(args, r.id, r.count, r.t)
 	}
 	table := valuesTable([][2]string{{"cid", "TEXT"}, {"n", "BIGINT"}, {"t", "BIGINT"}}, len(rows))
-	if _, err := t.exec(ctx, "UPDATE conversations SET message_count = v.n, last_updated_at = v.t FROM "+table+" AS v WHERE conversations.id = v.cid", args...); err != nil {
-		return fmt.Errorf("update conversations: %w", err)
-	}
-	args = args[:0]
+	out := []stmt{{"UPDATE conversations SET message_count = v.n, last_updated_at = v.t FROM " + table + " AS v WHERE conversations.id = v.cid", args}}
+	args = make([]any, 0, len(rows)*2)
 	for _, r := range rows {
 		args = append(args, r.id, r.added)
 	}
 	table = valuesTable([][2]string{{"cid", "TEXT"}, {"n", "BIGINT"}}, len(rows))
-	if _, err := t.exec(ctx, "UPDATE participants SET unread_count = unread_count + v.n FROM "+table+" AS v WHERE participants.conversation_id = v.cid", args...); err != nil {
-		return fmt.Errorf("update unread counts: %w", err)
-	}
+	out = append(out, stmt{"UPDATE participants SET unread_count = unread_count + v.n FROM " + table + " AS v WHERE participants.conversation_id = v.cid", args})
 	if len(owners) == 0 {
-		return nil
+		return out
 	}
 	// A user's own messages are not unread for them.
 	owners = padded(owners)
-	args = args[:0]
+	args = make([]any, 0, len(owners)*3)
 	for _, k := range owners {
 		args = append(args, k.conv, k.user, byUser[k])
 	}
 	table = valuesTable([][2]string{{"cid", "TEXT"}, {"uid", "TEXT"}, {"n", "BIGINT"}}, len(owners))
-	if _, err := t.exec(ctx, "UPDATE participants SET unread_count = unread_count - v.n FROM "+table+" AS v WHERE participants.conversation_id = v.cid AND participants.user_id = v.uid", args...); err != nil {
-		return fmt.Errorf("update unread counts: %w", err)
-	}
-	return nil
+	return append(out, stmt{"UPDATE participants SET unread_count = unread_count - v.n FROM " + table + " AS v WHERE participants.conversation_id = v.cid AND participants.user_id = v.uid", args})
 }
 
 // liveAuthors returns which of the batch's user authors exist and are not deleted, holding FOR SHARE
 // on them on PostgreSQL until the batch commits, so that DeleteUser waits for the batch (whose
 // messages its purge then removes) or the batch sees the user deleted.
 func (t tx) liveAuthors(ctx context.Context, batch []*postRequest) (map[string]bool, error) {
-	var ids []any
-	seen := map[string]bool{}
-	for _, r := range batch {
-		if id := r.m.Author.UserID; id != "" && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
+	ids := authorIDs(batch)
 	live := make(map[string]bool, len(ids))
 	if len(ids) == 0 {
 		return live, nil
 	}
-	rows, err := t.query(ctx, "SELECT id FROM users WHERE id IN ("+placeholders(len(ids))+") AND "+liveUser+" ORDER BY id"+t.forLock(lockShare), ids...)
+	st := t.liveAuthorsStmt(ids)
+	rows, err := t.query(ctx, st.q, st.args...)
 	if err != nil {
 		return nil, err
 	}
@@ -505,4 +560,22 @@ func (t tx) liveAuthors(ctx context.Context, batch []*postRequest) (map[string]b
 		live[id] = true
 	}
 	return live, rows.Err()
+}
+
+// liveAuthorsStmt is the query of liveAuthors for the users ids.
+func (t tx) liveAuthorsStmt(ids []any) stmt {
+	return stmt{"SELECT id FROM users WHERE id IN (" + placeholders(len(ids)) + ") AND " + liveUser + " ORDER BY id" + t.forLock(lockShare), ids}
+}
+
+// authorIDs returns the distinct user authors of a batch.
+func authorIDs(batch []*postRequest) []any {
+	var ids []any
+	seen := map[string]bool{}
+	for _, r := range batch {
+		if id := r.m.Author.UserID; id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
