@@ -122,14 +122,7 @@ func (s *Store) UpdateApp(ctx context.Context, id string, u sunlamp.AppUpdate) (
 // DeleteApp removes the app; foreign keys with ON DELETE CASCADE remove everything it owns.
 func (s *Store) DeleteApp(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(t tx) error {
-		res, err := t.exec(ctx, "DELETE FROM apps WHERE id = ?", id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return sunlamp.ErrAppNotFound
-		}
-		return nil
+		return t.deleteOne(ctx, sunlamp.ErrAppNotFound, "DELETE FROM apps WHERE id = ?", id)
 	})
 	if err != nil {
 		return fmt.Errorf("delete app: %w", err)

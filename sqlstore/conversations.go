@@ -424,12 +424,9 @@ func (s *Store) LeaveConversation(ctx context.Context, appID, conversationID str
 		if c, err = t.conversationLocked(ctx, appID, c.ID); err != nil {
 			return err
 		}
-		res, err := t.exec(ctx, "DELETE FROM participants WHERE id = ?", p.ID)
-		if err != nil {
+		// ErrNotAParticipant when it left meanwhile.
+		if err := t.deleteOne(ctx, sunlamp.ErrNotAParticipant, "DELETE FROM participants WHERE id = ?", p.ID); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 { // it left meanwhile
-			return sunlamp.ErrNotAParticipant
 		}
 		if c.Type != sunlamp.ConversationSDKGroup { // the spec: conversation:leave fires for sdkGroup only
 			return nil

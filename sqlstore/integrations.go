@@ -209,14 +209,7 @@ func (s *Store) DeleteIntegration(ctx context.Context, appID, id string) error {
 		if _, err := t.exec(ctx, "DELETE FROM api_keys WHERE app_id = ? AND integration_id = ?", appID, id); err != nil {
 			return err
 		}
-		res, err := t.exec(ctx, "DELETE FROM integrations WHERE app_id = ? AND id = ?", appID, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return sunlamp.ErrIntegrationNotFound
-		}
-		return nil
+		return t.deleteOne(ctx, sunlamp.ErrIntegrationNotFound, "DELETE FROM integrations WHERE app_id = ? AND id = ?", appID, id)
 	})
 	if err != nil {
 		return fmt.Errorf("delete integration: %w", err)

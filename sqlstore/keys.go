@@ -130,14 +130,7 @@ func (s *Store) AppKeys(ctx context.Context, appID string) ([]sunlamp.Key, error
 // DeleteKey removes the key with id, or returns sunlamp.ErrNotFound.
 func (s *Store) DeleteKey(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(t tx) error {
-		res, err := t.exec(ctx, "DELETE FROM api_keys WHERE id = ?", id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return sunlamp.ErrNotFound
-		}
-		return nil
+		return t.deleteOne(ctx, sunlamp.ErrNotFound, "DELETE FROM api_keys WHERE id = ?", id)
 	})
 	if err != nil {
 		return fmt.Errorf("delete key: %w", err)

@@ -197,6 +197,18 @@ func (t tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	return t.QueryRowContext(ctx, t.s.q(query), args...)
 }
 
+// deleteOne runs a DELETE and returns notFoundErr when it removed no row.
+func (t tx) deleteOne(ctx context.Context, notFoundErr error, query string, args ...any) error {
+	res, err := t.exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFoundErr
+	}
+	return nil
+}
+
 func (t tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	rows, err := t.QueryContext(ctx, t.s.q(query), args...)
 	return rows, t.s.classify(err)

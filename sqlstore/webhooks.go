@@ -163,14 +163,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, appID, integrationID, id stri
 // DeleteWebhook removes a webhook; its deliveries cascade.
 func (s *Store) DeleteWebhook(ctx context.Context, appID, integrationID, id string) error {
 	err := s.inTx(ctx, func(t tx) error {
-		res, err := t.exec(ctx, "DELETE FROM webhooks WHERE app_id = ? AND integration_id = ? AND id = ?", appID, integrationID, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return sunlamp.ErrNotFound
-		}
-		return nil
+		return t.deleteOne(ctx, sunlamp.ErrNotFound, "DELETE FROM webhooks WHERE app_id = ? AND integration_id = ? AND id = ?", appID, integrationID, id)
 	})
 	if err != nil {
 		return fmt.Errorf("delete webhook: %w", err)

@@ -1,10 +1,8 @@
 package apitest
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -22,13 +20,7 @@ func ValidateRequest(tb testing.TB, req *http.Request, body []byte) {
 	if router == nil || !strings.HasPrefix(req.URL.Path, "/v2/") {
 		return
 	}
-	u := *req.URL
-	u.Scheme, u.Host = "https", "api.smooch.io"
-	specReq := req.Clone(context.Background())
-	specReq.URL = &u
-	specReq.Host = u.Host
-	specReq.Body = io.NopCloser(bytes.NewReader(body))
-	route, params, err := router.FindRoute(specReq)
+	specReq, route, params, err := specRoute(router, req, body)
 	if err != nil {
 		tb.Errorf("%s %s: no operation of the spec matches: %v", req.Method, req.URL.Path, err)
 		return

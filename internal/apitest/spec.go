@@ -126,14 +126,7 @@ func ValidateResponse(tb testing.TB, req *http.Request, reqBody []byte, status i
 	if router == nil || !strings.HasPrefix(req.URL.Path, "/v2/") {
 		return
 	}
-	// Route as if the request went to one of the spec's servers.
-	u := *req.URL
-	u.Scheme, u.Host = "https", "api.smooch.io"
-	specReq := req.Clone(context.Background())
-	specReq.URL = &u
-	specReq.Host = u.Host
-	specReq.Body = io.NopCloser(bytes.NewReader(reqBody))
-	route, params, err := router.FindRoute(specReq)
+	specReq, route, params, err := specRoute(router, req, reqBody)
 	if err != nil {
 		if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
 			return // a route the spec does not have, refused as it should be
@@ -181,4 +174,17 @@ func checkErrorEnvelope(tb testing.TB, req *http.Request, status int, body []byt
 // PathEscape escapes a path segment as the official client does (encodeURIComponent).
 func PathEscape(s string) string {
 	return strings.ReplaceAll(url.PathEscape(s), "@", "%40")
+}
+
+// specRoute finds the spec's operation for req, routed as if it went to one of the spec's servers,
+// and returns the request as sent there (with body as its body).
+func specRoute(router routers.Router, req *http.Request, body []byte) (*http.Request, *routers.Route, map[string]string, error) {
+	u := *req.URL
+	u.Scheme, u.Host = "https", "api.smooch.io"
+	specReq := req.Clone(context.Background())
+	specReq.URL = &u
+	specReq.Host = u.Host
+	specReq.Body = io.NopCloser(bytes.NewReader(body))
+	route, params, err := router.FindRoute(specReq)
+	return specReq, route, params, err
 }
