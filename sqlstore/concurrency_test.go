@@ -392,6 +392,15 @@ func TestConversationEventsInOrder(t *testing.T) {
 			for i := 0; i < 4; i++ {
 				users = append(users, mustUser(t, st, appID, fmt.Sprintf("u%d", i)))
 			}
+			// A webhook subscribed to every event of the test, so that messages have their events.
+			integ, err := st.CreateIntegration(ctx, sunlamp.Integration{AppID: appID, Type: "custom", Status: "active"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.CreateWebhook(ctx, sunlamp.Webhook{AppID: appID, IntegrationID: integ.ID, Version: sunlamp.WebhookVersion, Target: "https://example.org/hook",
+				Triggers: []string{"conversation:message", "conversation:read", "conversation:typing", "conversation:join", "conversation:leave"}, Secret: "s"}); err != nil {
+				t.Fatal(err)
+			}
 			c := mustGroup(t, st, appID, sunlamp.ParticipantRef{UserID: users[0].ID}, sunlamp.ParticipantRef{UserID: users[1].ID})
 			deadline := time.Now().Add(raceLimit)
 			for round := 0; round < 30 && time.Now().Before(deadline); round++ {
@@ -443,11 +452,14 @@ func TestConversationEventsInOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer rows.Close()
-			last, lastType, n := -1, "", 0
+			last, lastType, n, messages := -1, "", 0, 0
 			for rows.Next() {
 				var typ, data string
 				if err := rows.Scan(&typ, &data); err != nil {
 					t.Fatal(err)
+				}
+				if typ == "conversation:message" {
+					messages++
 				}
 				var ev struct{ Conversation struct{ MessageCount int } }
 				if err := json.Unmarshal([]byte(data), &ev); err != nil {
@@ -461,6 +473,9 @@ func TestConversationEventsInOrder(t *testing.T) {
 			}
 			if err := rows.Err(); err != nil {
 				t.Fatal(err)
+			}
+			if messages == 0 || messages != last {
+				t.Errorf("got %d conversation:message events, the last event counting %d messages: want one event per message", messages, last)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -128,6 +129,90 @@ func TestMessagesAppearInIDOrder(t *testing.T) {
 						t.Fatalf("snapshot %d shows messages up to %s but not %s, committed later with a smaller id", n, snap[len(snap)-1], id)
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestMessageEventsOnlyForSubscribers: a message's conversation:message event is written to the
+// outbox only when something will read it (a webhook subscribed to that trigger, or a switchboard
+// of the app), decided per conversation even inside one batch, and then with its delivery.
+func TestMessageEventsOnlyForSubscribers(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st, db := openStore(t, name)
+			q := func(query string) string {
+				if name == "postgres" {
+					return strings.ReplaceAll(query, "?", "$1")
+				}
+				return query
+			}
+			count := func(query, arg string) int {
+				t.Helper()
+				var n int
+				if err := db.QueryRow(q(query), arg).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			quiet, hooked, boarded := mustApp(t, st), mustApp(t, st), mustApp(t, st)
+			webhook := func(appID string, triggers ...string) {
+				t.Helper()
+				integ, err := st.CreateIntegration(ctx, sunlamp.Integration{ID: sunlamp.NewID(), AppID: appID, Type: "custom", Status: "active"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := st.CreateWebhook(ctx, sunlamp.Webhook{ID: sunlamp.NewID(), AppID: appID, IntegrationID: integ.ID, Version: sunlamp.WebhookVersion,
+					Target: "https://example.org/hook", Triggers: triggers, Secret: "s"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			webhook(quiet, "conversation:read") // a webhook, but not for messages
+			webhook(hooked, "conversation:read", "conversation:message")
+			if _, err := st.CreateSwitchboard(ctx, boarded); err != nil {
+				t.Fatal(err)
+			}
+			convs := map[string]string{}
+			for _, appID := range []string{quiet, hooked, boarded} {
+				c, err := st.CreateConversation(ctx, sunlamp.Conversation{AppID: appID, Type: sunlamp.ConversationSDKGroup}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				convs[appID] = c.ID
+			}
+			var fns []func() error
+			for i := 0; i < 10; i++ { // concurrently, so that batches mix the three apps
+				for appID, convID := range convs {
+					fns = append(fns, func() error {
+						_, err := st.PostMessage(ctx, sunlamp.Message{AppID: appID, ConversationID: convID, Author: sunlamp.Author{Type: sunlamp.AuthorBusiness},
+							Content: sunlamp.TextContent("hi"), Source: sunlamp.Source{Type: sunlamp.SourceAPI}})
+						return err
+					})
+				}
+			}
+			for i, err := range together(fns...) {
+				if err != nil {
+					t.Fatalf("post %d: %v", i, err)
+				}
+			}
+			events := "SELECT COUNT(*) FROM events WHERE type = 'conversation:message' AND conversation_id = ?"
+			for appID, want := range map[string]int{quiet: 0, hooked: 10, boarded: 10} {
+				if got := count(events, convs[appID]); got != want {
+					t.Errorf("app %s: got %d conversation:message events, want %d", appID, got, want)
+				}
+			}
+			if got := count("SELECT COUNT(*) FROM deliveries WHERE app_id = ?", hooked); got != 10 {
+				t.Errorf("got %d deliveries for the subscribed webhook, want 10", got)
+			}
+			// Subscribing later serves the messages that follow.
+			webhook(quiet, "conversation:message")
+			if _, err := st.PostMessage(ctx, sunlamp.Message{AppID: quiet, ConversationID: convs[quiet], Author: sunlamp.Author{Type: sunlamp.AuthorBusiness},
+				Content: sunlamp.TextContent("now heard"), Source: sunlamp.Source{Type: sunlamp.SourceAPI}}); err != nil {
+				t.Fatal(err)
+			}
+			if got := count(events, convs[quiet]); got != 1 {
+				t.Errorf("got %d conversation:message events after subscribing, want 1", got)
 			}
 		})
 	}

@@ -61,6 +61,7 @@ func (s *Store) pipelineMessagesOn(ctx context.Context, pc *pgx.Conn, live []*po
 	b.Queue(s.q(lock.q), lock.args...)
 	users := make(map[string]bool, len(ids))
 	convs := make(map[string]*sunlamp.Conversation, len(lock.args))
+	outbox := make(map[string]bool, len(lock.args))
 	err := func() error {
 		br := pc.SendBatch(ctx, &b)
 		defer br.Close()
@@ -89,12 +90,10 @@ func (s *Store) pipelineMessagesOn(ctx context.Context, pc *pgx.Conn, live []*po
 			return fmt.Errorf("lock conversations: %w", err)
 		}
 		for rows.Next() {
-			c, err := scanConversation(rows)
-			if err != nil {
+			if err := scanLockedConversation(rows, convs, outbox); err != nil {
 				rows.Close()
 				return err
 			}
-			convs[c.ID] = &c
 		}
 		if rows.Close(); rows.Err() != nil {
 			return fmt.Errorf("lock conversations: %w", rows.Err())
@@ -110,7 +109,8 @@ func (s *Store) pipelineMessagesOn(ctx context.Context, pc *pgx.Conn, live []*po
 	accepted := acceptMessages(live, users, convs, nil)
 	b = pgx.Batch{}
 	if len(accepted) > 0 {
-		convJSON, err := conversationsJSON(accepted, convs)
+		evented := withOutbox(accepted, outbox)
+		convJSON, err := conversationsJSON(evented, convs)
 		if err != nil {
 			return nil, err
 		}
@@ -120,7 +120,12 @@ func (s *Store) pipelineMessagesOn(ctx context.Context, pc *pgx.Conn, live []*po
 			start += size
 			st := insertMessagesStmt(part)
 			b.Queue(s.q(st.q), st.args...)
-			st = insertEventsStmt(part, convJSON)
+		}
+		start = 0
+		for _, size := range chunkSizes(len(evented)) {
+			part := evented[start : start+size]
+			start += size
+			st := insertEventsStmt(part, convJSON)
 			b.Queue(s.q(st.q), st.args...)
 		}
 		for _, st := range bumpConversationsStmts(accepted, convs) {
