@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sunlamp/sunlamp"
+	"github.com/sunlamp/sunlamp/api"
 	"github.com/sunlamp/sunlamp/internal/apitest"
 )
 
@@ -51,6 +53,7 @@ func benchApp(b *testing.B, e *apitest.Env, n int) (appID, auth string, convs []
 // BenchmarkPostMessage posts text messages from 32 concurrent clients, each to its own
 // conversation; every 201 is sent after its message's commit is durable.
 func BenchmarkPostMessage(b *testing.B) {
+	asServed(b)
 	for _, store := range apitest.Stores() {
 		b.Run(store, func(b *testing.B) {
 			e := apitest.NewEnv(b, store)
@@ -89,6 +92,7 @@ func BenchmarkPostMessage(b *testing.B) {
 // BenchmarkListMessages reads pages of a 30,000-message conversation from 8 concurrent clients
 // (the newest page and pages further back) and reports latency percentiles.
 func BenchmarkListMessages(b *testing.B) {
+	asServed(b)
 	for _, store := range apitest.Stores() {
 		b.Run(store, func(b *testing.B) {
 			e := apitest.NewEnv(b, store)
@@ -175,6 +179,7 @@ func fillConversation(b *testing.B, e *apitest.Env, appID, convID string, n int)
 // BenchmarkGetConversation compares GET /v2/apps/{appId}/conversations/{id} with app-key Basic
 // auth to a bare net/http handler returning the same bytes, in the same run.
 func BenchmarkGetConversation(b *testing.B) {
+	asServed(b)
 	for _, store := range apitest.Stores() {
 		b.Run("sunlamp/"+store, func(b *testing.B) {
 			e := apitest.NewEnv(b, store)
@@ -196,3 +201,10 @@ func BenchmarkGetConversation(b *testing.B) {
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
+
+// asServed runs a benchmark with the garbage collector set as `sunlamp serve` sets it (api.GCPercent),
+// for the server and, in this process, the clients.
+func asServed(b *testing.B) {
+	old := debug.SetGCPercent(api.GCPercent)
+	b.Cleanup(func() { debug.SetGCPercent(old) })
+}

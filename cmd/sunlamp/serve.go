@@ -104,6 +104,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(api.GCPercent)
+	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
