@@ -217,3 +217,59 @@ func TestMessageEventsOnlyForSubscribers(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteAppLeavesNothing: deleting an app removes every row of it, messages included (on
+// PostgreSQL through their conversations, since messages have no foreign key to apps), and nothing
+// of another app.
+func TestDeleteAppLeavesNothing(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st, db := openStore(t, name)
+			gone, kept := mustApp(t, st), mustApp(t, st)
+			for _, appID := range []string{gone, kept} {
+				u := mustUser(t, st, appID, "u")
+				c, err := st.CreateConversation(ctx, sunlamp.Conversation{AppID: appID, Type: sunlamp.ConversationPersonal}, []sunlamp.ParticipantRef{{UserID: u.ID}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				integ, err := st.CreateIntegration(ctx, sunlamp.Integration{ID: sunlamp.NewID(), AppID: appID, Type: "custom", Status: "active"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := st.CreateWebhook(ctx, sunlamp.Webhook{ID: sunlamp.NewID(), AppID: appID, IntegrationID: integ.ID, Version: sunlamp.WebhookVersion,
+					Target: "https://example.org/hook", Triggers: []string{"conversation:message"}, Secret: "s"}); err != nil {
+					t.Fatal(err)
+				}
+				for i := 0; i < 3; i++ {
+					if _, err := st.PostMessage(ctx, sunlamp.Message{AppID: appID, ConversationID: c.ID, Author: sunlamp.Author{Type: sunlamp.AuthorUser, UserID: u.ID},
+						Content: sunlamp.TextContent("hi"), Source: sunlamp.Source{Type: sunlamp.SourceAPI}}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if err := st.DeleteApp(ctx, gone); err != nil {
+				t.Fatal(err)
+			}
+			for _, table := range []string{"users", "conversations", "participants", "messages", "events", "deliveries", "integrations", "webhooks", "api_keys"} {
+				q := "SELECT COUNT(*) FROM " + table + " WHERE app_id = ?"
+				if name == "postgres" {
+					q = strings.Replace(q, "?", "$1", 1)
+				}
+				for appID, wantSome := range map[string]bool{gone: false, kept: true} {
+					var n int
+					if err := db.QueryRow(q, appID).Scan(&n); err != nil {
+						t.Fatal(err)
+					}
+					if wantSome && n == 0 && table != "api_keys" {
+						t.Errorf("%s: the other app has no rows left, want them kept", table)
+					}
+					if !wantSome && n != 0 {
+						t.Errorf("%s: %d rows of the deleted app left, want none", table, n)
+					}
+				}
+			}
+		})
+	}
+}
+
