@@ -35,9 +35,6 @@ type Config struct {
 	// store again. Keys deleted through this server are forgotten at once; the TTL bounds how long a
 	// key deleted through another server process sharing the database keeps working. 0 means 5s.
 	KeyCacheTTL time.Duration
-	// AfterWrite, when set, is called after each request other than GET that succeeded: it may have
-	// committed outbox events, so the webhook dispatcher is woken with it. It must not block.
-	AfterWrite func()
 }
 
 // Server serves the API.
@@ -48,8 +45,6 @@ type Server struct {
 	clock   sunlamp.Clock
 	auth    *authenticator
 	mux     *http.ServeMux
-	// afterWrite is Config.AfterWrite.
-	afterWrite func()
 }
 
 // NewServer returns the API as an http.Handler.
@@ -61,7 +56,6 @@ func NewServer(cfg Config) *Server {
 		clock:   cfg.Clock,
 		mux:     http.NewServeMux(),
 	}
-	s.afterWrite = cfg.AfterWrite
 	if s.log == nil {
 		s.log = discardLogger()
 	}
@@ -197,8 +191,6 @@ func (s *Server) handleLimited(pattern string, p policy, limit int64, h func(htt
 		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
-		} else if s.afterWrite != nil && r.Method != http.MethodGet {
-			s.afterWrite()
 		}
 	})
 }

@@ -19,6 +19,9 @@ func (t tx) emit(ctx context.Context, ev sunlamp.Event) error {
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = t.s.now()
 	}
+	if t.st != nil {
+		t.st.emitted = true
+	}
 	_, err := t.exec(ctx, "INSERT INTO events (id, app_id, type, conversation_id, user_id, integration_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 		ev.ID, ev.AppID, ev.Type, nullStr(ev.ConversationID), nullStr(ev.UserID), nullStr(ev.IntegrationID), string(ev.Data), ev.CreatedAt.UnixMilli())
 	return err

@@ -453,6 +453,9 @@ func (t tx) insertMessages(ctx context.Context, batch, evented []*postRequest, c
 			}
 		}
 	}
+	if len(evented) > 0 && t.st != nil {
+		t.st.emitted = true
+	}
 	start = 0
 	for _, size := range chunkSizes(len(evented)) {
 		part := evented[start : start+size]

@@ -273,3 +273,78 @@ func TestDeleteAppLeavesNothing(t *testing.T) {
 	}
 }
 
+// TestOnOutbox: the store reports each commit that wrote outbox events, after the commit (the
+// deliveries are visible to another connection when it does), and stays silent for writes that
+// wrote none, such as messages of an app that nothing subscribes to.
+func TestOnOutbox(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st, db := openStore(t, name)
+			q := "SELECT COUNT(*) FROM deliveries"
+			var mu sync.Mutex
+			var calls, seen []int // deliveries visible at each call
+			st.OnOutbox(func() {
+				var n int
+				if err := db.QueryRow(q).Scan(&n); err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				calls = append(calls, 1)
+				seen = append(seen, n)
+				mu.Unlock()
+			})
+			reset := func() {
+				mu.Lock()
+				calls, seen = nil, nil
+				mu.Unlock()
+			}
+			quiet, hooked := mustApp(t, st), mustApp(t, st)
+			c := map[string]string{}
+			for _, appID := range []string{quiet, hooked} {
+				conv, err := st.CreateConversation(ctx, sunlamp.Conversation{AppID: appID, Type: sunlamp.ConversationSDKGroup}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c[appID] = conv.ID
+			}
+			post := func(appID string) {
+				t.Helper()
+				if _, err := st.PostMessage(ctx, sunlamp.Message{AppID: appID, ConversationID: c[appID], Author: sunlamp.Author{Type: sunlamp.AuthorBusiness},
+					Content: sunlamp.TextContent("hi"), Source: sunlamp.Source{Type: sunlamp.SourceAPI}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			integ, err := st.CreateIntegration(ctx, sunlamp.Integration{ID: sunlamp.NewID(), AppID: hooked, Type: "custom", Status: "active"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.CreateWebhook(ctx, sunlamp.Webhook{ID: sunlamp.NewID(), AppID: hooked, IntegrationID: integ.ID, Version: sunlamp.WebhookVersion,
+				Target: "https://example.org/hook", Triggers: []string{"conversation:message", "conversation:create"}, Secret: "s"}); err != nil {
+				t.Fatal(err)
+			}
+			reset()
+			post(quiet)
+			mu.Lock()
+			if len(calls) != 0 {
+				t.Errorf("got %d outbox calls for a message nothing subscribes to, want none", len(calls))
+			}
+			mu.Unlock()
+			post(hooked)
+			mu.Lock()
+			if len(calls) != 1 || seen[0] != 1 {
+				t.Errorf("got calls %v seeing %v deliveries for a subscribed message, want one call seeing 1", calls, seen)
+			}
+			mu.Unlock()
+			reset()
+			if _, err := st.CreateConversation(ctx, sunlamp.Conversation{AppID: hooked, Type: sunlamp.ConversationSDKGroup}, nil); err != nil { // conversation:create
+				t.Fatal(err)
+			}
+			mu.Lock()
+			if len(calls) != 1 || seen[0] != 2 {
+				t.Errorf("got calls %v seeing %v deliveries after conversation:create, want one call seeing 2", calls, seen)
+			}
+			mu.Unlock()
+		})
+	}
+}

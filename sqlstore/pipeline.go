@@ -49,7 +49,7 @@ func (s *Store) pipelineMessagesOn(ctx context.Context, pc *pgx.Conn, live []*po
 	}
 	// Round trip 1: BEGIN, the authors (FOR SHARE, users before conversations as every writer),
 	// the conversations (FOR UPDATE, in id order).
-	t := tx{nil, s}
+	t := tx{nil, s, nil}
 	var b pgx.Batch
 	b.Queue("BEGIN")
 	ids := authorIDs(live)
@@ -108,8 +108,10 @@ func (s *Store) pipelineMessagesOn(ctx context.Context, pc *pgx.Conn, live []*po
 	// Round trip 2: the writes and COMMIT.
 	accepted := acceptMessages(live, users, convs, nil)
 	b = pgx.Batch{}
+	wroteEvents := false
 	if len(accepted) > 0 {
 		evented := withOutbox(accepted, outbox)
+		wroteEvents = len(evented) > 0
 		convJSON, err := conversationsJSON(evented, convs)
 		if err != nil {
 			return nil, err
@@ -150,6 +152,9 @@ func (s *Store) pipelineMessagesOn(ctx context.Context, pc *pgx.Conn, live []*po
 	}
 	if err := br.Close(); err != nil {
 		return nil, s.classify(fmt.Errorf("commit: %w", err))
+	}
+	if wroteEvents {
+		s.outboxWritten()
 	}
 	return accepted, nil
 }

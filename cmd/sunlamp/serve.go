@@ -147,6 +147,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	})
 	dispatchCtx, stopDispatcher := context.WithCancel(context.WithoutCancel(ctx))
 	dispatched := make(chan error, 1)
+	store.OnOutbox(dispatcher.Wake) // deliveries may be due as soon as an outbox event commits
 	go func() { dispatched <- dispatcher.Run(dispatchCtx) }()
 	defer func() {
 		stopDispatcher()
@@ -156,7 +157,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}()
 
 	srv := &http.Server{
-		Handler:           api.NewServer(api.Config{Store: store, BaseURL: c.baseURL, Logger: log, AfterWrite: dispatcher.Wake}),
+		Handler:           api.NewServer(api.Config{Store: store, BaseURL: c.baseURL, Logger: log}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
