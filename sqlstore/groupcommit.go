@@ -35,6 +35,10 @@ type messageBatcher struct {
 	locked chan struct{}
 	// more receives a signal when a request joins the queue, for a writer gathering a batch.
 	more chan struct{}
+	// quiet holds the apps whose last batch needed no message events (no webhook for them, no
+	// switchboard): their callers skip encoding the event's snapshot of the message. A hint only:
+	// the writer encodes any snapshot that turns out to be needed (see ensureEvents).
+	quiet sync.Map // app id -> struct{}
 }
 
 // messageWriters returns how many batches may commit at once. SQLite has one writer connection.
@@ -67,12 +71,32 @@ type postRequest struct {
 	done chan struct{}
 }
 
-// prepare encodes the message's row and event snapshot.
-func (r *postRequest) prepare() {
+// prepare encodes the message's row and, unless its app's messages needed no event lately, the
+// event's snapshot of the message.
+func (r *postRequest) prepare(b *messageBatcher) {
 	r.args, r.prepErr = messageArgs(r.m)
-	if r.prepErr == nil {
+	if _, quiet := b.quiet.Load(r.m.AppID); r.prepErr == nil && !quiet {
 		r.event, r.prepErr = json.Marshal(snapshotMessage(r.m))
 	}
+}
+
+// ensureEvents encodes the snapshots that the callers skipped but the batch needs, and records
+// which apps of the batch needed events.
+func (b *messageBatcher) ensureEvents(accepted []*postRequest, outbox map[string]bool) error {
+	for _, r := range accepted {
+		if outbox[r.m.ConversationID] {
+			b.quiet.Delete(r.m.AppID)
+			if r.event == nil {
+				var err error
+				if r.event, err = json.Marshal(snapshotMessage(r.m)); err != nil {
+					return err
+				}
+			}
+		} else {
+			b.quiet.Store(r.m.AppID, struct{}{})
+		}
+	}
+	return nil
 }
 
 // post queues m and waits for the commit that holds it. It does not give up when ctx ends while
@@ -98,7 +122,7 @@ func (b *messageBatcher) post(s *Store, ctx context.Context, m sunlamp.Message) 
 		go b.run(s)
 	}
 	b.mu.Unlock()
-	r.prepare()
+	r.prepare(b)
 	close(r.ready)
 	<-r.done
 	return r.m, r.err
@@ -239,6 +263,9 @@ func (s *Store) commitMessages(batch []*postRequest, prev <-chan struct{}, locke
 		accepted = acceptMessages(live, users, convs, accepted)
 		if len(accepted) == 0 {
 			return nil
+		}
+		if err := s.msgBatch.ensureEvents(accepted, outbox); err != nil {
+			return err
 		}
 		evented := withOutbox(accepted, outbox)
 		convJSON, err := conversationsJSON(evented, convs)
@@ -438,7 +465,8 @@ func (t tx) insertMessages(ctx context.Context, batch, evented []*postRequest, c
 				if err := t.fillMessageMedia(ctx, &r.m); err != nil { // attachments.go: mediaType, mediaSize
 					return err
 				}
-				if r.prepare(); r.prepErr != nil { // the content may have changed
+				r.event = nil
+				if r.prepare(&t.s.msgBatch); r.prepErr != nil { // the content changed: encode it again
 					return r.prepErr
 				}
 			}

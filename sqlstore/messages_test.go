@@ -214,6 +214,11 @@ func TestMessageEventsOnlyForSubscribers(t *testing.T) {
 			if got := count(events, convs[quiet]); got != 1 {
 				t.Errorf("got %d conversation:message events after subscribing, want 1", got)
 			}
+			// Its snapshot of the message is whole, though the caller skipped it (the app had
+			// needed no events).
+			if got := eventsContaining(t, db, name, `"text":"now heard"`); got != 1 {
+				t.Errorf("got %d events with the message's text after subscribing, want 1", got)
+			}
 		})
 	}
 }

@@ -110,6 +110,9 @@ func (s *Store) pipelineMessagesOn(ctx context.Context, pc *pgx.Conn, live []*po
 	b = pgx.Batch{}
 	wroteEvents := false
 	if len(accepted) > 0 {
+		if err := s.msgBatch.ensureEvents(accepted, outbox); err != nil {
+			return nil, err
+		}
 		evented := withOutbox(accepted, outbox)
 		wroteEvents = len(evented) > 0
 		convJSON, err := conversationsJSON(evented, convs)
