@@ -34,13 +34,8 @@ var (
 	appOrOwnIntegration = policy{scopes: []sunlamp.Scope{sunlamp.ScopeApp, sunlamp.ScopeIntegration}, app: true}
 )
 
-type principalKey struct{}
-
 // principal returns the key that authenticated the request.
-func principal(ctx context.Context) sunlamp.Key {
-	k, _ := ctx.Value(principalKey{}).(sunlamp.Key)
-	return k
-}
+func principal(ctx context.Context) sunlamp.Key { return stateOf(ctx).key }
 
 // authorize authenticates r and checks p: 401 for missing or bad credentials, 403 for good
 // credentials without access. A key never learns whether another app's resources exist: an app or
@@ -76,7 +71,13 @@ func (s *Server) authorize(r *http.Request, p policy) (*http.Request, error) {
 			}
 		}
 	}
-	return r.WithContext(context.WithValue(r.Context(), principalKey{}, key)), nil
+	st, ok := r.Context().Value(requestStateKey{}).(*requestState)
+	if !ok { // a request that did not come through ServeHTTP
+		st = &requestState{}
+		r = r.WithContext(context.WithValue(r.Context(), requestStateKey{}, st))
+	}
+	st.key = key
+	return r, nil
 }
 
 // authenticator checks credentials against keys, caching lookups so that a request does not pay a

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -184,4 +183,3 @@ type fieldError struct {
 func (e *fieldError) Error() string { return e.field + " " + e.msg }
 
 // logger returns the server's logger; used by helpers that have no Server at hand.
-func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

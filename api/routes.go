@@ -2,7 +2,7 @@ package api
 
 // routes lists every operation: one line each, handler named handle + the spec's operationId.
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
+	s.route("GET /healthz", s.handleHealthz)
 
 	// Apps (Account Provisioning)
 	s.handle("POST /v2/apps", accountOnly, s.handleCreateApp)
@@ -80,5 +80,5 @@ func (s *Server) routes() {
 	s.handleLimited("POST /v2/apps/{appId}/attachments", appOrIntegration, maxUploadBody, s.handleUploadAttachment)
 	s.handle("POST /v2/apps/{appId}/attachments/remove", appOrIntegration, s.handleDeleteAttachment)
 	// Media URLs are public, like the service's CDN URLs: no authentication.
-	s.mux.HandleFunc("GET /attachments/v2/{attachmentId}/{filename}", s.handleGetAttachmentMedia)
+	s.route("GET /attachments/v2/{attachmentId}/{filename}", s.handleGetAttachmentMedia)
 }

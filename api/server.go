@@ -44,7 +44,9 @@ type Server struct {
 	log     *slog.Logger
 	clock   sunlamp.Clock
 	auth    *authenticator
-	mux     *http.ServeMux
+	// mux holds the routes; top holds them too, and a catch-all for what none takes, so that a
+	// request is routed once (see unrouted).
+	mux, top *http.ServeMux
 }
 
 // NewServer returns the API as an http.Handler.
@@ -55,9 +57,10 @@ func NewServer(cfg Config) *Server {
 		log:     cfg.Logger,
 		clock:   cfg.Clock,
 		mux:     http.NewServeMux(),
+		top:     http.NewServeMux(),
 	}
 	if s.log == nil {
-		s.log = discardLogger()
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.clock == nil {
 		s.clock = sunlamp.SystemClock{}
@@ -68,8 +71,35 @@ func NewServer(cfg Config) *Server {
 	}
 	s.auth = newAuthenticator(cfg.Store, ttl, s.clock)
 	s.routes()
+	s.top.HandleFunc("/", s.unrouted)
 	return s
 }
+
+// route registers a handler of a route.
+func (s *Server) route(pattern string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, h)
+	s.top.HandleFunc(pattern, h)
+}
+
+// requestState is what the middleware learns about a request: its id, and once authorized, its key.
+// One value in the request's context, filled in place, so that authorizing does not copy the
+// request again.
+type requestState struct {
+	id  string
+	key sunlamp.Key
+}
+
+type requestStateKey struct{}
+
+func stateOf(ctx context.Context) *requestState {
+	st, _ := ctx.Value(requestStateKey{}).(*requestState)
+	if st == nil {
+		return &requestState{}
+	}
+	return st
+}
+
+func requestID(ctx context.Context) string { return stateOf(ctx).id }
 
 // ServeHTTP serves one request through the middleware: request id, recovery, access log, and the
 // JSON 404/405 for requests no route takes.
@@ -82,7 +112,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = hex.EncodeToString(b[:])
 	}
 	w.Header().Set("X-Request-Id", id)
-	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	r = r.WithContext(context.WithValue(r.Context(), requestStateKey{}, &requestState{id: id}))
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
 		if v := recover(); v != nil {
@@ -96,19 +126,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		// The access log names the route pattern, never the raw path: paths carry externalIds,
 		// which may be personal data.
-		s.log.Info("request", "request_id", id, "method", r.Method, "route", r.Pattern, "status", sw.status, "ms", time.Since(start).Milliseconds())
+		if s.log.Enabled(r.Context(), slog.LevelInfo) {
+			s.log.Info("request", "request_id", id, "method", r.Method, "route", r.Pattern, "status", sw.status, "ms", time.Since(start).Milliseconds())
+		}
 	}()
-	h, pattern := s.mux.Handler(r)
-	if pattern == "" {
-		s.unrouted(sw, r, h)
-		return
-	}
-	s.mux.ServeHTTP(sw, r)
+	s.top.ServeHTTP(sw, r)
 }
 
-// unrouted answers a request that no route takes with the mux's status (404, or 405 with Allow) in
-// the JSON envelope instead of the mux's plain text.
-func (s *Server) unrouted(w http.ResponseWriter, r *http.Request, h http.Handler) {
+// unrouted answers a request that no route takes (top's catch-all) with the status the routes' mux
+// gives it (404, or 405 with Allow) in the JSON envelope instead of the mux's plain text.
+func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
+	r.Pattern = "" // the access log shows no route
+	h, _ := s.mux.Handler(r)
 	rec := &headerRecorder{header: http.Header{}}
 	h.ServeHTTP(rec, r)
 	if rec.status == http.StatusMethodNotAllowed {
@@ -160,13 +189,6 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer (flushing, deadlines).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-type requestIDKey struct{}
-
-func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
-
 // handle registers an operation: its method and path pattern, who may call it, and the handler.
 // JSON bodies are limited to 100 kb.
 func (s *Server) handle(pattern string, p policy, h func(http.ResponseWriter, *http.Request) error) {
@@ -175,15 +197,17 @@ func (s *Server) handle(pattern string, p policy, h func(http.ResponseWriter, *h
 
 // handleLimited is handle with another body limit (uploads).
 func (s *Server) handleLimited(pattern string, p policy, limit int64, h func(http.ResponseWriter, *http.Request) error) {
-	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	s.route(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > limit {
 			s.writeError(w, r, sunlamp.ErrRequestTooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		// A client trickling its body must not hold a connection forever: JSON bodies get 30 s,
-		// uploads 10 minutes (50 MB at 85 kB/s). Errors mean the connection cannot take deadlines.
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(readTimeout(limit)))
+		if r.Body != http.NoBody { // a request without a body (GET, most DELETEs) has nothing to limit
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			// A client trickling its body must not hold a connection forever: JSON bodies get 30 s,
+			// uploads 10 minutes (50 MB at 85 kB/s). Errors mean the connection cannot take deadlines.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(readTimeout(limit)))
+		}
 		r, err := s.authorize(r, p)
 		if err != nil {
 			s.writeError(w, r, err)
