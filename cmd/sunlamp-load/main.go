@@ -3,6 +3,9 @@
 // loopback. It creates an app, an app key and one conversation per client with the account key.
 //
 //	SUNLAMP_ACCOUNT_KEY_ID=act_... SUNLAMP_ACCOUNT_KEY_SECRET=... sunlamp-load -url http://127.0.0.1:8090 -op post -clients 32 -duration 10s
+//
+// With -webhook, the app's webhook subscribes to conversation:message and the load generator
+// serves it: the run then includes writing each message's event and delivering it.
 package main
 
 import (
@@ -13,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"runtime/debug"
@@ -37,6 +41,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	clients := fs.Int("clients", 32, "concurrent clients")
 	duration := fs.Duration("duration", 10*time.Second, "how long to run (at most 5m)")
 	fill := fs.Int("fill", 30000, "list: messages to post into the conversation first")
+	hook := fs.Bool("webhook", false, "post: subscribe a webhook to conversation:message, served by the load generator on loopback, and count its deliveries")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,6 +55,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	c.auth = basic(getenv("SUNLAMP_ACCOUNT_KEY_ID"), getenv("SUNLAMP_ACCOUNT_KEY_SECRET"))
 	if err := c.setup(ctx, *clients); err != nil {
 		return err
+	}
+	var rc *receiver
+	if *hook {
+		if *op != "post" {
+			return errors.New("-webhook goes with -op post")
+		}
+		var err error
+		if rc, err = c.subscribe(ctx); err != nil {
+			return err
+		}
+		defer rc.Close()
 	}
 	var call func(ctx context.Context, i int, n int64) error
 	switch *op {
@@ -76,7 +92,44 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if r.firstErr != nil {
 		fmt.Fprintln(stdout, "first error:", r.firstErr)
 	}
+	if rc != nil {
+		during := rc.events.Load()
+		deadline := time.Now().Add(30 * time.Second)
+		for rc.events.Load() < r.ok && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		fmt.Fprintf(stdout, "webhook: %d conversation:message events delivered during the run, %d of %d within 30 s after it\n", during, rc.events.Load(), r.ok)
+	}
 	return nil
+}
+
+// receiver is the webhook target of -webhook: it answers 200 and counts the events it receives.
+type receiver struct {
+	*http.Server
+	events atomic.Int64
+}
+
+// subscribe starts a receiver on loopback and subscribes it to the app's conversation:message.
+func (c *client) subscribe(ctx context.Context) (*receiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	rc := &receiver{}
+	rc.Server = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Events []json.RawMessage }
+		if err := json.NewDecoder(r.Body).Decode(&body); err == nil {
+			rc.events.Add(int64(len(body.Events)))
+		}
+	})}
+	go func() { _ = rc.Serve(ln) }()
+	err = c.do(ctx, "POST", "/v2/apps/"+c.appID+"/integrations", c.appAuth, map[string]any{"type": "custom", "displayName": "sunlamp-load",
+		"webhooks": []any{map[string]any{"target": "http://" + ln.Addr().String() + "/", "triggers": []string{"conversation:message"}}}}, 201, nil)
+	if err != nil {
+		rc.Close()
+		return nil, err
+	}
+	return rc, nil
 }
 
 func basic(id, secret string) string {
