@@ -416,8 +416,8 @@ func (s scanAlso) Scan(dest ...any) error { return s.r.Scan(append(dest, s.extra
 // outbox: only for an app with a webhook subscribed to that trigger (the event's deliveries) or with
 // a switchboard (the fan-out trigger also moves a conversation's switchboard state when a user
 // writes). Otherwise the event would reach no one and only wait to be pruned, and writing it and its
-// five index entries was a third of the work of a batch (HTTP, 32 clients: 8.5-9.3k -> 11.7-13.0k
-// msg/s on SQLite, 7.1-7.9k -> 9.2-9.7k on PostgreSQL). It is read in the batch's transaction, with
+// five index entries was a third of the work of a batch (HTTP, 32 clients, 3 runs: 8.5-9.3k -> 11.1-13.0k
+// msg/s on SQLite, 7.1-7.9k -> 9.3-10.6k on PostgreSQL). It is read in the batch's transaction, with
 // the conversation: on SQLite no webhook can appear meanwhile (one writer); on PostgreSQL a webhook
 // committed while the batch runs serves the messages that follow, as if created just after them.
 // The test for the trigger is the fan-out's own (a quoted name in the JSON array of triggers).
