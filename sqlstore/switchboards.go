@@ -525,10 +525,11 @@ func (s *Store) SwitchboardStates(ctx context.Context, appID string, conversatio
 func (s *Store) ConversationWithSwitchboardState(ctx context.Context, appID, id string) (sunlamp.Conversation, sunlamp.SwitchboardState, error) {
 	var switchboard sql.NullString
 	c, err := scanConversation(scanFunc(func(dest ...any) error {
+		// The app's switchboard (at most one) as a subquery: on SQLite the same LEFT JOIN took
+		// three times as long (16 us against 5.8 us a query), a third of GetConversation's time.
 		return s.queryRow(ctx, `SELECT c.id, c.app_id, c.type, c.default_user_id, c.display_name, c.description, c.icon_url, c.metadata,
-			c.business_last_read, c.last_updated_at, c.created_at, c.message_count, sb.id
-			FROM conversations c LEFT JOIN switchboards sb ON sb.app_id = c.app_id
-			WHERE c.id = ? AND c.app_id = ?`, id, appID).Scan(append(dest, &switchboard)...)
+			c.business_last_read, c.last_updated_at, c.created_at, c.message_count, (SELECT sb.id FROM switchboards sb WHERE sb.app_id = c.app_id)
+			FROM conversations c WHERE c.id = ? AND c.app_id = ?`, id, appID).Scan(append(dest, &switchboard)...)
 	}))
 	if err != nil {
 		return c, sunlamp.SwitchboardState{}, notFound(err, sunlamp.ErrConversationNotFound, "get conversation")
