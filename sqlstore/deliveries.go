@@ -3,11 +3,15 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/sunlamp/sunlamp"
 )
@@ -118,54 +122,86 @@ func (s *Store) ClaimDeliveries(ctx context.Context, worker string, now time.Tim
 	return out, nil
 }
 
-// FinishDeliveries records the results of attempts in one transaction.
+// FinishDeliveries records the results of attempts. On SQLite in one transaction. On PostgreSQL each
+// in a transaction of its own, so that finishing never holds one queue's delivery while waiting for
+// another's, which a concurrent insert behind both may hold (see migration 0010); the transactions
+// are pipelined in one round trip and do not wait for the WAL flush (synchronous_commit off): a
+// finish lost in a crash only means one more attempt, which at-least-once delivery allows.
+//
+// A delivery that leaves its queue (delivered, given up) makes the next one of its queue due
+// (trigger deliveries_promote_finished); one attempted again later keeps the ones behind it waiting.
 func (s *Store) FinishDeliveries(ctx context.Context, now time.Time, results []sunlamp.DeliveryResult) error {
 	if len(results) == 0 {
 		return nil
 	}
 	nowMs := now.UnixMilli()
-	err := s.inTx(ctx, func(t tx) error {
-		for _, r := range results {
-			var status any
-			if r.Status != 0 {
-				status = r.Status
-			}
-			claim := " WHERE seq = ? AND claimed_by = ? AND attempts = ? AND status = 'pending'"
-			var err error
-			switch r.Outcome {
-			case sunlamp.Delivered:
-				_, err = t.exec(ctx, "UPDATE deliveries SET status = 'done', lease_until = 0, claimed_by = NULL, last_status = ?, last_error = NULL, finished_at = ?"+claim,
-					status, nowMs, r.ID, r.ClaimedBy, r.Attempt)
-			case sunlamp.GiveUp:
-				_, err = t.exec(ctx, "UPDATE deliveries SET status = 'failed', lease_until = 0, claimed_by = NULL, last_status = ?, last_error = ?, finished_at = ?"+claim,
-					status, nullStr(r.Error), nowMs, r.ID, r.ClaimedBy, r.Attempt)
-			default:
-				next := r.NextAttemptAt.UnixMilli()
-				var res sql.Result
-				res, err = t.exec(ctx, "UPDATE deliveries SET next_attempt_at = ?, lease_until = 0, claimed_by = NULL, last_status = ?, last_error = ?"+claim,
-					next, status, nullStr(r.Error), r.ID, r.ClaimedBy, r.Attempt)
-				if err != nil {
+	var err error
+	if s.dialect == Postgres {
+		err = s.finishPipelined(ctx, nowMs, results)
+	} else {
+		err = s.inTx(ctx, func(t tx) error {
+			for _, r := range results {
+				st := finishStmt(nowMs, r)
+				if _, err := t.exec(ctx, st.q, st.args...); err != nil {
 					return err
 				}
-				if n, _ := res.RowsAffected(); n == 1 {
-					// What is queued behind it in its conversation is not due before it either, so
-					// that claims skip it through the due index instead of scanning it.
-					_, err = t.exec(ctx, `UPDATE deliveries SET next_attempt_at = ?
-						WHERE status = 'pending' AND next_attempt_at < ? AND seq > ?
-						AND webhook_id = (SELECT d.webhook_id FROM deliveries d WHERE d.seq = ?)
-						AND order_key = (SELECT d.order_key FROM deliveries d WHERE d.seq = ?)`, next, next, r.ID, r.ID, r.ID)
-				}
 			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+			return nil
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("finish deliveries: %w", err)
 	}
 	return nil
+}
+
+// finishPipelined is FinishDeliveries on PostgreSQL: one transaction per result, all sent at once.
+func (s *Store) finishPipelined(ctx context.Context, nowMs int64, results []sunlamp.DeliveryResult) error {
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return s.classify(err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		var b pgx.Batch
+		for _, r := range results {
+			st := finishStmt(nowMs, r)
+			b.Queue("BEGIN")
+			b.Queue("SET LOCAL synchronous_commit = off")
+			b.Queue(s.q(st.q), st.args...)
+			b.Queue("COMMIT")
+		}
+		if err := pc.SendBatch(ctx, &b).Close(); err != nil {
+			// The failed transaction is open and aborted: end it (the ones before it committed,
+			// the ones after it were not run; their leases will end and they will be sent again).
+			if _, rerr := pc.Exec(ctx, "ROLLBACK"); rerr != nil {
+				return errors.Join(err, driver.ErrBadConn)
+			}
+			return s.classify(err)
+		}
+		return nil
+	})
+}
+
+// finishStmt is the statement that records the result of one attempt, if the delivery is still the
+// attempt's.
+func finishStmt(nowMs int64, r sunlamp.DeliveryResult) stmt {
+	var status any
+	if r.Status != 0 {
+		status = r.Status
+	}
+	const claim = " WHERE seq = ? AND claimed_by = ? AND attempts = ? AND status = 'pending'"
+	switch r.Outcome {
+	case sunlamp.Delivered:
+		return stmt{"UPDATE deliveries SET status = 'done', lease_until = 0, claimed_by = NULL, last_status = ?, last_error = NULL, finished_at = ?" + claim,
+			[]any{status, nowMs, r.ID, r.ClaimedBy, r.Attempt}}
+	case sunlamp.GiveUp:
+		return stmt{"UPDATE deliveries SET status = 'failed', lease_until = 0, claimed_by = NULL, last_status = ?, last_error = ?, finished_at = ?" + claim,
+			[]any{status, nullStr(r.Error), nowMs, r.ID, r.ClaimedBy, r.Attempt}}
+	}
+	return stmt{"UPDATE deliveries SET next_attempt_at = ?, lease_until = 0, claimed_by = NULL, last_status = ?, last_error = ?" + claim,
+		[]any{r.NextAttemptAt.UnixMilli(), status, nullStr(r.Error), r.ID, r.ClaimedBy, r.Attempt}}
 }
 
 // ReleaseDeliveryClaims ends the leases of worker, or every lease when worker is "".

@@ -187,7 +187,7 @@ func BenchmarkDrain(b *testing.B) {
 	}
 }
 
-// BenchmarkClaimBehindFailingTarget measures a claim (the work done after every write) while a
+// BenchmarkClaimBehindFailingTarget measures a claim (the work done at each wake-up) while a
 // webhook's target is down: 64 conversations each with a failing delivery waiting for its retry and
 // 100 deliveries queued behind it.
 func BenchmarkClaimBehindFailingTarget(b *testing.B) {

@@ -1,0 +1,44 @@
+-- Only the first pending delivery of a webhook's conversation (or user) queue is due; the ones behind
+-- it wait with next_attempt_at at a far-future mark (253402300799999, the last millisecond of 9999)
+-- until it leaves the queue (delivered, given up, or deleted with its event or webhook), when the
+-- next one becomes due at its own creation time. Before, every pending delivery stayed due and a
+-- claim walked the due index past all those queued behind deliveries in flight, testing each: a
+-- claim cost grew with the backlog, and under a steady stream of messages with a webhook the
+-- dispatcher fell behind for good. Claims still check that a delivery is first in its queue.
+--
+-- Concurrency: a new delivery holds FOR SHARE the last pending one of its queue, the one whose end it
+-- waits for. If that one is being finished (or deleted), the insert waits for it: then it is no longer
+-- pending and the new delivery is due at once. If the insert locks it first, the finish waits for the
+-- insert to commit, and its promotion then sees the new delivery. Either way no delivery is left
+-- waiting behind nothing. (FinishDeliveries finishes one delivery per transaction on PostgreSQL, so
+-- that it never holds one queue's lock while waiting for another's.)
+CREATE OR REPLACE FUNCTION deliveries_queue() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.order_key IS NOT NULL THEN
+        PERFORM 1 FROM deliveries p
+        WHERE p.webhook_id = NEW.webhook_id AND p.order_key = NEW.order_key AND p.status = 'pending'
+        ORDER BY p.seq DESC LIMIT 1 FOR SHARE;
+        IF FOUND THEN
+            NEW.next_attempt_at := 253402300799999;
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE FUNCTION deliveries_promote() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE deliveries SET next_attempt_at = created_at
+    WHERE seq = (SELECT MIN(p.seq) FROM deliveries p WHERE p.webhook_id = OLD.webhook_id AND p.order_key = OLD.order_key AND p.status = 'pending')
+      AND next_attempt_at = 253402300799999;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER deliveries_promote_finished AFTER UPDATE OF status ON deliveries FOR EACH ROW
+    WHEN (OLD.status = 'pending' AND NEW.status <> 'pending' AND OLD.order_key IS NOT NULL) EXECUTE FUNCTION deliveries_promote();
+CREATE TRIGGER deliveries_promote_deleted AFTER DELETE ON deliveries FOR EACH ROW
+    WHEN (OLD.status = 'pending' AND OLD.order_key IS NOT NULL) EXECUTE FUNCTION deliveries_promote();
+
+UPDATE deliveries d SET next_attempt_at = 253402300799999
+WHERE d.status = 'pending' AND d.order_key IS NOT NULL AND EXISTS (SELECT 1 FROM deliveries p
+    WHERE p.webhook_id = d.webhook_id AND p.order_key = d.order_key AND p.status = 'pending' AND p.seq < d.seq);
