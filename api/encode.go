@@ -181,5 +181,3 @@ type fieldError struct {
 }
 
 func (e *fieldError) Error() string { return e.field + " " + e.msg }
-
-// logger returns the server's logger; used by helpers that have no Server at hand.

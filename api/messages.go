@@ -187,7 +187,7 @@ func (s *Server) handlePostMessage(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	// Written by hand like ListMessages' pages (the same bytes encoding/json would give, see
+	// Written by hand like ListMessages' pages (the same JSON values encoding/json would give, see
 	// TestAppendMessageJSON): PostMessage is the busiest write, and encoding/json re-validated and
 	// compacted the content it had just validated.
 	out := make([]byte, 0, 512+len(m.Content.Doc))

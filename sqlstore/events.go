@@ -6,6 +6,14 @@ import (
 	"github.com/sunlamp/sunlamp"
 )
 
+// outboxChanged records that the transaction wrote or removed outbox events, so that the webhook
+// dispatcher is woken when it commits (see Store.OnOutbox).
+func (t tx) outboxChanged() {
+	if t.st != nil {
+		t.st.outbox = true
+	}
+}
+
 // emit writes ev to the outbox in the caller's transaction, so that the event exists if and only if
 // the change that caused it commits. ID and CreatedAt are filled in when empty.
 //
@@ -19,9 +27,7 @@ func (t tx) emit(ctx context.Context, ev sunlamp.Event) error {
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = t.s.now()
 	}
-	if t.st != nil {
-		t.st.emitted = true
-	}
+	t.outboxChanged()
 	_, err := t.exec(ctx, "INSERT INTO events (id, app_id, type, conversation_id, user_id, integration_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 		ev.ID, ev.AppID, ev.Type, nullStr(ev.ConversationID), nullStr(ev.UserID), nullStr(ev.IntegrationID), string(ev.Data), ev.CreatedAt.UnixMilli())
 	return err

@@ -465,9 +465,17 @@ func (t tx) insertMessages(ctx context.Context, batch, evented []*postRequest, c
 				if err := t.fillMessageMedia(ctx, &r.m); err != nil { // attachments.go: mediaType, mediaSize
 					return err
 				}
-				r.event = nil
-				if r.prepare(&t.s.msgBatch); r.prepErr != nil { // the content changed: encode it again
-					return r.prepErr
+				// The content changed: encode the row again, and the event's snapshot if this batch
+				// writes the event (decided by the batch, not by the hint, which another writer may
+				// have changed since).
+				var err error
+				if r.args, err = messageArgs(r.m); err != nil {
+					return err
+				}
+				if slices.Contains(evented, r) {
+					if r.event, err = json.Marshal(snapshotMessage(r.m)); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -481,8 +489,8 @@ func (t tx) insertMessages(ctx context.Context, batch, evented []*postRequest, c
 			}
 		}
 	}
-	if len(evented) > 0 && t.st != nil {
-		t.st.emitted = true
+	if len(evented) > 0 {
+		t.outboxChanged()
 	}
 	start = 0
 	for _, size := range chunkSizes(len(evented)) {

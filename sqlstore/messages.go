@@ -230,6 +230,7 @@ func (s *Store) DeleteMessage(ctx context.Context, appID, conversationID, messag
 		// 24 hex characters, unique, so the quoted id matches no other message's event. (Only the
 		// quoted id is matched: PostgreSQL's switchboard trigger rewrites some events' data through
 		// jsonb, which spaces and reorders the keys.)
+		t.outboxChanged() // the deliveries queued behind a removed one may now be due
 		if _, err := t.exec(ctx, "DELETE FROM events WHERE created_at = ? AND conversation_id = ? AND type = 'conversation:message' AND data LIKE ?",
 			received, conversationID, `%"`+messageID+`"%`); err != nil {
 			return err
@@ -277,6 +278,7 @@ func (s *Store) DeleteAllMessages(ctx context.Context, appID, conversationID str
 // messages being deleted. The other events of the conversation (create, join, leave, activities)
 // hold no message and stay.
 func (t tx) deleteMessageEvents(ctx context.Context, conversationID string) error {
+	t.outboxChanged() // the deliveries queued behind a removed one may now be due
 	_, err := t.exec(ctx, "DELETE FROM events WHERE conversation_id = ? AND type = 'conversation:message'", conversationID)
 	return err
 }

@@ -341,6 +341,21 @@ func TestOnOutbox(t *testing.T) {
 				t.Errorf("got calls %v seeing %v deliveries for a subscribed message, want one call seeing 1", calls, seen)
 			}
 			mu.Unlock()
+			// Removing events reports too: what was queued behind them may be due now.
+			m, err := st.PostMessage(ctx, sunlamp.Message{AppID: hooked, ConversationID: c[hooked], Author: sunlamp.Author{Type: sunlamp.AuthorBusiness},
+				Content: sunlamp.TextContent("to delete"), Source: sunlamp.Source{Type: sunlamp.SourceAPI}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reset()
+			if err := st.DeleteMessage(ctx, hooked, c[hooked], m.ID); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			if len(calls) != 1 || seen[0] != 1 {
+				t.Errorf("got calls %v seeing %v deliveries after deleting a message, want one call seeing 1", calls, seen)
+			}
+			mu.Unlock()
 			reset()
 			if _, err := st.CreateConversation(ctx, sunlamp.Conversation{AppID: hooked, Type: sunlamp.ConversationSDKGroup}, nil); err != nil { // conversation:create
 				t.Fatal(err)

@@ -208,7 +208,9 @@ type tx struct {
 
 // txState is what a write transaction learns about itself while it runs.
 type txState struct {
-	emitted bool // it wrote outbox events: the webhook dispatcher is woken once it commits
+	// outbox: it wrote outbox events, or removed some (the deliveries queued behind a removed one
+	// may now be due): the webhook dispatcher is woken once it commits.
+	outbox bool
 }
 
 func (t tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -252,7 +254,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx) error) error {
 	if err := t.Commit(); err != nil {
 		return s.classify(fmt.Errorf("commit: %w", err))
 	}
-	if st.emitted {
+	if st.outbox {
 		s.outboxWritten()
 	}
 	return nil

@@ -614,6 +614,7 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 				return nil
 			}
 			// Its outbox events (one per message) go in batches too, through events_by_conversation.
+			t.outboxChanged() // the deliveries queued behind a removed one may now be due
 			res, err = t.exec(ctx, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE conversation_id = ? LIMIT ?)", convID, purgeBatch)
 			if err != nil {
 				return err
@@ -656,6 +657,7 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 			return nil
 		}
 		// user:remove is spared: another purger of the same user may have emitted it already.
+		t.outboxChanged() // the deliveries queued behind a removed one may now be due
 		res, err := t.exec(ctx, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE user_id = ? AND type <> ? LIMIT ?)", userID, "user:remove", purgeBatch)
 		if err != nil {
 			return err

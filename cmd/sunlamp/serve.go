@@ -33,6 +33,7 @@ type serveConfig struct {
 	accountKeySecret  string
 	logLevel          string
 	mediaDir          string
+	webhookPoll       time.Duration // 0: the dispatcher's default
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -91,6 +92,13 @@ Flags:
 	if c.baseURL != "" && !strings.HasPrefix(c.baseURL, "http://") && !strings.HasPrefix(c.baseURL, "https://") {
 		return c, fmt.Errorf("--base-url must be an http:// or https:// URL")
 	}
+	if v := getenv("SUNLAMP_WEBHOOK_POLL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("SUNLAMP_WEBHOOK_POLL must be a positive duration such as 1s, got %q", v)
+		}
+		c.webhookPoll = d
+	}
 	return c, nil
 }
 
@@ -143,7 +151,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// released at start and its events sent at once.
 	dispatcher := webhook.New(webhook.Config{
 		Store: store, Render: api.EventRenderer(store), Logger: log,
-		ReleaseAllClaims: store.Dialect() == sqlstore.SQLite, UserAgent: "Sunlamp/" + version(),
+		ReleaseAllClaims: store.Dialect() == sqlstore.SQLite, UserAgent: "Sunlamp/" + version(), Poll: c.webhookPoll,
 	})
 	dispatchCtx, stopDispatcher := context.WithCancel(context.WithoutCancel(ctx))
 	dispatched := make(chan error, 1)

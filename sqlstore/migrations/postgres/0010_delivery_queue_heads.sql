@@ -26,6 +26,7 @@ BEGIN
 END
 $$;
 
+-- A delivery that leaves the pending state makes the first pending one of its queue due.
 CREATE FUNCTION deliveries_promote() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE deliveries SET next_attempt_at = created_at
@@ -36,8 +37,24 @@ END
 $$;
 CREATE TRIGGER deliveries_promote_finished AFTER UPDATE OF status ON deliveries FOR EACH ROW
     WHEN (OLD.status = 'pending' AND NEW.status <> 'pending' AND OLD.order_key IS NOT NULL) EXECUTE FUNCTION deliveries_promote();
-CREATE TRIGGER deliveries_promote_deleted AFTER DELETE ON deliveries FOR EACH ROW
-    WHEN (OLD.status = 'pending' AND OLD.order_key IS NOT NULL) EXECUTE FUNCTION deliveries_promote();
+
+-- Deletions promote once per statement and queue: a row trigger would run at the end of the statement,
+-- when each lookup of a queue's first pending delivery walks past the index entries of every row the
+-- statement deleted (invisible, but not removable before commit), n^2 for a webhook deleted with a
+-- backlog of n.
+CREATE FUNCTION deliveries_promote_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE deliveries d SET next_attempt_at = d.created_at
+    FROM (SELECT DISTINCT g.webhook_id, g.order_key FROM gone g
+          WHERE g.status = 'pending' AND g.order_key IS NOT NULL
+            AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = g.webhook_id)) q
+    WHERE d.seq = (SELECT MIN(p.seq) FROM deliveries p WHERE p.webhook_id = q.webhook_id AND p.order_key = q.order_key AND p.status = 'pending')
+      AND d.next_attempt_at = 253402300799999;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER deliveries_promote_deleted AFTER DELETE ON deliveries REFERENCING OLD TABLE AS gone
+    FOR EACH STATEMENT EXECUTE FUNCTION deliveries_promote_deleted();
 
 UPDATE deliveries d SET next_attempt_at = 253402300799999
 WHERE d.status = 'pending' AND d.order_key IS NOT NULL AND EXISTS (SELECT 1 FROM deliveries p
