@@ -56,6 +56,20 @@ func mustApp(t *testing.T, st *sqlstore.Store) string {
 	return app.ID
 }
 
+// mustWebhook gives appID a custom integration with one webhook subscribed to triggers.
+func mustWebhook(t *testing.T, st *sqlstore.Store, appID string, triggers ...string) {
+	t.Helper()
+	ctx := context.Background()
+	integ, err := st.CreateIntegration(ctx, sunlamp.Integration{ID: sunlamp.NewID(), AppID: appID, Type: "custom", Status: "active"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateWebhook(ctx, sunlamp.Webhook{ID: sunlamp.NewID(), AppID: appID, IntegrationID: integ.ID, Version: sunlamp.WebhookVersion,
+		Target: "https://example.org/hook", Triggers: triggers, Secret: "s"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func mustUser(t *testing.T, st *sqlstore.Store, appID, ext string) sunlamp.User {
 	t.Helper()
 	u, err := st.CreateUser(context.Background(), sunlamp.User{AppID: appID, ExternalID: ext,
@@ -393,14 +407,7 @@ func TestConversationEventsInOrder(t *testing.T) {
 				users = append(users, mustUser(t, st, appID, fmt.Sprintf("u%d", i)))
 			}
 			// A webhook subscribed to every event of the test, so that messages have their events.
-			integ, err := st.CreateIntegration(ctx, sunlamp.Integration{AppID: appID, Type: "custom", Status: "active"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := st.CreateWebhook(ctx, sunlamp.Webhook{AppID: appID, IntegrationID: integ.ID, Version: sunlamp.WebhookVersion, Target: "https://example.org/hook",
-				Triggers: []string{"conversation:message", "conversation:read", "conversation:typing", "conversation:join", "conversation:leave"}, Secret: "s"}); err != nil {
-				t.Fatal(err)
-			}
+			mustWebhook(t, st, appID, "conversation:message", "conversation:read", "conversation:typing", "conversation:join", "conversation:leave")
 			c := mustGroup(t, st, appID, sunlamp.ParticipantRef{UserID: users[0].ID}, sunlamp.ParticipantRef{UserID: users[1].ID})
 			deadline := time.Now().Add(raceLimit)
 			for round := 0; round < 30 && time.Now().Before(deadline); round++ {

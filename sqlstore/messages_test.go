@@ -157,19 +157,8 @@ func TestMessageEventsOnlyForSubscribers(t *testing.T) {
 				return n
 			}
 			quiet, hooked, boarded := mustApp(t, st), mustApp(t, st), mustApp(t, st)
-			webhook := func(appID string, triggers ...string) {
-				t.Helper()
-				integ, err := st.CreateIntegration(ctx, sunlamp.Integration{ID: sunlamp.NewID(), AppID: appID, Type: "custom", Status: "active"})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := st.CreateWebhook(ctx, sunlamp.Webhook{ID: sunlamp.NewID(), AppID: appID, IntegrationID: integ.ID, Version: sunlamp.WebhookVersion,
-					Target: "https://example.org/hook", Triggers: triggers, Secret: "s"}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			webhook(quiet, "conversation:read") // a webhook, but not for messages
-			webhook(hooked, "conversation:read", "conversation:message")
+			mustWebhook(t, st, quiet, "conversation:read") // a webhook, but not for messages
+			mustWebhook(t, st, hooked, "conversation:read", "conversation:message")
 			if _, err := st.CreateSwitchboard(ctx, boarded); err != nil {
 				t.Fatal(err)
 			}
@@ -206,7 +195,7 @@ func TestMessageEventsOnlyForSubscribers(t *testing.T) {
 				t.Errorf("got %d deliveries for the subscribed webhook, want 10", got)
 			}
 			// Subscribing later serves the messages that follow.
-			webhook(quiet, "conversation:message")
+			mustWebhook(t, st, quiet, "conversation:message")
 			if _, err := st.PostMessage(ctx, sunlamp.Message{AppID: quiet, ConversationID: convs[quiet], Author: sunlamp.Author{Type: sunlamp.AuthorBusiness},
 				Content: sunlamp.TextContent("now heard"), Source: sunlamp.Source{Type: sunlamp.SourceAPI}}); err != nil {
 				t.Fatal(err)
@@ -238,14 +227,7 @@ func TestDeleteAppLeavesNothing(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				integ, err := st.CreateIntegration(ctx, sunlamp.Integration{ID: sunlamp.NewID(), AppID: appID, Type: "custom", Status: "active"})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := st.CreateWebhook(ctx, sunlamp.Webhook{ID: sunlamp.NewID(), AppID: appID, IntegrationID: integ.ID, Version: sunlamp.WebhookVersion,
-					Target: "https://example.org/hook", Triggers: []string{"conversation:message"}, Secret: "s"}); err != nil {
-					t.Fatal(err)
-				}
+				mustWebhook(t, st, appID, "conversation:message")
 				for i := 0; i < 3; i++ {
 					if _, err := st.PostMessage(ctx, sunlamp.Message{AppID: appID, ConversationID: c.ID, Author: sunlamp.Author{Type: sunlamp.AuthorUser, UserID: u.ID},
 						Content: sunlamp.TextContent("hi"), Source: sunlamp.Source{Type: sunlamp.SourceAPI}}); err != nil {
@@ -320,14 +302,7 @@ func TestOnOutbox(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			integ, err := st.CreateIntegration(ctx, sunlamp.Integration{ID: sunlamp.NewID(), AppID: hooked, Type: "custom", Status: "active"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := st.CreateWebhook(ctx, sunlamp.Webhook{ID: sunlamp.NewID(), AppID: hooked, IntegrationID: integ.ID, Version: sunlamp.WebhookVersion,
-				Target: "https://example.org/hook", Triggers: []string{"conversation:message", "conversation:create"}, Secret: "s"}); err != nil {
-				t.Fatal(err)
-			}
+			mustWebhook(t, st, hooked, "conversation:message", "conversation:create")
 			reset()
 			post(quiet)
 			mu.Lock()
