@@ -17,7 +17,7 @@ CREATE TRIGGER deliveries_promote_finished AFTER UPDATE OF status ON deliveries
 WHEN OLD.status = 'pending' AND NEW.status <> 'pending' AND OLD.order_key IS NOT NULL
 BEGIN
     UPDATE deliveries SET next_attempt_at = created_at
-    WHERE seq = (SELECT MIN(p.seq) FROM deliveries p WHERE p.webhook_id = OLD.webhook_id AND p.order_key = OLD.order_key AND p.status = 'pending')
+    WHERE seq = (SELECT p.seq FROM deliveries p WHERE p.webhook_id = OLD.webhook_id AND p.order_key = OLD.order_key AND p.status = 'pending' ORDER BY p.seq LIMIT 1)
       AND next_attempt_at = 253402300799999;
 END;
 
@@ -25,7 +25,7 @@ CREATE TRIGGER deliveries_promote_deleted AFTER DELETE ON deliveries
 WHEN OLD.status = 'pending' AND OLD.order_key IS NOT NULL
 BEGIN
     UPDATE deliveries SET next_attempt_at = created_at
-    WHERE seq = (SELECT MIN(p.seq) FROM deliveries p WHERE p.webhook_id = OLD.webhook_id AND p.order_key = OLD.order_key AND p.status = 'pending')
+    WHERE seq = (SELECT p.seq FROM deliveries p WHERE p.webhook_id = OLD.webhook_id AND p.order_key = OLD.order_key AND p.status = 'pending' ORDER BY p.seq LIMIT 1)
       AND next_attempt_at = 253402300799999;
 END;
 
