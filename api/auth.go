@@ -192,6 +192,23 @@ func (a *authenticator) forgetIntegration(integrationID string) {
 	a.mu.Unlock()
 }
 
+// noticed forgets what another server process sharing the database changed (sqlstore's
+// OnKeyChange): a key id, "app:" and a deleted app's id, or "*" for everything.
+func (a *authenticator) noticed(id string) {
+	switch {
+	case id == "*":
+		a.mu.Lock()
+		a.gen++
+		clear(a.keys)
+		clear(a.apps)
+		a.mu.Unlock()
+	case strings.HasPrefix(id, "app:"):
+		a.forgetApp(strings.TrimPrefix(id, "app:"))
+	default:
+		a.forgetKey(id)
+	}
+}
+
 var errBadCredentials = sunlamp.ErrUnauthorized
 
 // authenticate returns the key that r's Authorization header proves: Basic with a key id and secret,

@@ -1,14 +1,18 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/sunlamp/sunlamp/api"
 	"github.com/sunlamp/sunlamp/internal/apitest"
+	"github.com/sunlamp/sunlamp/sqlstore"
 )
 
 func token(t *testing.T, method jwt.SigningMethod, kid string, secret any, claims jwt.MapClaims) apitest.Bearer {
@@ -198,4 +202,42 @@ func TestHTTPBehaviour(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestKeyDeletedThroughAnotherProcess: with several server processes on one PostgreSQL, a key
+// deleted through one stops working in the others as soon as the change is announced, not after
+// their key cache's TTL (an hour here).
+func TestKeyDeletedThroughAnotherProcess(t *testing.T) {
+	a := apitest.NewEnv(t, "postgres")
+	st, err := sqlstore.Open(context.Background(), a.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	b := httptest.NewServer(api.NewServer(api.Config{Store: st, KeyCacheTTL: time.Hour}))
+	t.Cleanup(b.Close)
+	appID := a.MustCreateApp(t, "Two processes")
+	key := a.MustCreateAppKey(t, appID)
+	getApp := func() int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", b.URL+"/v2/apps/"+appID, nil)
+		req.SetBasicAuth(key.ID, key.Secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := getApp(); got != 200 { // the second process now caches the key
+		t.Fatalf("got %d from the second process, want 200", got)
+	}
+	a.MustJSON(t, a.Do(t, "DELETE", "/v2/apps/"+appID+"/keys/"+key.ID, a.Account(), nil), 200, `{}`)
+	deadline := time.Now().Add(5 * time.Second)
+	for getApp() != 401 {
+		if time.Now().After(deadline) {
+			t.Fatal("the key deleted through the first process still works in the second after 5 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

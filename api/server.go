@@ -32,8 +32,9 @@ type Config struct {
 	Logger  *slog.Logger  // nil discards logs
 	Clock   sunlamp.Clock // nil is the system clock
 	// KeyCacheTTL bounds how long a key looked up for authentication is trusted without asking the
-	// store again. Keys deleted through this server are forgotten at once; the TTL bounds how long a
-	// key deleted through another server process sharing the database keeps working. 0 means 5s.
+	// store again. Keys deleted through this server are forgotten at once, and on PostgreSQL those
+	// deleted through another server process sharing the database as soon as its notification
+	// arrives; the TTL bounds it when notifications are lost. 0 means 5s.
 	KeyCacheTTL time.Duration
 }
 
@@ -70,6 +71,11 @@ func NewServer(cfg Config) *Server {
 		ttl = 5 * time.Second
 	}
 	s.auth = newAuthenticator(cfg.Store, ttl, s.clock)
+	// Several processes on one PostgreSQL: keys changed through another are forgotten at once, not
+	// after the TTL (which still bounds it while the notifications' connection is down).
+	if n, ok := cfg.Store.(interface{ OnKeyChange(func(string)) }); ok {
+		n.OnKeyChange(s.auth.noticed)
+	}
 	s.routes()
 	s.top.HandleFunc("/", s.unrouted)
 	return s

@@ -39,6 +39,9 @@ type Store struct {
 
 	msgBatch messageBatcher // group commit of PostMessage (groupcommit.go)
 	onOutbox atomic.Pointer[func()]
+	// PostgreSQL: the DSN, for the connection that listens to key changes (notify.go).
+	dsn        string
+	keyNotices keyNotices
 }
 
 // OnOutbox makes the store call f after each commit that wrote outbox events (which may have
@@ -86,6 +89,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		if _, perr := url.Parse(dsn); perr != nil {
 			return nil, fmt.Errorf("open store: bad PostgreSQL URL: %w", perr)
 		}
+		s.dsn = dsn
 		err = s.openPostgres(dsn)
 	default:
 		return nil, fmt.Errorf("open store: unknown database %q: want sqlite:PATH or postgres://...", redactDSN(dsn))
@@ -143,6 +147,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the database. On SQLite it first checkpoints the write-ahead log into the database file
 // and truncates it, so that no old page images remain in the WAL after a clean stop.
 func (s *Store) Close() error {
+	s.keyNotices.stop()
 	s.stopPurger()
 	s.stopMediaJanitor()
 	var errs []error
