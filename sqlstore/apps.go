@@ -127,5 +127,6 @@ func (s *Store) DeleteApp(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("delete app: %w", err)
 	}
+	s.msgBatch.quiet.Delete(id) // the group commit's hint about the app (groupcommit.go)
 	return nil
 }
