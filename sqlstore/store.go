@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,9 +35,11 @@ type Store struct {
 	read    *sql.DB // SQLite: several read-only connections; PostgreSQL: the same pool as write
 	path    string  // SQLite: the database file
 	clock   sunlamp.Clock
-	queries map[string]string // rebound queries, by their `?` text
-	purge   purgeState        // background removal of deleted users' history (users.go)
-	media   mediaState        // where attachments' bytes live, and their background removal (attachments.go)
+	// PostgreSQL: queries rebound to $n placeholders, by their `?` text (see q), and how many.
+	rebound  sync.Map
+	nRebound atomic.Int64
+	purge    purgeState // background removal of deleted users' history (users.go)
+	media    mediaState // where attachments' bytes live, and their background removal (attachments.go)
 
 	msgBatch messageBatcher // group commit of PostMessage (groupcommit.go)
 	onOutbox atomic.Pointer[func()]
@@ -174,7 +178,18 @@ func (s *Store) q(query string) string {
 	if s.dialect != Postgres {
 		return query
 	}
-	return rebind(query)
+	if r, ok := s.rebound.Load(query); ok {
+		return r.(string)
+	}
+	r := rebind(query)
+	// The texts are the store's own, a bounded set (lists come in a few padded sizes), but the
+	// cache stops growing past a generous bound all the same.
+	if s.nRebound.Load() < 20_000 {
+		if _, loaded := s.rebound.LoadOrStore(query, r); !loaded {
+			s.nRebound.Add(1)
+		}
+	}
+	return r
 }
 
 func rebind(query string) string {
@@ -189,7 +204,8 @@ func rebind(query string) string {
 		}
 		if c == '?' && !inQuote {
 			n++
-			fmt.Fprintf(&b, "$%d", n)
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
 			continue
 		}
 		b.WriteByte(c)
