@@ -396,21 +396,13 @@ func (t tx) lockConversations(ctx context.Context, batch []*postRequest) (convs 
 // scanLockedConversation scans a row of lockConversationsStmt into convs and outbox.
 func scanLockedConversation(r scanner, convs map[string]*sunlamp.Conversation, outbox map[string]bool) error {
 	var needed bool
-	c, err := scanConversation(scanAlso{r, &needed})
+	c, err := scanConversation(scanFunc(func(dest ...any) error { return r.Scan(append(dest, &needed)...) }))
 	if err != nil {
 		return err
 	}
 	convs[c.ID], outbox[c.ID] = &c, needed
 	return nil
 }
-
-// scanAlso is a row with one more column after those its reader knows.
-type scanAlso struct {
-	r     scanner
-	extra any
-}
-
-func (s scanAlso) Scan(dest ...any) error { return s.r.Scan(append(dest, s.extra)...) }
 
 // outboxColumn says whether a conversation's messages need their conversation:message event in the
 // outbox: only for an app with a webhook subscribed to that trigger (the event's deliveries) or with
