@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -18,6 +19,9 @@ import (
 // maxUploadBody bounds the body of an upload: the 50 MB file and its multipart framing. The file
 // itself is held to sunlamp.MaxAttachmentSize exactly.
 const maxUploadBody = sunlamp.MaxAttachmentSize + 1<<20
+
+// mediaWriteTimeout is how long a media download may take to be sent.
+const mediaWriteTimeout = 10 * time.Minute
 
 // sniffLen is how much of a file the media type is detected from (http.DetectContentType reads 512).
 const sniffLen = 512
@@ -161,6 +165,8 @@ func (s *Server) handleDeleteAttachment(w http.ResponseWriter, r *http.Request) 
 // the service's CDN does: Content-Type is the detected media type; ranges, HEAD and conditional
 // requests are answered by http.ServeContent. An unknown or deleted attachment is a 404.
 func (s *Server) handleGetAttachmentMedia(w http.ResponseWriter, r *http.Request) {
+	// 50 MB to a slow reader may take minutes, but not forever (errors: no deadlines on this conn).
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(mediaWriteTimeout))
 	id := r.PathValue("attachmentId")
 	if !sunlamp.IsAttachmentID(id) {
 		s.writeError(w, r, sunlamp.ErrNotFound)

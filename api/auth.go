@@ -226,7 +226,7 @@ func (a *authenticator) authenticate(r *http.Request) (sunlamp.Key, error) {
 	if !ok {
 		return sunlamp.Key{}, errBadCredentials
 	}
-	if _, known := sunlamp.ScopeOfKeyID(id); !known {
+	if _, known := sunlamp.ScopeOfKeyID(id); !known || !cleanText(id) {
 		return sunlamp.Key{}, errBadCredentials
 	}
 	k, err := a.lookup(r.Context(), id)
@@ -250,7 +250,7 @@ func (a *authenticator) bearer(ctx context.Context, raw string) (sunlamp.Key, er
 	claims := jwt.MapClaims{}
 	_, err := jwtParser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
-		if _, known := sunlamp.ScopeOfKeyID(kid); !known {
+		if _, known := sunlamp.ScopeOfKeyID(kid); !known || !cleanText(kid) {
 			return nil, errors.New("unknown kid")
 		}
 		k, err := a.lookup(ctx, kid)

@@ -126,6 +126,9 @@ func decodeJSON(r *http.Request, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
+	if err := checkJSONText(body); err != nil {
+		return err
+	}
 	// The Content-Type is not checked: a body that parses as JSON is taken (curl -d sends a form type).
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()

@@ -112,7 +112,7 @@ func requestID(ctx context.Context) string { return stateOf(ctx).id }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := r.Header.Get("X-Request-Id")
-	if id == "" || len(id) > 64 {
+	if !plainRequestID(id) { // a client's id is echoed and logged: only short printable ASCII is taken
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		id = hex.EncodeToString(b[:])
@@ -136,6 +136,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.log.Info("request", "request_id", id, "method", r.Method, "route", r.Pattern, "status", sw.status, "ms", time.Since(start).Milliseconds())
 		}
 	}()
+	if headersTooLarge(r) {
+		writeJSON(sw, http.StatusRequestHeaderFieldsTooLarge, errorBody{Errors: []errorEntry{{"request_header_fields_too_large", "Request headers are too large"}}})
+		return
+	}
+	// A path that ServeMux would clean (".", "..", an empty segment, raw or percent-encoded) is
+	// answered 404 here, before routing: the mux would answer it with a redirect to the cleaned path,
+	// which keeps the method, and clients that follow it resend the credentials, so that
+	// DELETE .../users/.. became DeleteApp. No such resource can exist.
+	if !routablePath(r.URL) {
+		r.Pattern = ""
+		writeJSON(sw, http.StatusNotFound, errorBody{Errors: []errorEntry{{"not_found", "Resource not found"}}})
+		return
+	}
 	s.top.ServeHTTP(sw, r)
 }
 
@@ -153,13 +166,8 @@ func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Errors: []errorEntry{{"method_not_allowed", "Method not allowed"}}})
 		return
 	}
-	if rec.status >= 300 && rec.status < 400 { // the mux cleaning a path: let it redirect
-		for k, v := range rec.header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.status)
-		return
-	}
+	// Never a redirect: ServeHTTP answers every path the mux would clean before routing, and the
+	// routes have no trailing-slash patterns; whatever else the mux would redirect is not found.
 	writeJSON(w, http.StatusNotFound, errorBody{Errors: []errorEntry{{"not_found", "Resource not found"}}})
 }
 
@@ -214,6 +222,13 @@ func (s *Server) handleLimited(pattern string, p policy, limit int64, h func(htt
 			// uploads 10 minutes (50 MB at 85 kB/s). Errors mean the connection cannot take deadlines.
 			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(readTimeout(limit)))
 		}
+		// A client that never reads its response must not hold the connection and its buffers
+		// forever (errors mean the connection cannot take deadlines).
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout(limit)))
+		if err := checkQuery(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		r, err := s.authorize(r, p)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -235,6 +250,16 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// writeTimeout is how long a response of a route with body limit may take, from the start of its
+// handling to its last byte: JSON answers 1 minute, upload answers 10 minutes (as their bodies).
+// Media downloads have their own (mediaWriteTimeout).
+func writeTimeout(limit int64) time.Duration {
+	if limit > maxJSONBody {
+		return 10 * time.Minute
+	}
+	return time.Minute
 }
 
 // readTimeout is how long a request of a route with body limit may take to send its body.

@@ -168,7 +168,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Handler:           api.NewServer(api.Config{Store: store, BaseURL: c.baseURL, Logger: log}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    api.ServeMaxHeaderBytes, // the API answers over 64 KiB itself, in its envelope
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
