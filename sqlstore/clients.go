@@ -46,14 +46,22 @@ func (t tx) insertClient(ctx context.Context, c sunlamp.Client) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(ctx, "INSERT INTO clients ("+clientColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	// ON CONFLICT DO NOTHING: a taken channel id must not raise a unique violation, which PostgreSQL
+	// would write to its log with the id (personal data: a phone number, an email).
+	res, err := t.exec(ctx, "INSERT INTO clients ("+clientColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
 		c.ID, c.AppID, c.UserID, c.Type, c.Status, nullStr(c.IntegrationID), nullStr(c.ExternalID),
 		millisOrNil(c.LastSeen), millisOrNil(c.LinkedAt), nullStr(c.DisplayName), nullStr(c.AvatarURL), info, raw,
 		boolInt(c.Primary), nullStr(c.TargetConversationID))
-	if errors.Is(err, errUnique) {
+	if err != nil {
+		return err
+	}
+	if inserted, err := res.RowsAffected(); err != nil || inserted == 0 {
+		if err != nil {
+			return err
+		}
 		return errClientTaken
 	}
-	return err
+	return nil
 }
 
 // errClientTaken is a client's channel id that belongs to another user of the app.
@@ -510,13 +518,20 @@ func (t tx) upsertDevice(ctx context.Context, u sunlamp.User, c sunlamp.Client, 
 		if err != nil {
 			return d, err
 		}
-		_, err = t.exec(ctx, "INSERT INTO devices ("+deviceColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		// ON CONFLICT DO NOTHING: a guid taken meanwhile must not put it in PostgreSQL's log.
+		res, err := t.exec(ctx, "INSERT INTO devices ("+deviceColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
 			d.ID, d.AppID, d.UserID, d.ClientID, d.Type, d.GUID, d.Status, nullStr(d.IntegrationID), now.UnixMilli(),
 			nullStr(d.PushNotificationToken), info, nullStr(d.AppVersion))
-		if errors.Is(err, errUnique) {
+		if err != nil {
+			return d, err
+		}
+		if inserted, err := res.RowsAffected(); err != nil || inserted == 0 {
+			if err != nil {
+				return d, err
+			}
 			return d, errInboundRace
 		}
-		return d, err
+		return d, nil
 	case err != nil:
 		return d, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 
@@ -64,6 +65,9 @@ func (s *Store) openSQLite() error {
 		return fmt.Errorf("open sqlite: %w", err)
 	}
 	s.path = path
+	if err := privateFiles(path); err != nil {
+		return fmt.Errorf("open sqlite: %w", err)
+	}
 	// One writer connection: SQLite has one writer at a time, and queueing in Go is cheaper and
 	// fairer than retrying on SQLITE_BUSY.
 	w, err := sql.Open(sqliteDriver, sqliteDSN(path, true))
@@ -83,6 +87,25 @@ func (s *Store) openSQLite() error {
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxLifetime(0)
 	s.write, s.read = w, r
+	return nil
+}
+
+// privateFiles makes the database file, and its -wal and -shm if they exist, readable and writable by
+// this user alone (0600), whatever the umask: they hold personal data. The file is created here so
+// that SQLite, which gives its -wal and -shm the database file's mode, creates those 0600 too.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -46,6 +46,9 @@ type Store struct {
 	// PostgreSQL: the DSN, for the connection that listens to key changes (notify.go).
 	dsn        string
 	keyNotices keyNotices
+	// uniqueViolations counts the unique violations the database raised: an expected conflict on a
+	// value that carries personal data must be found without one (PostgreSQL logs the key's values).
+	uniqueViolations atomic.Int64
 }
 
 // OnOutbox makes the store call f after each commit that wrote outbox events (which may have
@@ -328,6 +331,9 @@ func (s *Store) classify(err error) error {
 	}
 	if kind == nil {
 		return err
+	}
+	if kind == errUnique {
+		s.uniqueViolations.Add(1)
 	}
 	if kind == sunlamp.ErrBusy {
 		return &sunlamp.Error{Kind: sunlamp.KindRateLimited, Code: sunlamp.ErrBusy.Code, Title: sunlamp.ErrBusy.Title, Cause: err}

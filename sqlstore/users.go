@@ -78,14 +78,22 @@ func (t tx) insertUser(ctx context.Context, u sunlamp.User) error {
 		}
 	}
 	p := u.Profile
-	_, err = t.exec(ctx, "INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	// ON CONFLICT DO NOTHING: a taken externalId must not raise a unique violation, which PostgreSQL
+	// would write to its log with the key's values (personal data the log keeps past any erasure).
+	res, err := t.exec(ctx, "INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
 		u.ID, u.AppID, nullStr(u.ExternalID), nullStr(u.BrandID), u.SignedUpAt.UnixMilli(), boolInt(u.ToBeRetained),
 		nullStr(p.GivenName), nullStr(p.Surname), nullStr(p.Email), nullStr(p.AvatarURL), nullStr(p.Locale),
 		metadata, identities)
-	if errors.Is(err, errUnique) {
+	if err != nil {
+		return err
+	}
+	if inserted, err := res.RowsAffected(); err != nil || inserted == 0 {
+		if err != nil {
+			return err
+		}
 		return sunlamp.ErrUserExists
 	}
-	return err
+	return nil
 }
 
 // User returns the user of app whose id, or failing that externalId, is idOrExternalID.
