@@ -6,6 +6,9 @@
 // retried with exponential backoff and jitter, honouring Retry-After; other 4xx are never retried.
 // A failed call returns an *Error with the status and the errors[] codes and titles.
 //
+// The client never follows a redirect: a 3xx comes back as an *Error wrapping ErrRedirected. A call
+// with a path id that is "", "." or ".." is refused before anything is sent (ErrInvalidID).
+//
 //	c, err := client.New("http://127.0.0.1:8090", client.Basic(keyID, secret))
 //	user, err := c.DeleteUserPersonalInformation(ctx, appID, "customer-42")
 package client
@@ -44,7 +47,9 @@ type Client struct {
 // Option configures a Client.
 type Option func(*Client)
 
-// WithHTTPClient makes the client send its requests through hc (default: a client with a 60s timeout).
+// WithHTTPClient makes the client send its requests through hc's transport, timeout and cookie jar
+// (default: a client with a 60s timeout). The client uses a copy of hc whose CheckRedirect refuses
+// every redirect (see refuseRedirect); hc itself is left as it is.
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.http = hc } }
 
 // WithRetry replaces the default retry policy.
@@ -78,8 +83,29 @@ func New(baseURL string, auth Auth, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	if err := checkPath(u.EscapedPath(), true); err != nil {
+		return nil, fmt.Errorf("client: base URL %q: %w", baseURL, err)
+	}
+	// A copy, so that a caller's http.Client keeps its own redirect policy for its other uses.
+	hc := *c.http
+	hc.CheckRedirect = refuseRedirect
+	c.http = &hc
 	return c, nil
 }
+
+// refuseRedirect is the CheckRedirect of every Client: no redirect is followed, whatever the method,
+// and the 3xx comes back to send as the response, which makes it an *Error (see ErrRedirected).
+//
+// Why every redirect and not only those of unsafe methods: neither the v2 API nor Sunlamp ever
+// answers with a redirect, so one means that something between the caller and the API is rewriting
+// the request. The case that made this rule was net/http's ServeMux answering a path with "." or ".."
+// segments by a 307 to the cleaned path: following it sent "DELETE /v2/apps/A/users/.." on as
+// "DELETE /v2/apps/A", with the same credentials, and deleted the app. A GET followed the same way
+// reads another resource than the one asked for (and net/http would resend the Authorization header
+// to the same host on another port, or over plain http). The other cause, a base URL that redirects
+// (http to https, a moved host), is better fixed in the base URL than silently followed with the
+// key. Nothing is lost: a redirect never leads to the resource the caller named.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // BaseURL returns the base URL the client calls.
 func (c *Client) BaseURL() string { return c.base.String() }
@@ -97,6 +123,40 @@ func seg(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// ErrInvalidID is wrapped by the error of a call one of whose path ids (an appId, a user id or
+// externalId, a conversation, message, client, device, integration, key, webhook, switchboard or
+// switchboard integration id) is "", "." or "..". Such a call is refused before anything is sent:
+// a "." or ".." segment, or an empty one, makes the URL name another resource (the parent of the one
+// meant, once the path is cleaned by a server or a proxy), so no such id can be sent safely.
+var ErrInvalidID = errors.New(`an id in the path is "", "." or ".."`)
+
+// checkPath returns an error wrapping ErrInvalidID when the escaped path p has a segment that is
+// empty, "." or ".." (also when percent-encoded, as "%2E%2E"), and an error when p does not begin
+// with "/". The path of a base URL (base true) may also be empty. Every request's path goes through
+// it in send, so this one check covers every operation and every caller of Do: seg, which escapes
+// one id, cannot fail, and the paths are built by joining its results.
+func checkPath(p string, base bool) error {
+	if base {
+		p = strings.TrimSuffix(p, "/")
+		if p == "" {
+			return nil
+		}
+	}
+	if !strings.HasPrefix(p, "/") {
+		return fmt.Errorf("path %q does not begin with /", p)
+	}
+	for i, s := range strings.Split(p[1:], "/") {
+		d, err := url.PathUnescape(s)
+		if err != nil {
+			return fmt.Errorf("path segment %d: %w", i+1, err)
+		}
+		if d == "" || d == "." || d == ".." {
+			return fmt.Errorf("path segment %d is %q: %w", i+1, d, ErrInvalidID)
+		}
+	}
+	return nil
 }
 
 // appPath is /v2/apps/{appId} followed by rest, segments already escaped.
@@ -166,6 +226,11 @@ func (c *Client) send(ctx context.Context, r request) (*Response, error) {
 		}
 		r.raw = func() (io.Reader, error) { return bytes.NewReader(b), nil }
 		r.contentType = "application/json"
+	}
+	// Before anything is sent: an id that is "", "." or ".." would make the path name another
+	// resource. Here rather than in seg so that Do's callers are held to it as well.
+	if err := checkPath(r.path, false); err != nil {
+		return nil, fmt.Errorf("client: %s %s: %w", r.method, r.path, err)
 	}
 	u := *c.base
 	u.RawPath = c.base.EscapedPath() + r.path

@@ -35,6 +35,10 @@ func newError(method, path string, resp *Response) *Error {
 	return e
 }
 
+// ErrRedirected is wrapped by the *Error of a response with a 3xx status. The client never follows
+// a redirect (the API never answers with one; see New), so the request was not carried out.
+var ErrRedirected = errors.New("the server answered with a redirect, which the client does not follow")
+
 // Error returns the method, path, status and the errors' codes and titles.
 func (e *Error) Error() string {
 	var b strings.Builder
@@ -42,8 +46,21 @@ func (e *Error) Error() string {
 	for _, it := range e.Errors {
 		fmt.Fprintf(&b, "; %s: %s", it.Code, it.Title)
 	}
+	if e.redirect() {
+		fmt.Fprintf(&b, "; %v (check the base URL)", ErrRedirected)
+	}
 	return b.String()
 }
+
+// Unwrap returns ErrRedirected for a 3xx response, nil otherwise.
+func (e *Error) Unwrap() error {
+	if e.redirect() {
+		return ErrRedirected
+	}
+	return nil
+}
+
+func (e *Error) redirect() bool { return e.Status >= 300 && e.Status <= 399 }
 
 // Code returns the code of the first entry of errors[], "" when there is none.
 func (e *Error) Code() string {

@@ -45,6 +45,8 @@ func (c *conn) client(opts ...client.Option) (*client.Client, error) {
 		return nil, errors.New("a key is required: --key-id and --key-secret (or SUNLAMP_KEY_ID and SUNLAMP_KEY_SECRET)")
 	case c.app == "":
 		return nil, errors.New("an app is required: --app (or SUNLAMP_APP_ID)")
+	case badPathID(c.app) != "":
+		return nil, fmt.Errorf("--app %q: %s", c.app, badPathID(c.app))
 	}
 	var auth client.Auth
 	switch c.auth {

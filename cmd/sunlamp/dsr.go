@@ -50,8 +50,9 @@ Calls %[2]s for every user named in FILE and reports the outcome of each.
 
 Input: a CSV file whose header row has an id, userId or externalId column (the first of these
 found is used), or a file with one user id or externalId per line; '-' reads standard input. Blank
-lines are skipped; lines that cannot name a user (malformed CSV, over 1024 bytes, control
-characters, a repeat of an earlier line) are reported by line number and skipped.
+lines are skipped; lines that cannot name a user (malformed CSV, an empty CSV value, "." or "..",
+over 1024 bytes, control characters, a repeat of an earlier line) are reported by line number as
+invalid (or duplicate), and nothing is sent for them.
 
 Outcome per user: %[3]s (200), not_found (404 user_not_found: reported, not fatal), failed (any other
 error once retries are spent), already_done (in the journal from an earlier run), invalid or
@@ -387,6 +388,11 @@ func (r *dsrRunner) send(ctx context.Context, row reportRow) (reportRow, error) 
 		case apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden ||
 			apiErr.Status == http.StatusNotFound && apiErr.Code() == "app_not_found":
 			return row, fmt.Errorf("%d %s (%s): no user can succeed with this key and app; stopped", apiErr.Status, apiErr.Code(), apiErr.Title())
+		case errors.Is(err, client.ErrRedirected):
+			// The ids that a path cleaning would redirect ("", ".", "..") are never sent, so a
+			// redirect comes from the URL (http to https, a moved host) and every user would get it.
+			row.Detail = "redirect not followed"
+			return row, fmt.Errorf("%d %s: %v; check --url; stopped", apiErr.Status, http.StatusText(apiErr.Status), client.ErrRedirected)
 		}
 	case errors.Is(err, context.Canceled):
 		row.Outcome, row.Detail = outFailed, "interrupted before the response arrived"

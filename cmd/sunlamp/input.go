@@ -26,9 +26,10 @@ var idColumns = []string{"id", "userid", "user_id", "externalid", "external_id"}
 
 // readInput reads the users named by r: a CSV with a header row that has an id, userId or externalId
 // column (a first line with a comma or a quote, or that is one of those names, is such a header), or
-// one value per line with no header (taken as they are: quotes are part of the value). Blank lines are skipped. Lines that cannot name a user (too long, control characters, a
-// broken CSV row) come back with bad set, so that they are reported rather than fatal. A value seen
-// twice comes back once, the repeat marked bad.
+// one value per line with no header (taken as they are: quotes are part of the value). Blank lines
+// are skipped. Lines that cannot name a user (too long, control characters, "." or "..", an empty
+// CSV value, a broken CSV row) come back with bad set, so that they are reported rather than fatal.
+// A value seen twice comes back once, the repeat marked bad.
 func readInput(r io.Reader) ([]inputItem, error) {
 	br := bufio.NewReader(r)
 	first, err := br.Peek(64 << 10)
@@ -156,6 +157,9 @@ func readCSV(r io.Reader) ([]inputItem, error) {
 
 // checkValue returns the item for a value, bad when it cannot be a user id or externalId.
 func checkValue(line int, v string) inputItem {
+	if why := badPathID(v); why != "" {
+		return inputItem{line: line, bad: why}
+	}
 	switch {
 	case !utf8.ValidString(v):
 		return inputItem{line: line, bad: "not valid UTF-8"}
@@ -165,4 +169,18 @@ func checkValue(line int, v string) inputItem {
 		return inputItem{line: line, bad: "contains control characters"}
 	}
 	return inputItem{line: line, user: v}
+}
+
+// badPathID says why v cannot be sent as an id in a URL path ("" when it can): an empty, "." or
+// ".." segment makes the path name another resource once it is cleaned (DELETE .../users/.. would
+// reach the app), so such a value is refused before any request. The client refuses it too; this
+// says so in the words of the command line, and before the run starts.
+func badPathID(v string) string {
+	switch v {
+	case "":
+		return "empty id"
+	case ".", "..":
+		return `"." and ".." cannot be sent as an id (in a URL path they name another resource)`
+	}
+	return ""
 }

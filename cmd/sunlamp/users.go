@@ -72,8 +72,12 @@ func runUsers(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return err
 	}
-	if len(pos) != 1 || pos[0] == "" {
+	if len(pos) != 1 {
 		fmt.Fprintf(stderr, "sunlamp %s: want exactly one USER (an id or an externalId), got %d arguments\n", name, len(pos))
+		return errUsage
+	}
+	if why := badPathID(pos[0]); why != "" {
+		fmt.Fprintf(stderr, "sunlamp %s: USER %q refused, nothing sent: %s\n", name, pos[0], why)
 		return errUsage
 	}
 	cl, err := cn.client()
@@ -103,6 +107,9 @@ func runUsers(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	printResponse(stdout, resp)
+	if errors.Is(err, client.ErrRedirected) {
+		fmt.Fprintf(stderr, "sunlamp %s: %v; check --url (%s)\n", name, client.ErrRedirected, cn.url)
+	}
 	if apiErr != nil {
 		return errReported
 	}
