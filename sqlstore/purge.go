@@ -1,0 +1,206 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sunlamp/sunlamp"
+)
+
+// purgeBatch is how many messages one background transaction removes: small enough that other
+// writers wait a few milliseconds at most between two batches.
+const purgeBatch = 500
+
+// purgeState is the background remover of deleted users' history.
+type purgeState struct {
+	disabled bool // WithoutBackgroundPurge
+	once     sync.Once
+	wake     chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+// WithoutBackgroundPurge keeps the store from removing deleted users' history in the background
+// (tests use it to show that the removal resumes after a restart; PurgeDeletedUsers still works).
+func WithoutBackgroundPurge() Option { return func(s *Store) { s.purge.disabled = true } }
+
+// startPurger starts the background remover and has it look for work left by an earlier process.
+func (s *Store) startPurger() {
+	if s.purge.disabled {
+		return
+	}
+	s.purge.wake = make(chan struct{}, 1)
+	s.purge.stop = make(chan struct{})
+	s.purge.done = make(chan struct{})
+	go s.runPurger()
+	s.wakePurger()
+}
+
+// stopPurger stops the background remover and waits for it; unfinished work stays in user_purges.
+func (s *Store) stopPurger() {
+	if s.purge.stop == nil {
+		return
+	}
+	s.purge.once.Do(func() { close(s.purge.stop) })
+	<-s.purge.done
+}
+
+func (s *Store) wakePurger() {
+	if s.purge.wake == nil {
+		return
+	}
+	select {
+	case s.purge.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Store) runPurger() {
+	defer close(s.purge.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-s.purge.stop
+		cancel()
+	}()
+	for {
+		select {
+		case <-s.purge.stop:
+			return
+		case <-s.purge.wake:
+		}
+		if err := s.PurgeDeletedUsers(ctx); err != nil && ctx.Err() == nil {
+			// Try again a little later; the work is in user_purges and nothing is lost.
+			select {
+			case <-s.purge.stop:
+				return
+			case <-time.After(time.Second):
+				s.wakePurger()
+			}
+		}
+	}
+}
+
+// PurgeDeletedUsers removes the conversation history of every user deleted by DeleteUser whose
+// removal has not finished, one small transaction at a time, and returns when none is left. The
+// background remover calls it; tests call it to wait for the removal.
+func (s *Store) PurgeDeletedUsers(ctx context.Context) error {
+	for {
+		var appID, userID string
+		err := s.queryRow(ctx, "SELECT app_id, user_id FROM user_purges ORDER BY created_at, user_id LIMIT 1").Scan(&appID, &userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("purge deleted users: %w", err)
+		}
+		for {
+			done, err := s.purgeStep(ctx, appID, userID)
+			if err != nil {
+				return fmt.Errorf("purge deleted user: %w", err)
+			}
+			if done {
+				break
+			}
+		}
+		s.wakeMediaJanitor() // the files of the user's attachments, which the cascades put in the trash
+		s.eraseLogs(ctx)
+	}
+}
+
+// purgeStep does one bounded piece of the removal of a deleted user's history, and reports whether
+// the removal is complete: first the messages of the user's personal conversations, then those
+// conversations, then the messages it wrote in group conversations, and last the user row itself
+// (participants, clients and devices cascade) and its purge row.
+func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool, err error) {
+	err = s.inTx(ctx, func(t tx) error {
+		// Its personal conversations: the default one, and any other it takes part in.
+		var convID string
+		err := t.queryRow(ctx, "SELECT id FROM conversations WHERE default_user_id = ? AND app_id = ?", userID, appID).Scan(&convID)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = t.queryRow(ctx, "SELECT c.id FROM participants p JOIN conversations c ON c.id = p.conversation_id WHERE p.user_id = ? AND c.app_id = ? AND c.type = ? ORDER BY c.id LIMIT 1",
+				userID, appID, sunlamp.ConversationPersonal).Scan(&convID)
+		}
+		switch {
+		case err == nil:
+			res, err := t.exec(ctx, "DELETE FROM messages WHERE conversation_id = ? AND id IN (SELECT id FROM messages WHERE conversation_id = ? ORDER BY id LIMIT ?)", convID, convID, purgeBatch)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				return nil
+			}
+			// Its outbox events (one per message) go in batches too, through events_by_conversation.
+			t.outboxChanged() // the deliveries queued behind a removed one may now be due
+			res, err = t.exec(ctx, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE conversation_id = ? LIMIT ?)", convID, purgeBatch)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				return nil
+			}
+			_, err = t.exec(ctx, "DELETE FROM conversations WHERE id = ?", convID)
+			return err
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		rows, err := t.query(ctx, "SELECT conversation_id, id FROM messages WHERE author_user_id = ? AND app_id = ? LIMIT ?", userID, appID, purgeBatch)
+		if err != nil {
+			return err
+		}
+		byConv := map[string][]any{}
+		for rows.Next() {
+			var c, id string
+			if err := rows.Scan(&c, &id); err != nil {
+				rows.Close()
+				return err
+			}
+			byConv[c] = append(byConv[c], id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(byConv) > 0 {
+			for c, ids := range byConv {
+				args := append([]any{c}, ids...)
+				if _, err := t.exec(ctx, "DELETE FROM messages WHERE conversation_id = ? AND id IN ("+placeholders(len(ids))+")", args...); err != nil {
+					return err
+				}
+				if _, err := t.exec(ctx, "UPDATE conversations SET message_count = message_count - ? WHERE id = ?", len(ids), c); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		// user:remove is spared: another purger of the same user may have emitted it already.
+		t.outboxChanged() // the deliveries queued behind a removed one may now be due
+		res, err := t.exec(ctx, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE user_id = ? AND type <> ? LIMIT ?)", userID, "user:remove", purgeBatch)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			return nil
+		}
+		if _, err := t.exec(ctx, "DELETE FROM users WHERE id = ? AND app_id = ?", userID, appID); err != nil {
+			return err
+		}
+		// Another purger (a second process, or PurgeDeletedUsers beside the background one) may
+		// have finished first: then there is no purge row left and nothing to emit.
+		var removed sql.NullString
+		err = t.queryRow(ctx, "DELETE FROM user_purges WHERE user_id = ? RETURNING removed_event", userID).Scan(&removed)
+		done = true
+		if errors.Is(err, sql.ErrNoRows) || err == nil && !removed.Valid {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return t.emit(ctx, sunlamp.Event{Type: "user:remove", AppID: appID, UserID: userID, Data: []byte(removed.String)})
+	})
+	return done, err
+}
