@@ -8,70 +8,27 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"sync"
 	"time"
 
 	"github.com/sunlamp/sunlamp"
-	"github.com/sunlamp/sunlamp/blobstore"
 )
 
-// Where the bytes of attachments live:
-//
-//   - SQLite: files in a media directory (by default next to the database file: sunlamp.db-media),
-//     through the blobstore package. A file is written to a temporary name, flushed, and renamed into
-//     place in the transaction that inserts its row; if that transaction fails the file is removed.
-//     A deleted row, however it goes (DeleteAttachment, or a cascade from its app, conversation,
-//     message or user), leaves its id in attachment_trash by a trigger; the media janitor removes the
-//     file and then the trash row, so that no bytes outlive their attachment.
-//   - PostgreSQL: 1 MiB chunks in attachment_chunks. Several server processes share one PostgreSQL
-//     database, usually on different machines: keeping the bytes in the database lets every one of
-//     them serve every attachment with nothing else to set up (no shared file system), an upload is
-//     one transaction (all or nothing), and the bytes go in the same transaction as their row,
-//     cascades included. The cost is database size and throughput, measured by
-//     BenchmarkAttachments in the api package.
-//
-// Either way an upload is first streamed to a temporary file (never held in memory whole): on
-// PostgreSQL so that a slow client does not hold a connection and a transaction open while it sends.
-
-// chunkSize is the size of an attachment chunk on PostgreSQL.
-const chunkSize = 1 << 20
+// The bytes of attachments live where the dialect's blobBackend keeps them (blobs_files.go,
+// blobs_chunks.go); this file keeps their rows and their lifecycle.
 
 // mediaState is the Store's attachment storage and its janitor.
 type mediaState struct {
-	dir   string // SQLite: the media directory; "" means next to the database file
-	once  sync.Once
-	blobs *blobstore.Dir
-	err   error
-
-	wake chan struct{}
-	stop chan struct{}
-	done chan struct{}
-	halt sync.Once
+	dir     string // WithMediaDir; "" means next to the database file
+	blobs   blobBackend
+	janitor *job
 }
 
 // WithMediaDir keeps the files of attachments in dir instead of next to the SQLite database file. It
-// has no effect on PostgreSQL, which keeps them in the database.
+// has no effect where the bytes are kept in the database (PostgreSQL).
 func WithMediaDir(dir string) Option { return func(s *Store) { s.media.dir = dir } }
 
-// MediaDir returns the directory of attachment files on SQLite, "" on PostgreSQL.
-func (s *Store) MediaDir() string {
-	if s.dialect != SQLite {
-		return ""
-	}
-	if s.media.dir != "" {
-		return s.media.dir
-	}
-	return s.path + "-media"
-}
-
-// blobDir opens the media directory on first use.
-func (s *Store) blobDir() (*blobstore.Dir, error) {
-	s.media.once.Do(func() {
-		s.media.blobs, s.media.err = blobstore.Open(s.MediaDir())
-	})
-	return s.media.blobs, s.media.err
-}
+// MediaDir returns the directory of attachment files, "" where the bytes are kept in the database.
+func (s *Store) MediaDir() string { return s.media.blobs.dir() }
 
 const attachmentColumns = "id, app_id, filename, media_type, size, for_message, conversation_id, message_id, user_id, created_at"
 
@@ -114,12 +71,7 @@ func (s *Store) CreateAttachment(ctx context.Context, a sunlamp.Attachment, cont
 	a.ID = sunlamp.NewAttachmentID()
 	a.CreatedAt = s.now()
 	a.MessageID, a.UserID = "", ""
-	var err error
-	if s.dialect == Postgres {
-		a, err = s.createAttachmentChunks(ctx, a, content)
-	} else {
-		a, err = s.createAttachmentFile(ctx, a, content)
-	}
+	a, err := s.media.blobs.create(ctx, a, content, func(t tx, a sunlamp.Attachment) error { return t.insertAttachment(ctx, a) })
 	if err != nil {
 		var re readError
 		if errors.As(err, &re) {
@@ -131,90 +83,6 @@ func (s *Store) CreateAttachment(ctx context.Context, a sunlamp.Attachment, cont
 		a.ConversationID = ""
 	}
 	return a, nil
-}
-
-func (s *Store) createAttachmentFile(ctx context.Context, a sunlamp.Attachment, content io.Reader) (sunlamp.Attachment, error) {
-	d, err := s.blobDir()
-	if err != nil {
-		return a, err
-	}
-	tmp, err := d.Create()
-	if err != nil {
-		return a, err
-	}
-	defer tmp.Abort()
-	src := &sourceReader{r: content}
-	n, err := io.Copy(tmp, src)
-	if err != nil {
-		if src.err != nil { // the upload failed, not the disk
-			return a, readError{src.err}
-		}
-		return a, err
-	}
-	a.Size = n
-	if err := tmp.Flush(); err != nil { // outside the write lock: it is the slow part
-		return a, err
-	}
-	renamed := false
-	err = s.inTx(ctx, func(t tx) error {
-		if err := t.insertAttachment(ctx, a); err != nil {
-			return err
-		}
-		if err := tmp.Commit(a.ID); err != nil {
-			return err
-		}
-		renamed = true
-		return nil
-	})
-	if err != nil && renamed {
-		_ = d.Remove(a.ID)
-	}
-	s.wakeMediaJanitor()
-	return a, err
-}
-
-func (s *Store) createAttachmentChunks(ctx context.Context, a sunlamp.Attachment, content io.Reader) (sunlamp.Attachment, error) {
-	f, err := os.CreateTemp("", "sunlamp-upload-*")
-	if err != nil {
-		return a, err
-	}
-	defer func() {
-		f.Close()
-		os.Remove(f.Name())
-	}()
-	src := &sourceReader{r: content}
-	n, err := io.Copy(f, src)
-	if err != nil {
-		if src.err != nil { // the upload failed, not the disk
-			return a, readError{src.err}
-		}
-		return a, err
-	}
-	a.Size = n
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return a, err
-	}
-	buf := make([]byte, chunkSize)
-	err = s.inTx(ctx, func(t tx) error {
-		if err := t.insertAttachment(ctx, a); err != nil {
-			return err
-		}
-		for seq := 0; ; seq++ {
-			n, err := io.ReadFull(f, buf)
-			if n > 0 {
-				if _, err := t.exec(ctx, "INSERT INTO attachment_chunks (attachment_id, seq, data) VALUES (?, ?, ?)", a.ID, seq, buf[:n]); err != nil {
-					return err
-				}
-			}
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-		}
-	})
-	return a, err
 }
 
 // insertAttachment inserts a's row after checking its app and conversation.
@@ -262,21 +130,14 @@ func (s *Store) OpenAttachment(ctx context.Context, id string) (sunlamp.Attachme
 	if err != nil {
 		return a, nil, notFound(err, sunlamp.ErrAttachmentNotFound, "open attachment")
 	}
-	if s.dialect == Postgres {
-		return a, &chunkReader{s: s, id: a.ID, size: a.Size, seq: -1}, nil
-	}
-	d, err := s.blobDir()
+	content, err := s.media.blobs.open(ctx, a)
 	if err != nil {
+		if errors.Is(err, sunlamp.ErrAttachmentNotFound) {
+			return a, nil, err
+		}
 		return a, nil, fmt.Errorf("open attachment: %w", err)
 	}
-	f, err := d.Open(a.ID)
-	if errors.Is(err, os.ErrNotExist) { // deleted since the row was read
-		return a, nil, sunlamp.ErrAttachmentNotFound
-	}
-	if err != nil {
-		return a, nil, fmt.Errorf("open attachment: %w", err)
-	}
-	return a, f, nil
+	return a, content, nil
 }
 
 // DeleteAttachment removes the attachment id of app appID and its bytes.
@@ -386,235 +247,52 @@ func messageAttachmentID(m sunlamp.Message) string {
 	return id
 }
 
-// ---- Reading chunks (PostgreSQL) ----
+// ---- Removing the bytes of deleted attachments ----
 
-// chunkReader reads an attachment's chunks one at a time, so that serving a 50 MB file holds 1 MiB
-// in memory; Seek lets http.ServeContent answer range requests.
-type chunkReader struct {
-	s    *Store
-	id   string
-	size int64
-	pos  int64
-	seq  int64 // the chunk in buf, -1 when none
-	buf  []byte
-}
-
-func (r *chunkReader) Read(p []byte) (int, error) {
-	if r.pos >= r.size {
-		return 0, io.EOF
-	}
-	seq := r.pos / chunkSize
-	if r.seq != seq {
-		if err := r.load(seq); err != nil {
-			return 0, err
-		}
-	}
-	off := r.pos - seq*chunkSize
-	if off >= int64(len(r.buf)) {
-		return 0, io.ErrUnexpectedEOF
-	}
-	n := copy(p, r.buf[off:])
-	r.pos += int64(n)
-	return n, nil
-}
-
-// load reads chunk seq into buf, reusing its memory.
-func (r *chunkReader) load(seq int64) error {
-	rows, err := r.s.read.QueryContext(context.Background(), r.s.q("SELECT data FROM attachment_chunks WHERE attachment_id = ? AND seq = ?"), r.id, seq)
-	if err != nil {
-		return fmt.Errorf("read attachment: %w", err)
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("read attachment: %w", err)
-		}
-		return fmt.Errorf("read attachment: chunk %d is gone (deleted meanwhile)", seq)
-	}
-	var data sql.RawBytes
-	if err := rows.Scan(&data); err != nil {
-		return fmt.Errorf("read attachment: %w", err)
-	}
-	r.buf = append(r.buf[:0], data...)
-	r.seq = seq
-	return rows.Close()
-}
-
-func (r *chunkReader) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += r.pos
-	case io.SeekEnd:
-		offset += r.size
-	default:
-		return 0, errors.New("seek attachment: bad whence")
-	}
-	if offset < 0 {
-		return 0, errors.New("seek attachment: negative position")
-	}
-	r.pos = offset
-	return offset, nil
-}
-
-func (r *chunkReader) Close() error {
-	r.buf, r.seq = nil, -1
-	return nil
-}
-
-// ---- Removing the files of deleted attachments (SQLite) ----
-
-// mediaJanitorEvery is how often the janitor looks for files to remove when nobody wakes it.
+// mediaJanitorEvery is how often the janitor looks for bytes to remove when nobody wakes it.
 const mediaJanitorEvery = 5 * time.Second
 
-// orphanAge is how old a file must be before the janitor takes it for the leftover of a crash: a
-// temporary file of an interrupted upload, or a file whose row was never committed.
-const orphanAge = time.Hour
-
-// startMediaJanitor starts the background removal of deleted attachments' files (SQLite only).
+// startMediaJanitor starts the background removal of deleted attachments' bytes, where the backend
+// needs one (files).
 func (s *Store) startMediaJanitor() {
-	if s.dialect != SQLite {
+	if !s.media.blobs.needsJanitor() {
 		return
 	}
-	s.media.wake = make(chan struct{}, 1)
-	s.media.stop = make(chan struct{})
-	s.media.done = make(chan struct{})
-	go s.runMediaJanitor()
-}
-
-// stopMediaJanitor stops the janitor and waits for it; files left to remove stay in attachment_trash.
-func (s *Store) stopMediaJanitor() {
-	if s.media.stop == nil {
-		return
-	}
-	s.media.halt.Do(func() { close(s.media.stop) })
-	<-s.media.done
-}
-
-// wakeMediaJanitor asks the janitor for a round now; code that deletes messages, conversations or
-// users may call it after its transaction commits so that files go at once.
-func (s *Store) wakeMediaJanitor() {
-	if s.media.wake == nil {
-		return
-	}
-	select {
-	case s.media.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (s *Store) runMediaJanitor() {
-	defer close(s.media.done)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-s.media.stop
-		cancel()
-	}()
-	tick := time.NewTicker(mediaJanitorEvery)
-	defer tick.Stop()
 	lastSweep := time.Time{}
-	for {
-		select {
-		case <-s.media.stop:
-			return
-		case <-s.media.wake:
-		case <-tick.C:
-		}
+	s.media.janitor = startJob(everyOrWoken(mediaJanitorEvery, func(ctx context.Context) {
 		_, _ = s.PurgeMedia(ctx) // what fails stays in attachment_trash for the next round
 		if time.Since(lastSweep) > orphanAge {
 			lastSweep = time.Now()
 			_, _ = s.SweepOrphanMedia(ctx)
 		}
-	}
+	}))
 }
 
-// PurgeMedia removes the files of deleted attachments (those listed in attachment_trash) and returns
-// how many it removed. It does nothing on PostgreSQL, where the bytes go with their rows. The janitor
-// calls it every few seconds; tests call it to see that no bytes remain.
+// stopMediaJanitor stops the janitor and waits for it; files left to remove stay in attachment_trash.
+func (s *Store) stopMediaJanitor() { s.media.janitor.stop() }
+
+// wakeMediaJanitor asks the janitor for a round now; code that deletes messages, conversations or
+// users may call it after its transaction commits so that files go at once.
+func (s *Store) wakeMediaJanitor() { s.media.janitor.wake() }
+
+// PurgeMedia removes the bytes of deleted attachments that their rows did not take with them (files
+// listed in attachment_trash) and returns how many it removed. The janitor calls it every few
+// seconds; tests call it to see that no bytes remain.
 func (s *Store) PurgeMedia(ctx context.Context) (int, error) {
-	if s.dialect != SQLite {
-		return 0, nil
-	}
-	d, err := s.blobDir()
+	n, err := s.media.blobs.purge(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("purge media: %w", err)
+		return n, fmt.Errorf("purge media: %w", err)
 	}
-	removed := 0
-	for {
-		rows, err := s.query(ctx, "SELECT id FROM attachment_trash LIMIT 200")
-		if err != nil {
-			return removed, fmt.Errorf("purge media: %w", err)
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return removed, fmt.Errorf("purge media: %w", err)
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return removed, fmt.Errorf("purge media: %w", err)
-		}
-		if len(ids) == 0 {
-			return removed, nil
-		}
-		for _, id := range ids {
-			if err := d.Remove(id); err != nil {
-				return removed, fmt.Errorf("purge media: %w", err)
-			}
-		}
-		err = s.inTx(ctx, func(t tx) error {
-			for _, id := range ids {
-				if _, err := t.exec(ctx, "DELETE FROM attachment_trash WHERE id = ?", id); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return removed, fmt.Errorf("purge media: %w", err)
-		}
-		removed += len(ids)
-	}
+	return n, nil
 }
 
-// SweepOrphanMedia removes what a crash may leave in the media directory (SQLite): temporary files of
-// interrupted uploads, and files with no attachment row, once they are older than an hour. It returns
-// how many files it removed.
+// SweepOrphanMedia removes what a crash may leave among the files of attachments: temporary files of
+// interrupted uploads, and files with no attachment row, once they are older than an hour. It
+// returns how many files it removed.
 func (s *Store) SweepOrphanMedia(ctx context.Context) (int, error) {
-	if s.dialect != SQLite {
-		return 0, nil
-	}
-	d, err := s.blobDir()
+	n, err := s.media.blobs.sweep(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("sweep media: %w", err)
+		return n, fmt.Errorf("sweep media: %w", err)
 	}
-	removed, err := d.RemoveStaleTemps(orphanAge)
-	if err != nil {
-		return removed, fmt.Errorf("sweep media: %w", err)
-	}
-	cutoff := time.Now().Add(-orphanAge)
-	err = d.Walk(func(id string, mod time.Time) error {
-		if mod.After(cutoff) {
-			return nil
-		}
-		var one int
-		err := s.queryRow(ctx, "SELECT 1 FROM attachments WHERE id = ?", id).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			if err := d.Remove(id); err != nil {
-				return err
-			}
-			removed++
-			return nil
-		}
-		return err
-	})
-	if err != nil {
-		return removed, fmt.Errorf("sweep media: %w", err)
-	}
-	return removed, nil
+	return n, nil
 }

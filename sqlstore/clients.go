@@ -480,7 +480,7 @@ func (t tx) inboundUser(ctx context.Context, in sunlamp.Inbound, now time.Time) 
 		}
 		return u, nil, nil
 	}
-	if owner != nil && t.s.dialect == Postgres {
+	if owner != nil && !t.s.d.oneWriter {
 		// Read again under the user's lock (lockShare): the first read, made to find the user,
 		// may predate an erasure of the client's channel data, which updateClient would then write
 		// back. A client removed meanwhile (DeleteUser) is made again.

@@ -3,15 +3,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/sunlamp/sunlamp"
 )
@@ -51,18 +47,11 @@ func (s *Store) ClaimDeliveries(ctx context.Context, worker string, now time.Tim
 	err = s.inTx(ctx, func(t tx) error {
 		// First in line: no pending delivery of its queue before it. (On PostgreSQL through the
 		// seek of migration 0010, whose plan cannot degrade into a scan of the table.)
-		first := `NOT EXISTS (SELECT 1 FROM deliveries p
-				WHERE p.webhook_id = d.webhook_id AND p.order_key = d.order_key AND p.status = 'pending' AND p.seq < d.seq)`
-		if s.dialect == Postgres {
-			first = "d.seq = delivery_queue_head(d.webhook_id, d.order_key)"
-		}
+		// First in line: no pending delivery of its queue before it.
 		q := `SELECT d.seq FROM deliveries d
 			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?
-			AND (d.order_key IS NULL OR ` + first + `)
-			ORDER BY d.next_attempt_at, d.seq LIMIT ?` // the order of the due index: a walk that stops at the limit
-		if s.dialect == Postgres {
-			q += " FOR UPDATE OF d SKIP LOCKED"
-		}
+			AND (d.order_key IS NULL OR ` + s.d.queueHead + `)
+			ORDER BY d.next_attempt_at, d.seq LIMIT ?` + s.d.lock("UPDATE OF d SKIP LOCKED") // the due index's order: a walk that stops at the limit
 		rows, err := t.query(ctx, q, nowMs, nowMs, limit)
 		if err != nil {
 			return err
@@ -128,10 +117,9 @@ func (s *Store) ClaimDeliveries(ctx context.Context, worker string, now time.Tim
 	return out, nil
 }
 
-// FinishDeliveries records the results of attempts. On SQLite in one transaction. On PostgreSQL each
-// in a transaction of its own, so that finishing never holds one queue's delivery while waiting for
-// another's, which a concurrent insert behind both may hold (see migration 0010); the transactions
-// are pipelined in one round trip and do not wait for the WAL flush (synchronous_commit off): a
+// FinishDeliveries records the results of attempts, each a transaction of its own where transactions
+// run concurrently (the executor's each), so that finishing never holds one queue's delivery while
+// waiting for another's, which a concurrent insert behind both may hold (see migration 0010). A
 // finish lost in a crash only means one more attempt, which at-least-once delivery allows.
 //
 // A delivery that leaves its queue (delivered, given up) makes the next one of its queue due
@@ -141,53 +129,15 @@ func (s *Store) FinishDeliveries(ctx context.Context, now time.Time, results []s
 		return nil
 	}
 	nowMs := now.UnixMilli()
-	var err error
-	if s.dialect == Postgres {
-		err = s.finishPipelined(ctx, nowMs, results)
-	} else {
-		err = s.inTx(ctx, func(t tx) error {
-			for _, r := range results {
-				st := finishStmt(nowMs, r)
-				if _, err := t.exec(ctx, st.q, st.args...); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+	stmts := make([]stmt, len(results))
+	for i, r := range results {
+		stmts[i] = finishStmt(nowMs, r)
 	}
+	err := s.d.exec.each(ctx, s, stmts)
 	if err != nil {
 		return fmt.Errorf("finish deliveries: %w", err)
 	}
 	return nil
-}
-
-// finishPipelined is FinishDeliveries on PostgreSQL: one transaction per result, all sent at once.
-func (s *Store) finishPipelined(ctx context.Context, nowMs int64, results []sunlamp.DeliveryResult) error {
-	conn, err := s.write.Conn(ctx)
-	if err != nil {
-		return s.classify(err)
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
-		var b pgx.Batch
-		for _, r := range results {
-			st := finishStmt(nowMs, r)
-			b.Queue("BEGIN")
-			b.Queue("SET LOCAL synchronous_commit = off")
-			b.Queue(s.q(st.q), st.args...)
-			b.Queue("COMMIT")
-		}
-		if err := pc.SendBatch(ctx, &b).Close(); err != nil {
-			// The failed transaction is open and aborted: end it (the ones before it committed,
-			// the ones after it were not run; their leases will end and they will be sent again).
-			if _, rerr := pc.Exec(ctx, "ROLLBACK"); rerr != nil {
-				return errors.Join(err, driver.ErrBadConn)
-			}
-			return s.classify(err)
-		}
-		return nil
-	})
 }
 
 // finishStmt is the statement that records the result of one attempt, if the delivery is still the

@@ -60,15 +60,13 @@ func (s *Store) DeleteUserPersonalInformation(ctx context.Context, appID, idOrEx
 	return u, nil
 }
 
-// eraseLogs makes sure that erased values are no longer in the SQLite write-ahead log: it copies the
-// log into the database file and truncates it. A reader holding an old snapshot keeps the log from
-// being truncated; the checkpoint then does what it can, and the next one (or Close) finishes. The
-// error is ignored for the same reason: the erasure itself has committed.
+// eraseLogs makes sure that erased values are no longer in the database's own log, where the
+// dialect can (SQLite's write-ahead log: see checkpointSQLite). The error is ignored: the erasure
+// itself has committed, and the next checkpoint (or Close) finishes the job.
 func (s *Store) eraseLogs(ctx context.Context) {
-	if s.dialect != SQLite {
-		return
+	if s.d.scrubLog != nil {
+		_ = s.d.scrubLog(context.WithoutCancel(ctx), s.write)
 	}
-	_, _ = s.write.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_checkpoint(TRUNCATE)") // the erasure has committed: finish the job
 }
 
 // scrubEvents rewrites the outbox events that carry a snapshot of the user or its clients, with the

@@ -45,12 +45,7 @@ type messageBatcher struct {
 // On PostgreSQL a second batch runs its statements while the first waits for its WAL flush, which
 // measured 20% more messages a second at 32 clients (a third did not help). Conversations are
 // locked in id order, so concurrent batches touching one conversation take turns, never deadlock.
-func (s *Store) messageWriters() int {
-	if s.dialect == Postgres {
-		return 2
-	}
-	return 1
-}
+func (s *Store) messageWriters() int { return s.d.messageWriters }
 
 // maxMessageBatch bounds a batch: 256 messages of 17 columns stay far below both databases' limits
 // on bound parameters, and a batch commits in a few milliseconds at most.
@@ -128,35 +123,19 @@ func (b *messageBatcher) post(s *Store, ctx context.Context, m sunlamp.Message) 
 	return r.m, r.err
 }
 
-// gatherWait bounds how long a writer that has just committed waits for the callers it released to
-// come back before it takes the next batch. Without it, under steady load the callers split into two
-// groups that take turns (one waits for its commit while the other posts), and each commit carries
-// half of them; every commit costs an fsync whatever it holds, so fuller batches are more messages a
-// second. The writer waits only after releasing several callers, and only while fewer requests are
-// queued than it released: a lone caller never waits, a busy queue not at all. Measured over HTTP at
-// 32 clients, alternating runs on a loaded machine: SQLite 4.4k/4.6k/4.9k -> 9.7k/6.0k/9.3k msg/s,
-// PostgreSQL 3.3k/2.9k/6.0k -> 4.8k/3.5k/5.2k.
-//
-// On SQLite the writer itself is the bottleneck, and waiting longer only idles it (1 ms and 2 ms:
-// 8.8k and 8.1-8.7k msg/s against 9.6-9.8k). On PostgreSQL a pipelined batch costs about 2 ms
-// whatever it holds (two round trips and a WAL flush), so fuller batches are nearly free messages;
-// the callers of a batch come back after their HTTP round trip, often later than 250 us, and
-// pgGatherWait lets them (HTTP, 32 clients, 3 s: 250 us 6.4-6.6k msg/s, 1.2 ms 7.9-8.2k, 3 ms
-// 8.2-9.4k, 5 ms 9.5-10.3k, batches of 8.6 -> 15 messages). The cost: a request that arrives while a
-// writer waits for callers that do not come back (the load stopped) waits up to pgGatherWait more.
-const (
-	gatherWait   = 250 * time.Microsecond
-	pgGatherWait = 5 * time.Millisecond
-)
+// A writer that has just committed waits up to its dialect's gatherWait for the callers it released
+// to come back before it takes the next batch. Without it, under steady load the callers split into
+// two groups that take turns (one waits for its commit while the other posts), and each commit
+// carries half of them; every commit costs an fsync whatever it holds, so fuller batches are more
+// messages a second. The writer waits only after releasing several callers, and only while fewer
+// requests are queued than it released: a lone caller never waits, a busy queue not at all. The cost:
+// a request that arrives while a writer waits for callers that do not come back (the load stopped)
+// waits up to gatherWait more. (Figures: the README's Speed section.)
 
-// gather waits until at least want requests are queued, at most gatherWait (pgGatherWait on
-// PostgreSQL). Called without b.mu.
+// gather waits until at least want requests are queued, at most the dialect's gatherWait. Called
+// without b.mu.
 func (b *messageBatcher) gather(s *Store, want int) {
-	wait := gatherWait
-	if s.dialect == Postgres {
-		wait = pgGatherWait
-	}
-	deadline := time.Now().Add(wait)
+	deadline := time.Now().Add(s.d.gatherWait)
 	var timer *time.Timer
 	for {
 		b.mu.Lock()
@@ -236,7 +215,7 @@ func (s *Store) commitMessages(batch []*postRequest, prev <-chan struct{}, locke
 		return
 	}
 	var accepted []*postRequest
-	if s.dialect == Postgres && !slices.ContainsFunc(live, hasMedia) {
+	if _, pipelined := s.d.exec.(pipelinedExecutor); pipelined && !slices.ContainsFunc(live, hasMedia) {
 		accepted, err := s.pipelineMessages(live, prev, lockedOnce)
 		finishBatch(batch, live, accepted, err)
 		return
@@ -427,10 +406,7 @@ func (s *Store) lockConversationsStmt(batch []*postRequest) stmt {
 		}
 	}
 	ids = padded(ids)
-	q := "SELECT " + conversationColumns + ", " + outboxColumn + " FROM conversations WHERE id IN (" + placeholders(len(ids)) + ") ORDER BY id"
-	if s.dialect == Postgres {
-		q += " FOR UPDATE OF conversations"
-	}
+	q := "SELECT " + conversationColumns + ", " + outboxColumn + " FROM conversations WHERE id IN (" + placeholders(len(ids)) + ") ORDER BY id" + s.d.lock("UPDATE OF conversations")
 	return stmt{q, ids}
 }
 

@@ -87,7 +87,7 @@ func (s *Store) PostMessage(ctx context.Context, m sunlamp.Message) (sunlamp.Mes
 // it for user messages arriving on a channel; PostMessage goes through the batcher instead, which
 // does the same for many messages at once.
 func (t tx) insertMessage(ctx context.Context, c sunlamp.Conversation, m sunlamp.Message) error {
-	if t.s.dialect == Postgres { // count under the row lock, as the batches do (SQLite has one writer)
+	if !t.s.d.oneWriter { // count under the row lock, as the batches do (one writer needs none)
 		if err := t.queryRow(ctx, "SELECT message_count FROM conversations WHERE id = ? FOR UPDATE", c.ID).Scan(&c.MessageCount); err != nil {
 			return notFound(err, sunlamp.ErrConversationNotFound, "lock conversation")
 		}

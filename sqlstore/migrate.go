@@ -14,13 +14,10 @@ import (
 var migrations embed.FS
 
 // migrate applies, in order and each in its own transaction, the migrations of the store's dialect
-// that the database has not seen. On PostgreSQL an advisory lock keeps two starting processes from
-// migrating at once.
+// that the database has not seen. Where several processes share the database, a lock keeps two
+// starting processes from migrating at once.
 func (s *Store) migrate(ctx context.Context) error {
-	dir := "migrations/sqlite"
-	if s.dialect == Postgres {
-		dir = "migrations/postgres"
-	}
+	dir := s.d.migrations
 	entries, err := fs.ReadDir(migrations, dir)
 	if err != nil {
 		return err
@@ -32,11 +29,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close()
-	if s.dialect == Postgres {
-		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(7355608)"); err != nil {
+	if s.d.migrateLock != "" {
+		if _, err := conn.ExecContext(ctx, s.d.migrateLock); err != nil {
 			return fmt.Errorf("lock: %w", err)
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(7355608)")
+		defer conn.ExecContext(context.WithoutCancel(ctx), s.d.migrateUnlock)
 	}
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)

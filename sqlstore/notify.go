@@ -3,38 +3,32 @@ package sqlstore
 import (
 	"context"
 	"sync"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
-// keyNotices delivers the key changes that any server process sharing a PostgreSQL database
-// commits (migration 0012), so that each process's authentication cache forgets a deleted or
-// changed key at once instead of after its TTL. SQLite has one process: nothing to listen to.
+// keyNotices delivers the key changes that other server processes sharing the database commit, so
+// that each process's authentication cache forgets a deleted or changed key at once instead of
+// after its TTL. Where one process owns the database (SQLite) there is nothing to listen to.
 type keyNotices struct {
-	mu     sync.Mutex
-	fns    []func(string)
-	cancel context.CancelFunc
-	done   chan struct{}
+	mu       sync.Mutex
+	fns      []func(string)
+	listener *job
 }
 
 // OnKeyChange makes the store call f with the id of each key changed or deleted by any process
 // sharing the database, "app:"+id for a deleted app, and "*" when changes may have been missed (the
 // listening connection was lost: forget everything). f is called from the listening goroutine and
-// must not block. On SQLite f is never called: only this process writes, and it forgets what it
-// changes itself.
+// must not block. Where one process owns the database (SQLite) f is never called: that process
+// forgets what it changes itself. The listener starts with the first f and stops at Close.
 func (s *Store) OnKeyChange(f func(string)) {
-	if s.dialect != Postgres {
+	if s.d.listen == nil {
 		return
 	}
 	n := &s.keyNotices
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.fns = append(n.fns, f)
-	if n.cancel == nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		n.cancel, n.done = cancel, make(chan struct{})
-		go s.listenKeys(ctx, n.done)
+	if n.listener == nil {
+		n.listener = startJob(func(ctx context.Context, _ <-chan struct{}) { s.d.listen(ctx, s, n.notify) })
 	}
 }
 
@@ -50,48 +44,7 @@ func (n *keyNotices) notify(id string) {
 // stop ends the listener, if any, and waits for it.
 func (n *keyNotices) stop() {
 	n.mu.Lock()
-	cancel, done := n.cancel, n.done
+	l := n.listener
 	n.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
-}
-
-// listenKeys holds a connection listening on sunlamp_keys until ctx ends, reconnecting after a
-// failure. Whenever it (re)connects, changes may have been missed, so every listener forgets all.
-func (s *Store) listenKeys(ctx context.Context, done chan struct{}) {
-	defer close(done)
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		err := func() error {
-			conn, err := pgx.Connect(ctx, s.dsn)
-			if err != nil {
-				return err
-			}
-			defer conn.Close(context.WithoutCancel(ctx))
-			if _, err := conn.Exec(ctx, "LISTEN sunlamp_keys"); err != nil {
-				return err
-			}
-			s.keyNotices.notify("*")
-			backoff = 100 * time.Millisecond
-			for {
-				nt, err := conn.WaitForNotification(ctx)
-				if err != nil {
-					return err
-				}
-				s.keyNotices.notify(nt.Payload)
-			}
-		}()
-		if ctx.Err() != nil {
-			return
-		}
-		_ = err // the TTL bounds how long a change goes unnoticed meanwhile
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 5*time.Second)
-	}
+	l.stop()
 }

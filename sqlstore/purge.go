@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/sunlamp/sunlamp"
@@ -18,10 +17,7 @@ const purgeBatch = 500
 // purgeState is the background remover of deleted users' history.
 type purgeState struct {
 	disabled bool // WithoutBackgroundPurge
-	once     sync.Once
-	wake     chan struct{}
-	stop     chan struct{}
-	done     chan struct{}
+	job      *job
 }
 
 // WithoutBackgroundPurge keeps the store from removing deleted users' history in the background
@@ -33,57 +29,23 @@ func (s *Store) startPurger() {
 	if s.purge.disabled {
 		return
 	}
-	s.purge.wake = make(chan struct{}, 1)
-	s.purge.stop = make(chan struct{})
-	s.purge.done = make(chan struct{})
-	go s.runPurger()
+	s.purge.job = startJob(everyOrWoken(0, func(ctx context.Context) {
+		// On failure, try again a little later: the work is in user_purges and nothing is lost.
+		for s.PurgeDeletedUsers(ctx) != nil && ctx.Err() == nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}))
 	s.wakePurger()
 }
 
 // stopPurger stops the background remover and waits for it; unfinished work stays in user_purges.
-func (s *Store) stopPurger() {
-	if s.purge.stop == nil {
-		return
-	}
-	s.purge.once.Do(func() { close(s.purge.stop) })
-	<-s.purge.done
-}
+func (s *Store) stopPurger() { s.purge.job.stop() }
 
-func (s *Store) wakePurger() {
-	if s.purge.wake == nil {
-		return
-	}
-	select {
-	case s.purge.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (s *Store) runPurger() {
-	defer close(s.purge.done)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-s.purge.stop
-		cancel()
-	}()
-	for {
-		select {
-		case <-s.purge.stop:
-			return
-		case <-s.purge.wake:
-		}
-		if err := s.PurgeDeletedUsers(ctx); err != nil && ctx.Err() == nil {
-			// Try again a little later; the work is in user_purges and nothing is lost.
-			select {
-			case <-s.purge.stop:
-				return
-			case <-time.After(time.Second):
-				s.wakePurger()
-			}
-		}
-	}
-}
+// wakePurger asks the remover to look for work now.
+func (s *Store) wakePurger() { s.purge.job.wake() }
 
 // PurgeDeletedUsers removes the conversation history of every user deleted by DeleteUser whose
 // removal has not finished, one small transaction at a time, and returns when none is left. The

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
@@ -59,7 +62,45 @@ func sqliteDSN(path string, write bool) string {
 	return "file:" + path + "?" + v.Encode()
 }
 
-func (s *Store) openSQLite() error {
+func init() { dialects["sqlite"] = sqliteDialect }
+
+// sqliteDialect is SQLite's: one file, one writer connection, the bytes of attachments in files.
+func sqliteDialect() dialect {
+	return dialect{
+		name:           "sqlite",
+		open:           openSQLite,
+		ready:          checkSQLitePragmas,
+		classify:       classifySQLite,
+		lock:           func(string) string { return "" },
+		oneWriter:      true,
+		ownsDatabase:   true,
+		scrubLog:       checkpointSQLite,
+		migrations:     "migrations/sqlite",
+		messageWriters: 1, // one writer connection
+		// The writer itself is the bottleneck: waiting longer for callers only idles it.
+		gatherWait: 250 * time.Microsecond,
+		queueHead: `NOT EXISTS (SELECT 1 FROM deliveries p
+				WHERE p.webhook_id = d.webhook_id AND p.order_key = d.order_key AND p.status = 'pending' AND p.seq < d.seq)`,
+		exec:  plainExecutor{},
+		blobs: newFilesBackend,
+	}
+}
+
+// checkpointSQLite copies the write-ahead log into the database file and truncates it, so that the
+// old page images it holds (erased values among them) are gone. A reader holding an old snapshot
+// keeps the log from being truncated; the checkpoint then does what it can, and the next one (or
+// Close) finishes.
+func checkpointSQLite(ctx context.Context, db *sql.DB) error {
+	_, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	return err
+}
+
+// openSQLite opens the file of "sqlite:PATH" ("sqlite://PATH" too).
+func openSQLite(s *Store, dsn string) error {
+	s.path = strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
+	if s.path == "" {
+		return errors.New("open store: sqlite DSN needs a file path, as in sqlite:sunlamp.db")
+	}
 	path, err := filepath.Abs(s.path)
 	if err != nil {
 		return fmt.Errorf("open sqlite: %w", err)
@@ -133,7 +174,7 @@ func classifySQLite(err error) error {
 
 // checkSQLitePragmas reads back the pragmas that durability and cascades depend on, since a driver
 // silently ignores DSN parameters it does not know.
-func (s *Store) checkSQLitePragmas() error {
+func checkSQLitePragmas(s *Store) error {
 	for _, db := range []*sql.DB{s.write, s.read} {
 		var mode string
 		var fk, secure, temp int

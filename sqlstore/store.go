@@ -1,7 +1,8 @@
 // Package sqlstore implements sunlamp.Store once for two databases: SQLite (embedded, the default)
 // and PostgreSQL (for several server processes sharing one database). Every query is written once with
-// `?` placeholders; rebind turns them into `$N` for PostgreSQL. Per-database code is limited to
-// migrations, connection setup and classify.
+// `?` placeholders (q rebinds them for PostgreSQL). What differs between the databases is data, a
+// dialect set once when the store opens (dialect.go); only the files named sqlite*.go and
+// postgres*.go, and the migrations, know which database they are on.
 package sqlstore
 
 import (
@@ -19,26 +20,17 @@ import (
 	"github.com/sunlamp/sunlamp"
 )
 
-// Dialect names the database behind a Store.
-type Dialect int
-
-// The dialects.
-const (
-	SQLite Dialect = iota
-	Postgres
-)
-
 // Store is the SQL implementation of sunlamp.Store.
 type Store struct {
-	dialect Dialect
-	write   *sql.DB // SQLite: one connection, so writers queue in Go instead of failing busy
-	read    *sql.DB // SQLite: several read-only connections; PostgreSQL: the same pool as write
-	path    string  // SQLite: the database file
-	clock   sunlamp.Clock
+	d     dialect
+	write *sql.DB // SQLite: one connection, so writers queue in Go instead of failing busy
+	read  *sql.DB // SQLite: several read-only connections; PostgreSQL: the same pool as write
+	path  string  // SQLite: the database file
+	clock sunlamp.Clock
 	// PostgreSQL: queries rebound to $n placeholders, by their `?` text (see q), and how many.
 	rebound  sync.Map
 	nRebound atomic.Int64
-	purge    purgeState // background removal of deleted users' history (users.go)
+	purge    purgeState // background removal of deleted users' history (purge.go)
 	media    mediaState // where attachments' bytes live, and their background removal (attachments.go)
 
 	msgBatch messageBatcher // group commit of PostMessage (groupcommit.go)
@@ -82,46 +74,40 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	var err error
-	switch {
-	case strings.HasPrefix(dsn, "sqlite:"):
-		s.dialect = SQLite
-		s.path = strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
-		if s.path == "" {
-			return nil, errors.New("open store: sqlite DSN needs a file path, as in sqlite:sunlamp.db")
-		}
-		err = s.openSQLite()
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		s.dialect = Postgres
-		if _, perr := url.Parse(dsn); perr != nil {
-			return nil, fmt.Errorf("open store: bad PostgreSQL URL: %w", perr)
-		}
-		s.dsn = dsn
-		err = s.openPostgres(dsn)
-	default:
+	scheme, _, _ := strings.Cut(dsn, ":")
+	mk, ok := dialects[scheme]
+	if !ok {
 		return nil, fmt.Errorf("open store: unknown database %q: want sqlite:PATH or postgres://...", redactDSN(dsn))
 	}
-	if err != nil {
+	s.d = mk()
+	if err := s.d.open(s, dsn); err != nil {
 		return nil, err
 	}
 	if err := s.ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	if s.dialect == SQLite {
-		if err := s.checkSQLitePragmas(); err != nil {
-			s.Close()
-			return nil, fmt.Errorf("open store: %w", err)
-		}
+	if err := s.d.ready(s); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store: %w", err)
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store: migrate: %w", err)
 	}
+	s.media.blobs = s.d.blobs(s)
+	if s.media.dir != "" && s.media.blobs.dir() == "" {
+		s.Close()
+		return nil, fmt.Errorf("open store: %w", ErrNoMediaDir)
+	}
 	s.startPurger()
 	s.startMediaJanitor()
 	return s, nil
 }
+
+// ErrNoMediaDir is Open's error for WithMediaDir on a database that keeps the bytes of attachments
+// itself (PostgreSQL, so that every server process sharing it serves them).
+var ErrNoMediaDir = errors.New("a media directory applies only to SQLite: PostgreSQL keeps attachments in the database")
 
 // redactDSN hides a password in a DSN so that it can be logged.
 func redactDSN(dsn string) string {
@@ -132,8 +118,17 @@ func redactDSN(dsn string) string {
 	return u.Redacted()
 }
 
-// Dialect returns the database behind s.
-func (s *Store) Dialect() Dialect { return s.dialect }
+// Name returns the database's name for people: "sqlite PATH" or "postgres".
+func (s *Store) Name() string {
+	if s.path != "" {
+		return s.d.name + " " + s.path
+	}
+	return s.d.name
+}
+
+// OwnsDatabase reports whether this process is the database's only user (SQLite), so that what a
+// killed predecessor had claimed may be taken back at start.
+func (s *Store) OwnsDatabase() bool { return s.d.ownsDatabase }
 
 func (s *Store) ping(ctx context.Context) error {
 	if err := s.write.PingContext(ctx); err != nil {
@@ -151,15 +146,16 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database. On SQLite it first checkpoints the write-ahead log into the database file
-// and truncates it, so that no old page images remain in the WAL after a clean stop.
+// Close stops the store's jobs and closes the database. It first takes old page images out of the
+// database's log (SQLite: the write-ahead log is checkpointed and truncated), so that no erased value
+// remains there after a clean stop.
 func (s *Store) Close() error {
 	s.keyNotices.stop()
 	s.stopPurger()
 	s.stopMediaJanitor()
 	var errs []error
-	if s.dialect == SQLite && s.write != nil {
-		if _, err := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+	if s.d.scrubLog != nil && s.write != nil {
+		if err := s.d.scrubLog(context.Background(), s.write); err != nil {
 			errs = append(errs, fmt.Errorf("checkpoint: %w", err))
 		}
 	}
@@ -178,7 +174,7 @@ func (s *Store) now() time.Time { return s.clock.Now().UTC().Truncate(time.Milli
 // q returns query with its `?` placeholders in the dialect's form. Never write `$1` in shared SQL:
 // SQLite binds `$N` by first appearance.
 func (s *Store) q(query string) string {
-	if s.dialect != Postgres {
+	if !s.d.numbered {
 		return query
 	}
 	if r, ok := s.rebound.Load(query); ok {
@@ -287,7 +283,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx) error) error {
 // readTx runs fn in a read-only view (a transaction on the read pool), so that several queries see one
 // snapshot.
 func (s *Store) readTx(ctx context.Context, fn func(tx) error) error {
-	t, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: s.dialect == Postgres})
+	t, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: s.d.readOnlyViews})
 	if err != nil {
 		return s.classify(fmt.Errorf("begin read: %w", err))
 	}
@@ -323,12 +319,7 @@ func (s *Store) classify(err error) error {
 	if errors.As(err, &se) {
 		return err
 	}
-	var kind error
-	if s.dialect == Postgres {
-		kind = classifyPostgres(err)
-	} else {
-		kind = classifySQLite(err)
-	}
+	kind := s.d.classify(err)
 	if kind == nil {
 		return err
 	}
@@ -364,12 +355,9 @@ func notFound(err error, notFoundErr *sunlamp.Error, what string) error {
 // (an app's keys or webhooks, an integration's keys, a switchboard's integrations) before adding
 // one, so that two concurrent creations cannot both see room for one more. FOR NO KEY UPDATE does
 // not block the foreign-key checks of inserts that reference the row. It returns notFoundErr when
-// the row does not exist. SQLite has one writer at a time, so there it only checks existence.
+// the row does not exist. With one writer at a time (SQLite) it only checks existence.
 func (t tx) lockForCount(ctx context.Context, table, where string, notFoundErr error, args ...any) error {
-	q := "SELECT 1 FROM " + table + " WHERE " + where
-	if t.s.dialect == Postgres {
-		q += " FOR NO KEY UPDATE"
-	}
+	q := "SELECT 1 FROM " + table + " WHERE " + where + t.s.d.lock("NO KEY UPDATE")
 	var one int
 	if err := t.queryRow(ctx, q, args...).Scan(&one); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {

@@ -132,12 +132,12 @@ const (
 	lockUpdate = "NO KEY UPDATE"
 )
 
-// forLock returns the clause that takes the row lock mode on PostgreSQL, and "" on SQLite.
+// forLock returns the clause that takes the row lock mode, "" where there is one writer (dialect.lock).
 func (t tx) forLock(mode string) string {
-	if mode == lockNone || t.s.dialect != Postgres {
+	if mode == lockNone {
 		return ""
 	}
-	return " FOR " + mode
+	return t.s.d.lock(mode)
 }
 
 // userLocked is tx.user taking the row lock mode on the user it returns.

@@ -127,12 +127,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	var storeOpts []sqlstore.Option
 	if c.mediaDir != "" {
-		if !strings.HasPrefix(c.db, "sqlite:") {
-			return errors.New("--media-dir applies to SQLite only: with PostgreSQL, attachments are kept in the database so that every server process can serve them")
-		}
 		storeOpts = append(storeOpts, sqlstore.WithMediaDir(c.mediaDir))
 	}
 	store, err := sqlstore.Open(ctx, c.db, storeOpts...)
+	if errors.Is(err, sqlstore.ErrNoMediaDir) {
+		return errors.New("--media-dir applies to SQLite only: with PostgreSQL, attachments are kept in the database so that every server process can serve them")
+	}
 	if err != nil {
 		return err
 	}
@@ -147,11 +147,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	// The webhook dispatcher runs as long as the server, and stops before the store closes (defers
 	// run last-in first-out): the POSTs in flight finish (within their 20 s) and their results are
-	// recorded. On SQLite one process owns the database, so the claims of a killed predecessor are
+	// recorded. Where one process owns the database (SQLite), the claims of a killed predecessor are
 	// released at start and its events sent at once.
 	dispatcher := webhook.New(webhook.Config{
 		Store: store, Render: api.EventRenderer(store), Logger: log,
-		ReleaseAllClaims: store.Dialect() == sqlstore.SQLite, UserAgent: "Sunlamp/" + version(), Poll: c.webhookPoll,
+		ReleaseAllClaims: store.OwnsDatabase(), UserAgent: "Sunlamp/" + version(), Poll: c.webhookPoll,
 	})
 	dispatchCtx, stopDispatcher := context.WithCancel(context.WithoutCancel(ctx))
 	dispatched := make(chan error, 1)
@@ -189,12 +189,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
-func storeName(s *sqlstore.Store) string {
-	if s.Dialect() == sqlstore.Postgres {
-		return "postgres"
-	}
-	return "sqlite " + s.Path()
-}
+func storeName(s *sqlstore.Store) string { return s.Name() }
 
 // ensureAccountKey makes sure the configured account key exists, or, when none is configured and the
 // database has no account key, makes one and prints it once.

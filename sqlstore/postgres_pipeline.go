@@ -161,3 +161,35 @@ func (s *Store) pipelineMessagesOn(ctx context.Context, pc *pgx.Conn, live []*po
 	}
 	return accepted, nil
 }
+
+// pipelinedExecutor runs statements on PostgreSQL's pgx connection, several to a round trip.
+type pipelinedExecutor struct{}
+
+// each runs every statement in a transaction of its own, all sent in one round trip, without waiting
+// for the WAL flush (synchronous_commit off): the statements' loss in a crash must be harmless.
+func (pipelinedExecutor) each(ctx context.Context, s *Store, stmts []stmt) error {
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return s.classify(err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		var b pgx.Batch
+		for _, st := range stmts {
+			b.Queue("BEGIN")
+			b.Queue("SET LOCAL synchronous_commit = off")
+			b.Queue(s.q(st.q), st.args...)
+			b.Queue("COMMIT")
+		}
+		if err := pc.SendBatch(ctx, &b).Close(); err != nil {
+			// The failed transaction is open and aborted: end it (the ones before it committed,
+			// the ones after it were not run).
+			if _, rerr := pc.Exec(ctx, "ROLLBACK"); rerr != nil {
+				return errors.Join(err, driver.ErrBadConn)
+			}
+			return s.classify(err)
+		}
+		return nil
+	})
+}
