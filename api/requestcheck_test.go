@@ -1,7 +1,11 @@
 package api
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/sunlamp/sunlamp"
@@ -65,6 +69,44 @@ func TestCheckJSONText(t *testing.T) {
 		}
 		if got != tc.want {
 			t.Errorf("checkJSONText(%q): got %q, want %q", tc.body, got, tc.want)
+		}
+	}
+}
+
+// TestServerAnswersBeforeRouting: what ServeHTTP refuses before any route runs is answered in the
+// envelope, never by the mux (a redirect, plain text).
+func TestServerAnswersBeforeRouting(t *testing.T) {
+	s := NewServer(Config{}) // no store: nothing here may reach one
+	for _, tc := range []struct {
+		name   string
+		req    func() *http.Request
+		status int
+		code   string
+	}{
+		{"headers over 64 KiB", func() *http.Request {
+			r := httptest.NewRequest("GET", "/v2/apps/a", nil)
+			r.Header.Set("X-Big", strings.Repeat("a", maxHeaderBytes))
+			return r
+		}, http.StatusRequestHeaderFieldsTooLarge, "request_header_fields_too_large"},
+		{"dot-dot segment", func() *http.Request {
+			r := httptest.NewRequest("DELETE", "/v2/apps/a/users/x", nil)
+			r.URL.Path, r.URL.RawPath = "/v2/apps/a/users/..", ""
+			return r
+		}, http.StatusNotFound, "not_found"},
+		{"empty segment", func() *http.Request {
+			r := httptest.NewRequest("DELETE", "/v2/apps//users", nil)
+			return r
+		}, http.StatusNotFound, "not_found"},
+	} {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, tc.req())
+		var body errorBody
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || len(body.Errors) != 1 {
+			t.Errorf("%s: got body %q, want the JSON envelope", tc.name, rec.Body.String())
+			continue
+		}
+		if rec.Code != tc.status || body.Errors[0].Code != tc.code || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+			t.Errorf("%s: got %d %s %q, want %d %s in JSON", tc.name, rec.Code, body.Errors[0].Code, rec.Header().Get("Content-Type"), tc.status, tc.code)
 		}
 	}
 }
