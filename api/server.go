@@ -20,9 +20,7 @@ import (
 // is not set (Go's default is 100). A request allocates a few kilobytes and keeps nothing, while the
 // live heap is a few megabytes (caches, connection buffers), so at GOGC=100 the collector ran dozens
 // of times a second under load and took ~10% of the server's CPU. At 400 the heap may grow to five
-// times the live heap (tens of megabytes) before a collection. PostMessage, 32 clients, the load
-// generator against the real binary, alternating runs: SQLite 10.0-10.5k -> 11.7-12.2k msg/s,
-// PostgreSQL 8.2-8.6k -> 9.6-10.2k.
+// times the live heap (tens of megabytes) before a collection (README, Speed).
 const GCPercent = 400
 
 // Config is everything a Server depends on.

@@ -13,8 +13,8 @@ import (
 )
 
 // pipelineMessages is commitMessages' transaction on PostgreSQL, for batches without attachments:
-// the same statements, sent in two pipelined round trips instead of one round trip each (~0.4 ms
-// apiece here, nine or more a batch): BEGIN and the locking reads (their results decide which
+// the same statements, sent in two pipelined round trips instead of one round trip each (nine or more
+// a batch): BEGIN and the locking reads (their results decide which
 // messages are accepted), then the inserts, the updates and COMMIT. database/sql cannot pipeline, so
 // this runs on the pgx connection under the pool's. It sets each request's result as
 // commitMessages does and returns the accepted requests; an error fails the whole batch, nothing of

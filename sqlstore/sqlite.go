@@ -22,9 +22,8 @@ import (
 // acknowledged write survives power loss, and secure_delete so that deleted or overwritten content is
 // zeroed in the database file instead of left in free pages.
 //
-// The driver is github.com/mattn/go-sqlite3 (cgo): measured against modernc.org/sqlite on this kind of
-// machine it reads 1.2x (point) to 1.7x (100-row range) faster and commits batches 1.3x faster; single
-// fsync'd commits tie. It runs these DSN parameters on every new connection.
+// The driver is github.com/mattn/go-sqlite3 (cgo), chosen over modernc.org/sqlite for its read and
+// batch-commit speed (README, Speed). It runs these DSN parameters on every new connection.
 var sqlitePragmas = [][2]string{
 	{"_journal_mode", "WAL"},
 	{"_busy_timeout", "10000"},
@@ -36,10 +35,9 @@ var sqlitePragmas = [][2]string{
 
 // sqliteDriver is mattn's driver with the pragmas its DSN cannot name. temp_store = MEMORY keeps
 // SQLite's temporary files in memory, above all the statement journal that a multi-row write inside a
-// transaction keeps (to undo that statement alone): a PostMessage batch's INSERT of up to 128 rows
-// spilled it past 64 KiB into a temporary file, a quarter of the writer's pwrite calls. In memory, the
-// group commit stores 13.0k -> 15.4k messages a second at the store (BenchmarkStorePostMessage, 3 s,
-// 2 runs each), and no temporary file can hold a copy of personal data.
+// transaction keeps (to undo that statement alone): a PostMessage batch's multi-row INSERT spilled it
+// into a temporary file, a quarter of the writer's pwrite calls. In memory it costs no I/O, and no
+// temporary file can hold a copy of personal data.
 const sqliteDriver = "sunlamp-sqlite3"
 
 func init() {
