@@ -164,71 +164,51 @@ func (s *Store) DeleteAttachment(ctx context.Context, appID, id string) error {
 	return nil
 }
 
-// ---- Lifecycle helpers for messages, conversations and users ----
+// ---- Attachments of messages (see messagePlan) ----
 
-// fillMessageMedia is called by the code that inserts messages (insertMessage, insertMessages), in
-// the message's transaction, before m's row is inserted: an image or file message whose mediaUrl is
-// one of its app's attachments gets the attachment's mediaType and mediaSize (response-only fields
-// of the spec). Any other message is left as it is.
-func (t tx) fillMessageMedia(ctx context.Context, m *sunlamp.Message) error {
-	id := messageAttachmentID(*m)
-	if id == "" {
-		return nil
-	}
+// fillMessageMedia gives an image or file message whose mediaUrl is attachment a the attachment's
+// mediaType and mediaSize (response-only fields of the spec), appended so that the content keeps its
+// key order, and reports whether it changed m. Content that has them already (a retried
+// transaction) is left as it is.
+func fillMessageMedia(m *sunlamp.Message, a sunlamp.Attachment) (bool, error) {
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(m.Content.Doc, &doc); err != nil || doc == nil {
-		return nil
+		return false, nil
 	}
 	if _, has := doc["mediaSize"]; has {
-		return nil // filled already (a retried transaction)
+		return false, nil
 	}
-	a, err := scanAttachment(t.queryRow(ctx, "SELECT "+attachmentColumns+" FROM attachments WHERE app_id = ? AND id = ?", m.AppID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil // a deleted attachment, or a look-alike URL: the message keeps its URL as given
-	}
-	if err != nil {
-		return fmt.Errorf("find message attachment: %w", err)
-	}
-	// Append the two fields so that the content keeps its key order.
 	extra, err := json.Marshal(struct {
 		MediaType string `json:"mediaType"`
 		MediaSize int64  `json:"mediaSize"`
 	}{a.MediaType, a.Size})
 	if err != nil {
-		return err
+		return false, err
 	}
-	body := bytes.TrimSpace(m.Content.Doc)
-	body = body[:len(body)-1] // the object's closing brace (Unmarshal proved it is an object)
 	if _, has := doc["mediaType"]; has {
 		doc["mediaType"], _ = json.Marshal(a.MediaType)
 		doc["mediaSize"], _ = json.Marshal(a.Size)
 		m.Content.Doc, err = json.Marshal(doc)
-		return err
+		return err == nil, err
 	}
+	body := bytes.TrimSpace(m.Content.Doc)
+	body = body[:len(body)-1] // the object's closing brace (Unmarshal proved it is an object)
 	sep := ","
 	if len(doc) == 0 {
 		sep = ""
 	}
 	m.Content.Doc = append(append(append([]byte{}, body...), sep...), extra[1:]...)
-	return nil
+	return true, nil
 }
 
-// claimMessageMedia is called after m's row is inserted, in the same transaction: a for=message
-// attachment that m points at, not yet owned by a message, and uploaded for m's conversation or for
-// none, now belongs to m, its conversation, and its author when the author is a user. The foreign keys
-// then delete it with any of them. An attachment may be sent in several messages; only the first owns
-// it.
-func (t tx) claimMessageMedia(ctx context.Context, m sunlamp.Message) error {
-	id := messageAttachmentID(m)
-	if id == "" {
-		return nil
-	}
-	_, err := t.exec(ctx, "UPDATE attachments SET conversation_id = ?, message_id = ?, user_id = ? WHERE app_id = ? AND id = ? AND for_message = 1 AND message_id IS NULL AND (conversation_id IS NULL OR conversation_id = ?)",
-		m.ConversationID, m.ID, nullStr(m.Author.UserID), m.AppID, id, m.ConversationID)
-	if err != nil {
-		return fmt.Errorf("claim attachment: %w", err)
-	}
-	return nil
+// claimMediaStmt is the statement, run after m's row is inserted in the same transaction, by which
+// m's for=message attachment id, not yet owned by a message and uploaded for m's conversation or for
+// none, comes to belong to m, its conversation, and its author when the author is a user. The
+// foreign keys then delete it with any of them. An attachment may be sent in several messages; only
+// the first owns it.
+func claimMediaStmt(m sunlamp.Message, id string) stmt {
+	return stmt{"UPDATE attachments SET conversation_id = ?, message_id = ?, user_id = ? WHERE app_id = ? AND id = ? AND for_message = 1 AND message_id IS NULL AND (conversation_id IS NULL OR conversation_id = ?)",
+		[]any{m.ConversationID, m.ID, nullStr(m.Author.UserID), m.AppID, id, m.ConversationID}}
 }
 
 // messageAttachmentID returns the attachment id of an image or file message's mediaUrl when it has

@@ -385,7 +385,7 @@ func (s *Store) inbound(ctx context.Context, in sunlamp.Inbound) (sunlamp.Inboun
 			Content: *in.Content,
 			Source:  sunlamp.Source{Type: in.Channel, IntegrationID: in.IntegrationID},
 		}
-		if err := t.insertMessage(ctx, conv, m); err != nil {
+		if m, err = t.insertMessage(ctx, m); err != nil {
 			return err
 		}
 		if err := t.associateClient(ctx, conv.ID, u.ID, c); err != nil {

@@ -69,6 +69,8 @@ var dialects = map[string]func() dialect{}
 // round trip at a time (SQLite, in process), or pipelined, many statements to a round trip
 // (PostgreSQL, over the network).
 type executor interface {
+	// batch runs a planned message batch in one transaction (see messagePlan).
+	batch(ctx context.Context, s *Store, p *messagePlan) error
 	// each runs the statements as transactions of their own, the ones that fail alone: several
 	// pipelined, without waiting for the WAL flush (their loss in a crash must be harmless), or, on
 	// a database with one writer, all in one transaction (one fsync, not n).

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -214,49 +213,15 @@ func (s *Store) commitMessages(batch []*postRequest, prev <-chan struct{}, locke
 	if len(live) == 0 {
 		return
 	}
-	var accepted []*postRequest
-	if _, pipelined := s.d.exec.(pipelinedExecutor); pipelined && !slices.ContainsFunc(live, hasMedia) {
-		accepted, err := s.pipelineMessages(live, prev, lockedOnce)
-		finishBatch(batch, live, accepted, err)
-		return
-	}
-	err := s.inTx(context.Background(), func(t tx) error {
-		accepted = accepted[:0]
-		ctx := context.Background()
+	p := newMessagePlan(s, live)
+	p.waitTurn = func() { // never lock before the previous batch has
 		if prev != nil {
 			<-prev
 		}
-		// User authors must still exist when their message commits: a message racing DeleteUser
-		// would otherwise outlive the user's purge. Users before conversations, the lock order of
-		// every writer (see forLock).
-		users, err := t.liveAuthors(ctx, live)
-		if err != nil {
-			lockedOnce()
-			return err
-		}
-		convs, outbox, err := t.lockConversations(ctx, live)
-		lockedOnce()
-		if err != nil {
-			return err
-		}
-		accepted = acceptMessages(live, users, convs, accepted)
-		if len(accepted) == 0 {
-			return nil
-		}
-		if err := s.msgBatch.ensureEvents(accepted, outbox); err != nil {
-			return err
-		}
-		evented := withOutbox(accepted, outbox)
-		convJSON, err := conversationsJSON(evented, convs)
-		if err != nil {
-			return err
-		}
-		if err := t.insertMessages(ctx, accepted, evented, convJSON); err != nil {
-			return err
-		}
-		return t.bumpConversations(ctx, accepted, convs)
-	})
-	finishBatch(batch, live, accepted, err)
+	}
+	p.locked = lockedOnce
+	err := s.d.exec.batch(context.Background(), s, p)
+	finishBatch(batch, live, p.accepted, err)
 }
 
 // finishBatch sets the results of a batch whose transaction ended with err.
@@ -351,27 +316,6 @@ func padded[T any](rows []T) []T {
 	return rows
 }
 
-// lockConversations reads the conversations of a batch; on PostgreSQL it locks them in id order, so
-// that server processes sharing the database count messages correctly and never deadlock. (SQLite
-// has one writer at a time.) outbox says which of them need conversation:message events (see
-// outboxColumn).
-func (t tx) lockConversations(ctx context.Context, batch []*postRequest) (convs map[string]*sunlamp.Conversation, outbox map[string]bool, err error) {
-	st := t.s.lockConversationsStmt(batch)
-	rows, err := t.query(ctx, st.q, st.args...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("lock conversations: %w", err)
-	}
-	defer rows.Close()
-	convs = make(map[string]*sunlamp.Conversation, len(st.args))
-	outbox = make(map[string]bool, len(st.args))
-	for rows.Next() {
-		if err := scanLockedConversation(rows, convs, outbox); err != nil {
-			return nil, nil, err
-		}
-	}
-	return convs, outbox, rows.Err()
-}
-
 // scanLockedConversation scans a row of lockConversationsStmt into convs and outbox.
 func scanLockedConversation(r scanner, convs map[string]*sunlamp.Conversation, outbox map[string]bool) error {
 	var needed bool
@@ -395,7 +339,9 @@ func scanLockedConversation(r scanner, convs map[string]*sunlamp.Conversation, o
 const outboxColumn = `(EXISTS (SELECT 1 FROM webhooks w WHERE w.app_id = conversations.app_id AND w.triggers LIKE '%"conversation:message"%')
 	OR EXISTS (SELECT 1 FROM switchboards sb WHERE sb.app_id = conversations.app_id))`
 
-// lockConversationsStmt is the query of lockConversations.
+// lockConversationsStmt reads the conversations of a batch and whether their messages need events,
+// locking them (where writers are concurrent) in id order, so that server processes sharing the
+// database count messages correctly and never deadlock.
 func (s *Store) lockConversationsStmt(batch []*postRequest) stmt {
 	var ids []any
 	seen := map[string]bool{}
@@ -419,63 +365,6 @@ func withOutbox(accepted []*postRequest, outbox map[string]bool) []*postRequest 
 		}
 	}
 	return out
-}
-
-// insertMessages writes the messages of a batch and the conversation:message events of those in
-// evented with multi-row INSERTs; convJSON holds the encoded conversation of each.
-func (t tx) insertMessages(ctx context.Context, batch, evented []*postRequest, convJSON map[string][]byte) error {
-	start := 0
-	for _, size := range chunkSizes(len(batch)) {
-		part := batch[start : start+size]
-		start += size
-		for _, r := range part {
-			if hasMedia(r) {
-				if err := t.fillMessageMedia(ctx, &r.m); err != nil { // attachments.go: mediaType, mediaSize
-					return err
-				}
-				// The content changed: encode the row again, and the event's snapshot if this batch
-				// writes the event (decided by the batch, not by the hint, which another writer may
-				// have changed since).
-				var err error
-				if r.args, err = messageArgs(r.m); err != nil {
-					return err
-				}
-				if slices.Contains(evented, r) {
-					if r.event, err = json.Marshal(snapshotMessage(r.m)); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		st := insertMessagesStmt(part)
-		if _, err := t.exec(ctx, st.q, st.args...); err != nil {
-			return fmt.Errorf("insert messages: %w", err)
-		}
-		for _, r := range part {
-			if err := t.claimMessageMedia(ctx, r.m); err != nil { // attachments.go: lifecycle of attachments
-				return err
-			}
-		}
-	}
-	if len(evented) > 0 {
-		t.outboxChanged()
-	}
-	start = 0
-	for _, size := range chunkSizes(len(evented)) {
-		part := evented[start : start+size]
-		start += size
-		st := insertEventsStmt(part, convJSON)
-		if _, err := t.exec(ctx, st.q, st.args...); err != nil {
-			return fmt.Errorf("insert message events: %w", err)
-		}
-	}
-	return nil
-}
-
-// hasMedia says whether r's message may refer to an attachment, whose details and lifecycle need
-// statements of their own (attachments.go).
-func hasMedia(r *postRequest) bool {
-	return r.m.Content.Type == "image" || r.m.Content.Type == "file"
 }
 
 // insertMessagesStmt is the multi-row INSERT of part's messages.
@@ -538,20 +427,10 @@ func valuesTable(cols [][2]string, rows int) string {
 	return b.String()
 }
 
-// bumpConversations sets the message count and lastUpdatedAt of each conversation of the batch,
-// and adds the batch's messages to the unread counts of the participants who did not write them:
+// bumpConversationsStmts set the message count and lastUpdatedAt of each conversation of the batch,
+// and add the batch's messages to the unread counts of the participants who did not write them:
 // three set-based statements whatever the batch holds, since each statement is a round trip on
 // PostgreSQL.
-func (t tx) bumpConversations(ctx context.Context, batch []*postRequest, convs map[string]*sunlamp.Conversation) error {
-	for _, st := range bumpConversationsStmts(batch, convs) {
-		if _, err := t.exec(ctx, st.q, st.args...); err != nil {
-			return fmt.Errorf("update conversations: %w", err)
-		}
-	}
-	return nil
-}
-
-// bumpConversationsStmts are the statements of bumpConversations.
 func bumpConversationsStmts(batch []*postRequest, convs map[string]*sunlamp.Conversation) []stmt {
 	type own struct{ conv, user string }
 	added := map[string]int{}
@@ -606,36 +485,6 @@ func bumpConversationsStmts(batch []*postRequest, convs map[string]*sunlamp.Conv
 	}
 	table = valuesTable([][2]string{{"cid", "TEXT"}, {"uid", "TEXT"}, {"n", "BIGINT"}}, len(owners))
 	return append(out, stmt{"UPDATE participants SET unread_count = unread_count - v.n FROM " + table + " AS v WHERE participants.conversation_id = v.cid AND participants.user_id = v.uid", args})
-}
-
-// liveAuthors returns which of the batch's user authors exist and are not deleted, holding FOR SHARE
-// on them on PostgreSQL until the batch commits, so that DeleteUser waits for the batch (whose
-// messages its purge then removes) or the batch sees the user deleted.
-func (t tx) liveAuthors(ctx context.Context, batch []*postRequest) (map[string]bool, error) {
-	ids := authorIDs(batch)
-	live := make(map[string]bool, len(ids))
-	if len(ids) == 0 {
-		return live, nil
-	}
-	st := t.liveAuthorsStmt(ids)
-	rows, err := t.query(ctx, st.q, st.args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		live[id] = true
-	}
-	return live, rows.Err()
-}
-
-// liveAuthorsStmt is the query of liveAuthors for the users ids.
-func (t tx) liveAuthorsStmt(ids []any) stmt {
-	return stmt{"SELECT id FROM users WHERE id IN (" + placeholders(len(ids)) + ") AND " + liveUser + " ORDER BY id" + t.forLock(lockShare), ids}
 }
 
 // authorIDs returns the distinct user authors of a batch.

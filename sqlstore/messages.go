@@ -81,45 +81,6 @@ func (s *Store) PostMessage(ctx context.Context, m sunlamp.Message) (sunlamp.Mes
 	return m, nil
 }
 
-// insertMessage appends m (ID and Received set by the caller) to conversation c in the caller's
-// transaction: it checks the 30,000 limit, bumps the message count, lastUpdatedAt and the other
-// participants' unread counts, and emits conversation:message. The inbound channel simulator calls
-// it for user messages arriving on a channel; PostMessage goes through the batcher instead, which
-// does the same for many messages at once.
-func (t tx) insertMessage(ctx context.Context, c sunlamp.Conversation, m sunlamp.Message) error {
-	if !t.s.d.oneWriter { // count under the row lock, as the batches do (one writer needs none)
-		if err := t.queryRow(ctx, "SELECT message_count FROM conversations WHERE id = ? FOR UPDATE", c.ID).Scan(&c.MessageCount); err != nil {
-			return notFound(err, sunlamp.ErrConversationNotFound, "lock conversation")
-		}
-	}
-	if c.MessageCount >= sunlamp.MaxMessagesPerConversation {
-		return sunlamp.ErrMessageLimit
-	}
-	if err := t.fillMessageMedia(ctx, &m); err != nil { // attachments.go
-		return err
-	}
-	args, err := messageArgs(m)
-	if err != nil {
-		return err
-	}
-	if _, err := t.exec(ctx, "INSERT INTO messages ("+messageColumns+") VALUES ("+placeholders(messageColumnCount)+")", args...); err != nil {
-		return err
-	}
-	if err := t.claimMessageMedia(ctx, m); err != nil { // attachments.go
-		return err
-	}
-	if _, err := t.exec(ctx, "UPDATE conversations SET message_count = message_count + 1, last_updated_at = ? WHERE id = ?", m.Received.UnixMilli(), c.ID); err != nil {
-		return err
-	}
-	if _, err := t.exec(ctx, "UPDATE participants SET unread_count = unread_count + 1 WHERE conversation_id = ? AND user_id <> ?", c.ID, m.Author.UserID); err != nil {
-		return err
-	}
-	c.MessageCount++
-	c.LastUpdatedAt = m.Received
-	return t.emit(ctx, sunlamp.Event{Type: "conversation:message", AppID: m.AppID, ConversationID: c.ID, UserID: m.Author.UserID,
-		CreatedAt: m.Received, Data: eventJSON(sunlamp.EventData{Conversation: &c, Message: snapshotMessage(m)})})
-}
-
 // placeholders returns "?, ?, ..." with n marks.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")

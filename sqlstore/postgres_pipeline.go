@@ -8,28 +8,26 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
-
-	"github.com/sunlamp/sunlamp"
 )
 
-// pipelineMessages is commitMessages' transaction on PostgreSQL, for batches without attachments:
-// the same statements, sent in two pipelined round trips instead of one round trip each (nine or more
-// a batch): BEGIN and the locking reads (their results decide which
-// messages are accepted), then the inserts, the updates and COMMIT. database/sql cannot pipeline, so
-// this runs on the pgx connection under the pool's. It sets each request's result as
-// commitMessages does and returns the accepted requests; an error fails the whole batch, nothing of
-// it stored. lockedOnce is called once the batch holds its conversations' locks (or gave up).
-func (s *Store) pipelineMessages(live []*postRequest, prev <-chan struct{}, lockedOnce func()) (accepted []*postRequest, err error) {
-	ctx := context.Background()
+// pipelinedExecutor runs statements on PostgreSQL's pgx connection, several to a round trip:
+// database/sql cannot pipeline, so it runs on the pgx connection under the pool's.
+type pipelinedExecutor struct{}
+
+// batch runs a message plan in two pipelined round trips instead of one round trip per statement
+// (nine or more a batch): BEGIN and the locking reads (their results decide which messages are
+// accepted), then the writes and COMMIT. An error fails the whole plan, nothing of it stored.
+func (pipelinedExecutor) batch(ctx context.Context, s *Store, p *messagePlan) error {
 	conn, err := s.write.Conn(ctx)
 	if err != nil {
-		return nil, s.classify(fmt.Errorf("begin: %w", err))
+		p.turn()
+		p.lockedNow()
+		return s.classify(fmt.Errorf("begin: %w", err))
 	}
 	defer conn.Close()
-	err = conn.Raw(func(dc any) error {
+	return conn.Raw(func(dc any) error {
 		pc := dc.(*stdlib.Conn).Conn()
-		var err error
-		accepted, err = s.pipelineMessagesOn(ctx, pc, live, prev, lockedOnce)
+		err := runPipelined(ctx, s, pc, p)
 		if err != nil {
 			// The transaction may be open (a statement failed) or over (COMMIT failed): ROLLBACK
 			// ends the first and only warns on the second. A connection that cannot even do that
@@ -40,102 +38,53 @@ func (s *Store) pipelineMessages(live []*postRequest, prev <-chan struct{}, lock
 		}
 		return err
 	})
-	return accepted, err
 }
 
-func (s *Store) pipelineMessagesOn(ctx context.Context, pc *pgx.Conn, live []*postRequest, prev <-chan struct{}, lockedOnce func()) ([]*postRequest, error) {
-	if prev != nil {
-		<-prev
-	}
-	// Round trip 1: BEGIN, the authors (FOR SHARE, users before conversations as every writer),
-	// the conversations (FOR UPDATE, in id order).
-	t := tx{nil, s, nil}
+func runPipelined(ctx context.Context, s *Store, pc *pgx.Conn, p *messagePlan) error {
+	p.turn()
+	// Round trip 1: BEGIN and the reads.
+	reads := p.reads()
 	var b pgx.Batch
 	b.Queue("BEGIN")
-	ids := authorIDs(live)
-	if len(ids) > 0 {
-		st := t.liveAuthorsStmt(ids)
-		b.Queue(s.q(st.q), st.args...)
+	for _, rd := range reads {
+		b.Queue(s.q(rd.q), rd.args...)
 	}
-	lock := s.lockConversationsStmt(live)
-	b.Queue(s.q(lock.q), lock.args...)
-	users := make(map[string]bool, len(ids))
-	convs := make(map[string]*sunlamp.Conversation, len(lock.args))
-	outbox := make(map[string]bool, len(lock.args))
 	err := func() error {
 		br := pc.SendBatch(ctx, &b)
 		defer br.Close()
 		if _, err := br.Exec(); err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
-		if len(ids) > 0 {
+		for _, rd := range reads {
 			rows, err := br.Query()
 			if err != nil {
-				return fmt.Errorf("lock authors: %w", err)
+				return fmt.Errorf("read batch: %w", err)
 			}
 			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
+				if err := rd.scan(rows); err != nil {
 					rows.Close()
 					return err
 				}
-				users[id] = true
 			}
 			if rows.Close(); rows.Err() != nil {
-				return fmt.Errorf("lock authors: %w", rows.Err())
+				return fmt.Errorf("read batch: %w", rows.Err())
 			}
-		}
-		rows, err := br.Query()
-		if err != nil {
-			return fmt.Errorf("lock conversations: %w", err)
-		}
-		for rows.Next() {
-			if err := scanLockedConversation(rows, convs, outbox); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		if rows.Close(); rows.Err() != nil {
-			return fmt.Errorf("lock conversations: %w", rows.Err())
 		}
 		return br.Close()
 	}()
-	lockedOnce()
+	p.lockedNow()
 	if err != nil {
-		return nil, s.classify(err)
+		return s.classify(err)
 	}
 
 	// Round trip 2: the writes and COMMIT.
-	accepted := acceptMessages(live, users, convs, nil)
+	stmts, err := p.writes()
+	if err != nil {
+		return err
+	}
 	b = pgx.Batch{}
-	wroteEvents := false
-	if len(accepted) > 0 {
-		if err := s.msgBatch.ensureEvents(accepted, outbox); err != nil {
-			return nil, err
-		}
-		evented := withOutbox(accepted, outbox)
-		wroteEvents = len(evented) > 0
-		convJSON, err := conversationsJSON(evented, convs)
-		if err != nil {
-			return nil, err
-		}
-		start := 0
-		for _, size := range chunkSizes(len(accepted)) {
-			part := accepted[start : start+size]
-			start += size
-			st := insertMessagesStmt(part)
-			b.Queue(s.q(st.q), st.args...)
-		}
-		start = 0
-		for _, size := range chunkSizes(len(evented)) {
-			part := evented[start : start+size]
-			start += size
-			st := insertEventsStmt(part, convJSON)
-			b.Queue(s.q(st.q), st.args...)
-		}
-		for _, st := range bumpConversationsStmts(accepted, convs) {
-			b.Queue(s.q(st.q), st.args...)
-		}
+	for _, st := range stmts {
+		b.Queue(s.q(st.q), st.args...)
 	}
 	b.Queue("COMMIT")
 	br := pc.SendBatch(ctx, &b)
@@ -144,26 +93,23 @@ func (s *Store) pipelineMessagesOn(ctx context.Context, pc *pgx.Conn, live []*po
 		if err != nil {
 			br.Close()
 			if i == b.Len()-1 {
-				return nil, s.classify(fmt.Errorf("commit: %w", err))
+				return s.classify(fmt.Errorf("commit: %w", err))
 			}
-			return nil, s.classify(fmt.Errorf("store messages: %w", err))
+			return s.classify(fmt.Errorf("store messages: %w", err))
 		}
 		if i == b.Len()-1 && tag.String() != "COMMIT" { // COMMIT of an aborted transaction answers ROLLBACK
 			br.Close()
-			return nil, fmt.Errorf("commit: transaction rolled back")
+			return fmt.Errorf("commit: transaction rolled back")
 		}
 	}
 	if err := br.Close(); err != nil {
-		return nil, s.classify(fmt.Errorf("commit: %w", err))
+		return s.classify(fmt.Errorf("commit: %w", err))
 	}
-	if wroteEvents {
+	if p.wroteEvents {
 		s.outboxWritten()
 	}
-	return accepted, nil
+	return nil
 }
-
-// pipelinedExecutor runs statements on PostgreSQL's pgx connection, several to a round trip.
-type pipelinedExecutor struct{}
 
 // each runs every statement in a transaction of its own, all sent in one round trip, without waiting
 // for the WAL flush (synchronous_commit off): the statements' loss in a crash must be harmless.
