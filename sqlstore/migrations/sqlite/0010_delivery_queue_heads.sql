@@ -5,7 +5,11 @@
 -- claim walked the due index past all those queued behind deliveries in flight, testing each: a
 -- claim cost grew with the backlog, and under a steady stream of messages with a webhook the
 -- dispatcher fell behind for good. Claims still check that a delivery is first in its queue.
-DROP TRIGGER deliveries_queue;
+-- (Numbered 0009 before the two folders were aligned: written so that a database that ran it under
+-- that number runs it again unharmed.)
+DROP TRIGGER IF EXISTS deliveries_queue;
+DROP TRIGGER IF EXISTS deliveries_promote_finished;
+DROP TRIGGER IF EXISTS deliveries_promote_deleted;
 CREATE TRIGGER deliveries_queue AFTER INSERT ON deliveries
 WHEN NEW.order_key IS NOT NULL AND EXISTS (SELECT 1 FROM deliveries p
     WHERE p.webhook_id = NEW.webhook_id AND p.order_key = NEW.order_key AND p.status = 'pending' AND p.seq < NEW.seq)
