@@ -6,6 +6,10 @@
 // retried with exponential backoff and jitter, honouring Retry-After; other 4xx are never retried.
 // A failed call returns an *Error with the status and the errors[] codes and titles.
 //
+// Names: in this package Client is the API client; the spec's Client (a user's connection on a
+// channel, sunlamp.Client in the server) is UserClient. A variable holding a *Client is c, never
+// client, which would hide the package.
+//
 // The client never follows a redirect: a 3xx comes back as an *Error wrapping ErrRedirected. A call
 // with a path id that is "", "." or ".." is refused before anything is sent (ErrInvalidID).
 //

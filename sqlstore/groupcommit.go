@@ -11,14 +11,13 @@ import (
 	"github.com/sunlamp/sunlamp"
 )
 
-// messageBatcher is the group commit of PostMessage. A durable commit costs an fsync (~0.17 ms on
-// SQLite here, more on PostgreSQL), so one commit per message caps a server at a few thousand
-// messages a second. Instead, concurrent PostMessage calls queue their message and one goroutine
+// messageBatcher is the group commit of PostMessage. A durable commit costs an fsync, so one commit
+// per message caps a server at a few thousand messages a second. Instead, concurrent PostMessage calls queue their message and one goroutine
 // commits everything queued in a single transaction; while it commits, the next batch gathers.
 // Each caller waits until the transaction holding its message has committed (fsync'd: SQLite runs
 // with synchronous=FULL, PostgreSQL with its default synchronous_commit=on) and gets its own result:
 // a message refused by a check of the batch (unknown conversation, the 30,000 limit) fails alone;
-// only a failing transaction fails the whole batch.
+// only a failing transaction fails the whole batch. A batch is written by a messagePlan.
 //
 // The goroutines exist only while there is work: a caller starts one when fewer than
 // messageWriters run, and each ends when it finds the queue empty, so a Store needs no extra
@@ -40,10 +39,10 @@ type messageBatcher struct {
 	quiet sync.Map // app id -> struct{}
 }
 
-// messageWriters returns how many batches may commit at once. SQLite has one writer connection.
-// On PostgreSQL a second batch runs its statements while the first waits for its WAL flush, which
-// measured 20% more messages a second at 32 clients (a third did not help). Conversations are
-// locked in id order, so concurrent batches touching one conversation take turns, never deadlock.
+// messageWriters returns how many batches may commit at once (the dialect's: one writer connection
+// on SQLite; on PostgreSQL a second batch runs its statements while the first waits for its WAL
+// flush). Conversations are locked in id order, so concurrent batches touching one conversation
+// take turns, never deadlock.
 func (s *Store) messageWriters() int { return s.d.messageWriters }
 
 // maxMessageBatch bounds a batch: 256 messages of 17 columns stay far below both databases' limits
