@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/sunlamp/sunlamp"
@@ -20,11 +19,6 @@ func (s *Store) Emit(ctx context.Context, ev sunlamp.Event) error {
 		ev.Data = []byte("{}")
 	}
 	return s.inTx(ctx, func(t tx) error { return t.emit(ctx, ev) })
-}
-
-// inList returns "(?, ?, ...)" for n values.
-func inList(n int) string {
-	return "(?" + strings.Repeat(", ?", n-1) + ")"
 }
 
 // ClaimDeliveries leases the deliveries that are due and first in line for their webhook and

@@ -282,39 +282,6 @@ func conversationsJSON(evented []*postRequest, convs map[string]*sunlamp.Convers
 	return convJSON, nil
 }
 
-// stmt is a statement of a batch: its `?` text and arguments.
-type stmt struct {
-	q    string
-	args []any
-}
-
-// chunkSizes splits n into powers of two of at most 128, largest first. Statements are built for
-// these sizes only, so that both databases find them in their prepared-statement caches instead of
-// parsing a new text for every batch size.
-func chunkSizes(n int) []int {
-	var out []int
-	for size := 128; n > 0; size /= 2 {
-		for n >= size {
-			out = append(out, size)
-			n -= size
-		}
-	}
-	return out
-}
-
-// padded returns rows padded to a chunk size by repeating its last row: the statements that take
-// them (IN lists, UPDATE ... FROM) are unaffected by a repeated row.
-func padded[T any](rows []T) []T {
-	size := 1
-	for size < len(rows) {
-		size *= 2
-	}
-	for len(rows) < size {
-		rows = append(rows, rows[len(rows)-1])
-	}
-	return rows
-}
-
 // scanLockedConversation scans a row of lockConversationsStmt into convs and outbox.
 func scanLockedConversation(r scanner, convs map[string]*sunlamp.Conversation, outbox map[string]bool) error {
 	var needed bool
@@ -404,26 +371,6 @@ func insertEventsStmt(part []*postRequest, convJSON map[string][]byte) stmt {
 			nullStr(m.Source.IntegrationID), string(data), m.Received.UnixMilli())
 	}
 	return stmt{q.String(), args}
-}
-
-// valuesTable returns a derived table of rows for UPDATE ... FROM, written so that both databases
-// accept it: SELECT CAST(? AS type) AS name, ... UNION ALL SELECT ?, ... (PostgreSQL types the
-// later rows' parameters from the first row's casts).
-func valuesTable(cols [][2]string, rows int) string {
-	var b strings.Builder
-	b.WriteString("(SELECT ")
-	for i, c := range cols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("CAST(? AS " + c[1] + ") AS " + c[0])
-	}
-	tail := " UNION ALL SELECT " + placeholders(len(cols))
-	for i := 1; i < rows; i++ {
-		b.WriteString(tail)
-	}
-	b.WriteString(")")
-	return b.String()
 }
 
 // bumpConversationsStmts set the message count and lastUpdatedAt of each conversation of the batch,

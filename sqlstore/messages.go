@@ -81,11 +81,6 @@ func (s *Store) PostMessage(ctx context.Context, m sunlamp.Message) (sunlamp.Mes
 	return m, nil
 }
 
-// placeholders returns "?, ?, ..." with n marks.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
 // Messages returns one page of a conversation's messages. Ids are time-ordered, so the newest page is
 // the highest ids: a descending index range scan on (conversation_id, id), reversed. The page is one
 // query outside a transaction (one round trip on PostgreSQL); only an empty page asks whether the

@@ -332,25 +332,6 @@ func (s *Store) classify(err error) error {
 	return fmt.Errorf("%w: %w", kind, err)
 }
 
-// nullStr turns "" into NULL.
-func nullStr(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// scanner is a *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
-// notFound turns sql.ErrNoRows into notFoundErr and wraps anything else with what.
-func notFound(err error, notFoundErr *sunlamp.Error, what string) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return notFoundErr
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
-
 // lockForCount serializes, on PostgreSQL, the transactions that count the children of one row
 // (an app's keys or webhooks, an integration's keys, a switchboard's integrations) before adding
 // one, so that two concurrent creations cannot both see room for one more. FOR NO KEY UPDATE does

@@ -1,0 +1,130 @@
+package sqlstore
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sunlamp/sunlamp"
+)
+
+// This file holds the SQL helpers every part of the store shares: statements, placeholder lists,
+// row scanning, NULLs and JSON columns.
+
+// stmt is a statement of a batch: its `?` text and arguments.
+type stmt struct {
+	q    string
+	args []any
+}
+
+// chunkSizes splits n into powers of two of at most 128, largest first. Statements are built for
+// these sizes only, so that both databases find them in their prepared-statement caches instead of
+// parsing a new text for every batch size.
+func chunkSizes(n int) []int {
+	var out []int
+	for size := 128; n > 0; size /= 2 {
+		for n >= size {
+			out = append(out, size)
+			n -= size
+		}
+	}
+	return out
+}
+
+// padded returns rows padded to a chunk size by repeating its last row: the statements that take
+// them (IN lists, UPDATE ... FROM) are unaffected by a repeated row.
+func padded[T any](rows []T) []T {
+	size := 1
+	for size < len(rows) {
+		size *= 2
+	}
+	for len(rows) < size {
+		rows = append(rows, rows[len(rows)-1])
+	}
+	return rows
+}
+
+// valuesTable returns a derived table of rows for UPDATE ... FROM, written so that both databases
+// accept it: SELECT CAST(? AS type) AS name, ... UNION ALL SELECT ?, ... (PostgreSQL types the
+// later rows' parameters from the first row's casts).
+func valuesTable(cols [][2]string, rows int) string {
+	var b strings.Builder
+	b.WriteString("(SELECT ")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("CAST(? AS " + c[1] + ") AS " + c[0])
+	}
+	tail := " UNION ALL SELECT " + placeholders(len(cols))
+	for i := 1; i < rows; i++ {
+		b.WriteString(tail)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// inList returns "(?, ?, ...)" for n values.
+func inList(n int) string {
+	return "(?" + strings.Repeat(", ?", n-1) + ")"
+}
+
+// placeholders returns "?, ?, ..." with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// nullStr turns "" into NULL.
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// notFound turns sql.ErrNoRows into notFoundErr and wraps anything else with what.
+func notFound(err error, notFoundErr *sunlamp.Error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFoundErr
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// toJSON encodes v as JSON text for a column; a nil map or slice becomes NULL.
+func toJSON(v any) (any, error) {
+	switch x := v.(type) {
+	case sunlamp.Metadata:
+		if x == nil {
+			return nil, nil
+		}
+	case map[string]any:
+		if x == nil {
+			return nil, nil
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode json column: %w", err)
+	}
+	return string(b), nil
+}
+
+// fromJSON decodes a JSON text column into dst; NULL leaves dst as it is. Numbers decode as
+// json.Number so that integers keep their precision.
+func fromJSON(col sql.NullString, dst any) error {
+	if !col.Valid || col.String == "" {
+		return nil
+	}
+	d := json.NewDecoder(bytes.NewReader([]byte(col.String)))
+	d.UseNumber()
+	if err := d.Decode(dst); err != nil {
+		return fmt.Errorf("decode json column: %w", err)
+	}
+	return nil
+}
