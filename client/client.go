@@ -185,6 +185,14 @@ type request struct {
 	// it is called for every attempt.
 	raw         func() (io.Reader, error)
 	contentType string
+	// target, when set, is the absolute URL to call instead of the base URL followed by path (a
+	// media URL); path is then its escaped path.
+	target *url.URL
+	// anonymous sends no credentials (a media URL outside the base URL).
+	anonymous bool
+	// sink, when set, receives the body of a 2xx response instead of Response.Body; it is called
+	// again for each attempt (see GetAttachmentMedia).
+	sink func() (io.Writer, error)
 }
 
 // Response is what a call returned, for callers that need more than the decoded body (the CLI prints
@@ -193,6 +201,7 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	size   int64 // bytes streamed to a request's sink, whose Body is nil
 }
 
 // do sends r with retries and decodes a successful JSON body into out (unless out is nil).
@@ -236,15 +245,20 @@ func (c *Client) send(ctx context.Context, r request) (*Response, error) {
 	if err := checkPath(r.path, false); err != nil {
 		return nil, fmt.Errorf("client: %s %s: %w", r.method, r.path, err)
 	}
-	u := *c.base
-	u.RawPath = c.base.EscapedPath() + r.path
-	p, err := url.PathUnescape(u.RawPath)
-	if err != nil {
-		return nil, fmt.Errorf("client: bad path %q: %w", r.path, err)
+	var target string
+	if r.target != nil {
+		target = r.target.String()
+	} else {
+		u := *c.base
+		u.RawPath = c.base.EscapedPath() + r.path
+		p, err := url.PathUnescape(u.RawPath)
+		if err != nil {
+			return nil, fmt.Errorf("client: bad path %q: %w", r.path, err)
+		}
+		u.Path = p
+		u.RawQuery = encodeQuery(r.query)
+		target = u.String()
 	}
-	u.Path = p
-	u.RawQuery = encodeQuery(r.query)
-	target := u.String()
 	for attempt := 1; ; attempt++ {
 		if c.pacer != nil {
 			if err := c.pacer.wait(ctx, c.sleep); err != nil {
@@ -295,7 +309,7 @@ func (c *Client) once(ctx context.Context, r request, target string) (*Response,
 	if r.contentType != "" {
 		req.Header.Set("Content-Type", r.contentType)
 	}
-	if c.auth != nil {
+	if c.auth != nil && !r.anonymous {
 		if err := c.auth.Apply(req); err != nil {
 			return nil, fmt.Errorf("client: authenticate: %w", err)
 		}
@@ -312,6 +326,9 @@ func (c *Client) once(ctx context.Context, r request, target string) (*Response,
 		return nil, &NetworkError{Method: r.method, Path: r.path, Err: err}
 	}
 	defer resp.Body.Close()
+	if r.sink != nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return r.stream(ctx, resp)
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
 		if ctx.Err() != nil {
