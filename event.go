@@ -17,14 +17,38 @@ type Event struct {
 
 // EventData is the snapshot an event carries: the domain values its webhook payload is rendered
 // from at delivery time (with or without the full user and source, per webhook). Fields that do not
-// apply to an event type stay nil. It is stored as JSON; it never leaves the server as is.
+// apply to an event type stay zero. The store keeps it in a schema of its own; it never leaves the
+// server as is.
 type EventData struct {
 	User         *User
 	Conversation *Conversation
 	Message      *Message
 	Client       *Client
 	Device       *Device
-	Integration  *Integration
-	// Extra holds type-specific values (an activity, a reason, switchboard action metadata...).
+	// Reason says why a client event happened: channelLinking, sdkLogin, matched, confirmed, api...
+	Reason string
+	// CreationReason says why conversation:create happened: "none" for the API, "message" for a
+	// channel's first message.
+	CreationReason string
+	// Activity is the read or typing activity of conversation:read and conversation:typing. A user
+	// author's name and avatar are not kept in it: they are rendered from User.
+	Activity *Activity
+	// Switchboard is the switchboard state of Conversation that the event shows: for a
+	// conversation event when it was written, for a switchboard event after the action. Its
+	// switchboard integrations carry ID, Name, IntegrationID and IntegrationType.
+	Switchboard SwitchboardState
+	// ActionMetadata is the metadata given to the switchboard action of a switchboard event.
+	ActionMetadata Metadata
+	// ActionError is the error of a switchboard:*:failure event.
+	ActionError *EventError
+	// Extra holds the values written by code that does not set the fields above yet (a client
+	// event's "reason"; the switchboard state that the fan-out trigger adds to conversation
+	// events), wire-ready.
 	Extra map[string]any
+}
+
+// EventError is the error a :failure event reports.
+type EventError struct {
+	Code    string
+	Message string
 }

@@ -71,7 +71,18 @@ func RenderEventPayload(ev sunlamp.Event, wh sunlamp.Webhook) (json.RawMessage, 
 	r := eventRenderer{data: data, fullUser: wh.IncludeFullUser, fullSource: wh.IncludeFullSource}
 	p := map[string]any{}
 	if data.Conversation != nil {
-		p["conversation"] = conversationTruncatedOut(*data.Conversation)
+		if strings.HasPrefix(ev.Type, "switchboard:") {
+			p["conversation"] = switchboardConversationOut(*data.Conversation, data.Switchboard)
+		} else {
+			c := conversationTruncatedOut(*data.Conversation)
+			if si := data.Switchboard.Active; si != nil {
+				c.ActiveSwitchboardIntegration = switchboardRefOut(si)
+			}
+			if si := data.Switchboard.Pending; si != nil {
+				c.PendingSwitchboardIntegration = switchboardRefOut(si)
+			}
+			p["conversation"] = c
+		}
 	}
 	switch ev.Type {
 	case "conversation:message", "conversation:read", "conversation:typing", "conversation:remove":
@@ -87,23 +98,37 @@ func RenderEventPayload(ev sunlamp.Event, wh sunlamp.Webhook) (json.RawMessage, 
 	if data.Message != nil {
 		p["message"] = r.message(*data.Message)
 	}
-	// Extra values are wire-ready (reason, creationReason, activity, source, metadata, error...).
+	if data.Activity != nil {
+		p["activity"] = r.activity(*data.Activity)
+	}
+	if data.Reason != "" {
+		p["reason"] = data.Reason
+	}
+	if data.CreationReason != "" {
+		p["creationReason"] = data.CreationReason
+	}
+	if data.ActionMetadata != nil {
+		p["metadata"] = map[string]any(data.ActionMetadata)
+	}
+	if e := data.ActionError; e != nil {
+		p["error"] = eventErrorWire{Code: e.Code, Message: e.Message}
+	}
+	// Extra values are wire-ready (a client event's reason).
 	for k, v := range data.Extra {
 		p[k] = v
 	}
-	// The switchboard state the store adds to a conversation event belongs in its conversation.
+	// The switchboard state the fan-out trigger adds to a conversation event belongs in its
+	// conversation.
 	if c, ok := p["conversation"].(conversationTruncatedWire); ok {
-		c.ActiveSwitchboardIntegration, c.PendingSwitchboardIntegration = p["activeSwitchboardIntegration"], p["pendingSwitchboardIntegration"]
+		if v, ok := p["activeSwitchboardIntegration"]; ok {
+			c.ActiveSwitchboardIntegration = v
+		}
+		if v, ok := p["pendingSwitchboardIntegration"]; ok {
+			c.PendingSwitchboardIntegration = v
+		}
 		delete(p, "activeSwitchboardIntegration")
 		delete(p, "pendingSwitchboardIntegration")
 		p["conversation"] = c
-	}
-	switch ev.Type {
-	case "conversation:read", "conversation:typing":
-		r.activity(p)
-	}
-	if src, ok := p["source"].(map[string]any); ok {
-		r.source(src)
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
@@ -154,9 +179,53 @@ type conversationTruncatedWire struct {
 	Type     string         `json:"type"`
 	Metadata map[string]any `json:"metadata,omitempty"`
 
-	// The switchboard state (wire-ready values of the event's Extra).
+	// The switchboard state when the event was written.
 	ActiveSwitchboardIntegration  any `json:"activeSwitchboardIntegration,omitempty"`
 	PendingSwitchboardIntegration any `json:"pendingSwitchboardIntegration,omitempty"`
+}
+
+// switchboardConversationWire is the conversation of a switchboard event: the spec's
+// conversationTruncated with the switchboard state after the action. Its fields are in
+// alphabetical order, as Sunlamp has always sent them.
+type switchboardConversationWire struct {
+	ActiveSwitchboardIntegration  *switchboardRefWire `json:"activeSwitchboardIntegration,omitempty"`
+	ID                            string              `json:"id"`
+	Metadata                      map[string]any      `json:"metadata,omitempty"`
+	PendingSwitchboardIntegration *switchboardRefWire `json:"pendingSwitchboardIntegration,omitempty"`
+	Type                          string              `json:"type"`
+}
+
+func switchboardConversationOut(c sunlamp.Conversation, st sunlamp.SwitchboardState) switchboardConversationWire {
+	w := switchboardConversationWire{ID: c.ID, Type: c.Type,
+		ActiveSwitchboardIntegration: switchboardRefOut(st.Active), PendingSwitchboardIntegration: switchboardRefOut(st.Pending)}
+	if len(c.Metadata) > 0 {
+		w.Metadata = c.Metadata
+	}
+	return w
+}
+
+// switchboardRefWire is the spec's switchboardIntegrationWebhook in events, its fields in
+// alphabetical order as Sunlamp has always sent them (GetConversation sends the same fields in
+// the spec's order: switchboardIntegrationRefWire).
+type switchboardRefWire struct {
+	ID              string `json:"id"`
+	IntegrationID   string `json:"integrationId"`
+	IntegrationType string `json:"integrationType"`
+	Name            string `json:"name"`
+}
+
+// switchboardRefOut returns si for an event, nil for none.
+func switchboardRefOut(si *sunlamp.SwitchboardIntegration) *switchboardRefWire {
+	if si == nil {
+		return nil
+	}
+	return &switchboardRefWire{ID: si.ID, IntegrationID: si.IntegrationID, IntegrationType: si.IntegrationType, Name: si.Name}
+}
+
+// eventErrorWire is the error of a switchboard:*:failure event.
+type eventErrorWire struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 func conversationTruncatedOut(c sunlamp.Conversation) conversationTruncatedWire {
@@ -235,17 +304,15 @@ func (r eventRenderer) source(src map[string]any) {
 	}
 }
 
-// activity completes the activity of a read or typing event: its author's user and its source.
-func (r eventRenderer) activity(p map[string]any) {
-	act, ok := p["activity"].(map[string]any)
-	if !ok {
-		return
+// activity renders a read or typing activity with its author's user and its source.
+func (r eventRenderer) activity(a sunlamp.Activity) map[string]any {
+	author := map[string]any{"type": a.Author.Type}
+	if a.Author.UserID != "" {
+		author["userId"] = a.Author.UserID
 	}
-	if author, ok := act["author"].(map[string]any); ok && author["type"] == sunlamp.AuthorUser {
+	if a.Author.Type == sunlamp.AuthorUser {
 		// A user author's name and avatar are rendered from the user snapshot, which erasure
 		// scrubs, never from copies elsewhere in the event.
-		delete(author, "displayName")
-		delete(author, "avatarUrl")
 		if r.data.User != nil {
 			author["user"] = r.user(*r.data.User)
 			if name := r.data.User.Profile.DisplayName(); name != "" {
@@ -255,8 +322,15 @@ func (r eventRenderer) activity(p map[string]any) {
 				author["avatarUrl"] = r.data.User.Profile.AvatarURL
 			}
 		}
+	} else {
+		if a.Author.DisplayName != "" {
+			author["displayName"] = a.Author.DisplayName
+		}
+		if a.Author.AvatarURL != "" {
+			author["avatarUrl"] = a.Author.AvatarURL
+		}
 	}
-	if src, ok := act["source"].(map[string]any); ok {
-		r.source(src)
-	}
+	src := map[string]any{"type": sunlamp.SourceAPI} // activities come through the API only (PostActivity)
+	r.source(src)
+	return map[string]any{"type": a.Type, "author": author, "source": src}
 }

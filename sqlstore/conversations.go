@@ -168,7 +168,7 @@ func (t tx) insertConversation(ctx context.Context, c sunlamp.Conversation, user
 	if err := t.assignDefaultSwitchboard(ctx, c.AppID, c.ID); err != nil { // switchboards.go
 		return c, err
 	}
-	data := sunlamp.EventData{Conversation: &c, Extra: map[string]any{"creationReason": creationReason}}
+	data := sunlamp.EventData{Conversation: &c, CreationReason: creationReason}
 	ev := sunlamp.Event{Type: "conversation:create", AppID: c.AppID, ConversationID: c.ID}
 	if c.Type == sunlamp.ConversationPersonal && len(users) == 1 {
 		data.User = &users[0]
@@ -480,21 +480,7 @@ func (s *Store) PostActivity(ctx context.Context, appID, conversationID string, 
 				return err
 			}
 		}
-		author := map[string]any{"type": a.Author.Type}
-		if a.Author.UserID != "" {
-			author["userId"] = a.Author.UserID
-		}
-		// A user author's name and avatar are not copied into the event: the webhook renders them
-		// from the user snapshot (data.User), which erasure scrubs.
-		if a.Author.Type != sunlamp.AuthorUser && a.Author.DisplayName != "" {
-			author["displayName"] = a.Author.DisplayName
-		}
-		if a.Author.Type != sunlamp.AuthorUser && a.Author.AvatarURL != "" {
-			author["avatarUrl"] = a.Author.AvatarURL
-		}
-		data.Extra = map[string]any{"activity": map[string]any{
-			"type": a.Type, "author": author, "source": map[string]any{"type": sunlamp.SourceAPI},
-		}}
+		data.Activity = snapshotActivity(a)
 		ev.Data = eventJSON(data)
 		ev.CreatedAt = now
 		return t.emit(ctx, ev)

@@ -139,6 +139,15 @@ func snapshotMessage(m sunlamp.Message) *sunlamp.Message {
 	return &m
 }
 
+// snapshotActivity returns a as an outbox event keeps it: a user author's displayName and avatarUrl
+// are not copied (the webhook renders them from the user snapshot, which erasure scrubs).
+func snapshotActivity(a sunlamp.Activity) *sunlamp.Activity {
+	if a.Author.Type == sunlamp.AuthorUser {
+		a.Author.DisplayName, a.Author.AvatarURL = "", ""
+	}
+	return &a
+}
+
 // scrubValue walks a decoded JSON value and clears, in every object that belongs to userID, whether
 // it is a domain snapshot (Go field names) or a wire-ready value (camelCase, as in Extra):
 //   - a user (its "ID"/"id" is userID and it has a profile): the profile's personal fields and the
