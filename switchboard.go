@@ -2,6 +2,7 @@ package sunlamp
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -83,6 +84,124 @@ type SwitchboardAction struct {
 	// and account scope: accept is then refused unless it is the pending one, release unless it is
 	// the active one.
 	CallerIntegrationID string
+}
+
+// SwitchboardChange is what a switchboard action does to a conversation: the state to keep and the
+// event to emit.
+type SwitchboardChange struct {
+	// State is the conversation's switchboard state after the action; after a failure, the state
+	// before it.
+	State SwitchboardState
+	// EventType is the event to emit: "switchboard:" and the action, with ":failure" appended when
+	// the state machine refused the action.
+	EventType string
+	// Event is that event's snapshot: the conversation, State, the action's metadata and, after a
+	// failure, its error.
+	Event EventData
+}
+
+// Apply is the switchboard state machine: it applies action a to conversation c, whose state is
+// st, among all the switchboard integrations of its switchboard. It only decides; the caller saves
+// the state and emits the event.
+//
+//   - passControl makes the target active and withdraws any offer; offerControl makes the target
+//     pending (an earlier offer is withdrawn), unless it is the active one; acceptControl makes the
+//     pending one active; releaseControl leaves nobody active or pending.
+//   - A failure of the state machine (a target of pass or offer that names no switchboard
+//     integration, or several; an offer to the active one; an accept with nothing pending) returns
+//     the state unchanged with the :failure event, and the error to answer once that event is
+//     written.
+//   - A refusal returns the error alone, with no EventType: ErrForbidden when the caller is an
+//     integration other than the pending one (accept) or the active one (release), and an error
+//     for an unknown action.
+func (st SwitchboardState) Apply(c Conversation, a SwitchboardAction, all []SwitchboardIntegration) (SwitchboardChange, error) {
+	fail := func(err error, code, message string) (SwitchboardChange, error) {
+		ch := st.change(c, a, "switchboard:"+a.Type+":failure")
+		ch.Event.ActionError = &EventError{Code: code, Message: message}
+		return ch, err
+	}
+	next := st
+	switch a.Type {
+	case PassControl, OfferControl:
+		target, err := resolveSwitchboardTarget(all, st.Active, a.Target)
+		if err != nil {
+			return fail(err, "switchboard_invalid_target", "Switchboard invalid target")
+		}
+		if a.Type == PassControl {
+			next = SwitchboardState{Active: target}
+			break
+		}
+		if st.Active != nil && target.ID == st.Active.ID {
+			return fail(ErrOfferToActive, "switchboard_invalid_target", ErrOfferToActive.Title)
+		}
+		next.Pending = target
+	case AcceptControl:
+		if a.CallerIntegrationID != "" && (st.Pending == nil || st.Pending.IntegrationID != a.CallerIntegrationID) {
+			return SwitchboardChange{}, ErrForbidden
+		}
+		if st.Pending == nil {
+			return fail(ErrNothingPending, "switchboard_invalid_action", ErrNothingPending.Title)
+		}
+		next = SwitchboardState{Active: st.Pending}
+	case ReleaseControl:
+		if a.CallerIntegrationID != "" && (st.Active == nil || st.Active.IntegrationID != a.CallerIntegrationID) {
+			return SwitchboardChange{}, ErrForbidden
+		}
+		next = SwitchboardState{}
+	default:
+		return SwitchboardChange{}, fmt.Errorf("unknown switchboard action %q", a.Type)
+	}
+	return next.change(c, a, "switchboard:"+a.Type), nil
+}
+
+// change is the SwitchboardChange that leaves c in state st and emits typ about it.
+func (st SwitchboardState) change(c Conversation, a SwitchboardAction, typ string) SwitchboardChange {
+	return SwitchboardChange{State: st, EventType: typ,
+		Event: EventData{Conversation: &c, Switchboard: st, ActionMetadata: a.Metadata}}
+}
+
+// resolveSwitchboardTarget finds the switchboard integration that target names: the keyword next
+// (the active one's nextSwitchboardIntegrationId), else by id, then name, then integration type.
+// The spec calls an ambiguous type an error. The keyword comes first, so a switchboard integration
+// named "next" is reached by its id (the spec does not say which wins).
+func resolveSwitchboardTarget(all []SwitchboardIntegration, active *SwitchboardIntegration, target string) (*SwitchboardIntegration, error) {
+	byID := func(id string) *SwitchboardIntegration {
+		for i := range all {
+			if all[i].ID == id {
+				return &all[i]
+			}
+		}
+		return nil
+	}
+	if target == "next" {
+		if active == nil || active.NextSwitchboardIntegrationID == "" {
+			return nil, Invalid("switchboardIntegration next names no switchboard integration: the active one has no nextSwitchboardIntegrationId")
+		}
+		if next := byID(active.NextSwitchboardIntegrationID); next != nil {
+			return next, nil
+		}
+	}
+	if si := byID(target); si != nil {
+		return si, nil
+	}
+	for i := range all {
+		if all[i].Name == target {
+			return &all[i], nil
+		}
+	}
+	var found *SwitchboardIntegration
+	for i := range all {
+		if all[i].IntegrationType == target {
+			if found != nil {
+				return nil, Invalid("switchboardIntegration %s is ambiguous: several switchboard integrations have that integrationType; give an id or a name", target)
+			}
+			found = &all[i]
+		}
+	}
+	if found == nil {
+		return nil, Invalid("switchboardIntegration %s matches no switchboard integration by id, name or integrationType", target)
+	}
+	return found, nil
 }
 
 // Limits of switchboards.

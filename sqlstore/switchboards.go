@@ -547,6 +547,14 @@ type scanFunc func(dest ...any) error
 // Scan calls f.
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
+// siID returns the id of si as a column value, NULL for none.
+func siID(si *sunlamp.SwitchboardIntegration) any {
+	if si == nil {
+		return nil
+	}
+	return si.ID
+}
+
 // refOf returns the switchboard integration of id, name, integrationId and integrationType
 // columns, nil when they are NULL.
 func refOf(c [4]sql.NullString) *sunlamp.SwitchboardIntegration {
@@ -556,52 +564,10 @@ func refOf(c [4]sql.NullString) *sunlamp.SwitchboardIntegration {
 	return &sunlamp.SwitchboardIntegration{ID: c[0].String, Name: c[1].String, IntegrationID: c[2].String, IntegrationType: c[3].String}
 }
 
-// switchboardRef is the spec's switchboardIntegrationWebhook, the value of a conversation's
-// activeSwitchboardIntegration and pendingSwitchboardIntegration in events (Extra values are
-// wire-ready).
-func switchboardRef(si *sunlamp.SwitchboardIntegration) map[string]any {
-	return map[string]any{"id": si.ID, "name": si.Name, "integrationId": si.IntegrationID, "integrationType": si.IntegrationType}
-}
-
-// resolveTarget finds the switchboard integration that target names: the keyword next (the active
-// one's nextSwitchboardIntegrationId), else by id, then name, then integration type. The spec calls
-// an ambiguous type an error. The keyword comes first, so a switchboard integration named "next" is
-// reached by its id (the spec does not say which wins).
-func resolveTarget(all []sunlamp.SwitchboardIntegration, active *sunlamp.SwitchboardIntegration, target string) (*sunlamp.SwitchboardIntegration, error) {
-	if target == "next" {
-		if active == nil || active.NextSwitchboardIntegrationID == "" {
-			return nil, sunlamp.Invalid("switchboardIntegration next names no switchboard integration: the active one has no nextSwitchboardIntegrationId")
-		}
-		if next := findSI(all, active.NextSwitchboardIntegrationID); next != nil {
-			return next, nil
-		}
-	}
-	if si := findSI(all, target); si != nil {
-		return si, nil
-	}
-	for i := range all {
-		if all[i].Name == target {
-			return &all[i], nil
-		}
-	}
-	var found *sunlamp.SwitchboardIntegration
-	for i := range all {
-		if all[i].IntegrationType == target {
-			if found != nil {
-				return nil, sunlamp.Invalid("switchboardIntegration %s is ambiguous: several switchboard integrations have that integrationType; give an id or a name", target)
-			}
-			found = &all[i]
-		}
-	}
-	if found == nil {
-		return nil, sunlamp.Invalid("switchboardIntegration %s matches no switchboard integration by id, name or integrationType", target)
-	}
-	return found, nil
-}
-
-// ApplySwitchboardAction applies a switchboard action to a conversation and emits its event.
-// Actions apply whether or not the switchboard is enabled (the spec does not say): the state is
-// kept, shown on the conversation, and routes events once the switchboard is enabled.
+// ApplySwitchboardAction loads the conversation's switchboard state, has the state machine
+// (sunlamp.SwitchboardState.Apply) decide, and saves the new state with its event. Actions apply
+// whether or not the switchboard is enabled (the spec does not say): the state is kept, shown on
+// the conversation, and routes events once the switchboard is enabled.
 func (s *Store) ApplySwitchboardAction(ctx context.Context, appID, conversationID string, a sunlamp.SwitchboardAction) error {
 	var failed error // an error answered after its :failure event is committed
 	err := s.inTx(ctx, func(t tx) error {
@@ -628,86 +594,23 @@ func (s *Store) ApplySwitchboardAction(ctx context.Context, appID, conversationI
 			return err
 		}
 		st := states[conversationID]
-		active, pending := findSI(all, st.active), findSI(all, st.pending)
-
-		emit := func(typ string, active, pending *sunlamp.SwitchboardIntegration, errCode, errMsg string) error {
-			conv := c
-			// The payload's conversation is the spec's conversationTruncated with the switchboard
-			// state; Extra values are wire-ready and take the place of the rendered conversation.
-			truncated := map[string]any{"id": c.ID, "type": c.Type}
-			if len(c.Metadata) > 0 {
-				truncated["metadata"] = map[string]any(c.Metadata)
-			}
-			if active != nil {
-				truncated["activeSwitchboardIntegration"] = switchboardRef(active)
-			}
-			if pending != nil {
-				truncated["pendingSwitchboardIntegration"] = switchboardRef(pending)
-			}
-			extra := map[string]any{"conversation": truncated}
-			if a.Metadata != nil {
-				extra["metadata"] = map[string]any(a.Metadata)
-			}
-			if errCode != "" {
-				extra["error"] = map[string]any{"code": errCode, "message": errMsg}
-			}
-			return t.emit(ctx, sunlamp.Event{Type: typ, AppID: appID, ConversationID: conversationID, IntegrationID: a.CallerIntegrationID,
-				Data: eventJSON(sunlamp.EventData{Conversation: &conv, Extra: extra})})
-		}
-		fail := func(typ string, e error, code, msg string) error {
-			if err := emit("switchboard:"+typ+":failure", active, pending, code, msg); err != nil {
-				return err
-			}
-			failed = e
-			return nil
-		}
-
-		newActive, newPending := active, pending
-		switch a.Type {
-		case sunlamp.PassControl, sunlamp.OfferControl:
-			target, err := resolveTarget(all, active, a.Target)
-			if err != nil {
-				return fail(a.Type, err, "switchboard_invalid_target", "Switchboard invalid target")
-			}
-			if a.Type == sunlamp.PassControl {
-				newActive, newPending = target, nil
-				break
-			}
-			if active != nil && target.ID == active.ID {
-				return fail(a.Type, sunlamp.ErrOfferToActive, "switchboard_invalid_target", "Cannot offer control to the active switchboard integration.")
-			}
-			newPending = target // an earlier offer is cancelled
-		case sunlamp.AcceptControl:
-			if a.CallerIntegrationID != "" && (pending == nil || pending.IntegrationID != a.CallerIntegrationID) {
-				return sunlamp.ErrForbidden
-			}
-			if pending == nil {
-				return fail(a.Type, sunlamp.ErrNothingPending, "switchboard_invalid_action", "There is no pendingSwitchboardIntegration")
-			}
-			newActive, newPending = pending, nil
-		case sunlamp.ReleaseControl:
-			if a.CallerIntegrationID != "" && (active == nil || active.IntegrationID != a.CallerIntegrationID) {
-				return sunlamp.ErrForbidden
-			}
-			newActive, newPending = nil, nil
-		default:
-			return fmt.Errorf("unknown switchboard action %q", a.Type)
-		}
-		idOf := func(si *sunlamp.SwitchboardIntegration) any {
-			if si == nil {
-				return nil
-			}
-			return si.ID
-		}
-		_, err = t.exec(ctx, `INSERT INTO conversation_switchboards (conversation_id, app_id, switchboard_id, active_id, pending_id, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (conversation_id) DO UPDATE SET switchboard_id = excluded.switchboard_id, active_id = excluded.active_id,
-				pending_id = excluded.pending_id, updated_at = excluded.updated_at`,
-			conversationID, appID, sb.ID, idOf(newActive), idOf(newPending), t.s.now().UnixMilli())
-		if err != nil {
+		ch, err := sunlamp.SwitchboardState{Active: findSI(all, st.active), Pending: findSI(all, st.pending)}.Apply(c, a, all)
+		if ch.EventType == "" { // refused: nothing to keep, nothing to tell
 			return err
 		}
-		return emit("switchboard:"+a.Type, newActive, newPending, "", "")
+		if err == nil {
+			_, err := t.exec(ctx, `INSERT INTO conversation_switchboards (conversation_id, app_id, switchboard_id, active_id, pending_id, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?)
+				ON CONFLICT (conversation_id) DO UPDATE SET switchboard_id = excluded.switchboard_id, active_id = excluded.active_id,
+					pending_id = excluded.pending_id, updated_at = excluded.updated_at`,
+				conversationID, appID, sb.ID, siID(ch.State.Active), siID(ch.State.Pending), t.s.now().UnixMilli())
+			if err != nil {
+				return err
+			}
+		}
+		failed = err // a failure of the state machine is answered once its event is committed
+		return t.emit(ctx, sunlamp.Event{Type: ch.EventType, AppID: appID, ConversationID: conversationID, IntegrationID: a.CallerIntegrationID,
+			Data: eventJSON(ch.Event)})
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", a.Type, err)
