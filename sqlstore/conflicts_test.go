@@ -6,7 +6,6 @@ import (
 
 	"github.com/sunlamp/sunlamp"
 	"github.com/sunlamp/sunlamp/internal/apitest"
-	"github.com/sunlamp/sunlamp/sqlstore"
 )
 
 // TestExpectedConflictsRaiseNoViolation: a taken externalId or channel id is answered with the
@@ -16,31 +15,24 @@ func TestExpectedConflictsRaiseNoViolation(t *testing.T) {
 	for _, name := range apitest.Stores() {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			st, err := sqlstore.Open(ctx, apitest.NewDSN(t, name))
+			st, _ := openStore(t, name)
+			appID := mustApp(t, st)
+			a, err := st.CreateUser(ctx, sunlamp.User{AppID: appID, ExternalID: "jane@example.org"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer st.Close()
-			app, err := st.CreateApp(ctx, sunlamp.App{AccountID: sunlamp.DefaultAccountID, DisplayName: "x"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			a, err := st.CreateUser(ctx, sunlamp.User{AppID: app.ID, ExternalID: "jane@example.org"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := st.CreateUser(ctx, sunlamp.User{AppID: app.ID, ExternalID: "jane@example.org"}); sunlamp.AsError(err).Code != sunlamp.ErrUserExists.Code {
+			if _, err := st.CreateUser(ctx, sunlamp.User{AppID: appID, ExternalID: "jane@example.org"}); sunlamp.AsError(err).Code != sunlamp.ErrUserExists.Code {
 				t.Fatalf("duplicate CreateUser: got %v, want %s", err, sunlamp.ErrUserExists.Code)
 			}
-			b, err := st.CreateUser(ctx, sunlamp.User{AppID: app.ID, ExternalID: "bob"})
+			b, err := st.CreateUser(ctx, sunlamp.User{AppID: appID, ExternalID: "bob"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			phone := sunlamp.Client{Type: "whatsapp", ExternalID: "+15145550199"}
-			if _, err := st.CreateClient(ctx, app.ID, a.ID, phone); err != nil {
+			if _, err := st.CreateClient(ctx, appID, a.ID, phone); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := st.CreateClient(ctx, app.ID, b.ID, phone); sunlamp.KindOf(err) != sunlamp.KindConflict {
+			if _, err := st.CreateClient(ctx, appID, b.ID, phone); sunlamp.KindOf(err) != sunlamp.KindConflict {
 				t.Fatalf("CreateClient with another user's channel id: got %v, want a conflict", err)
 			}
 			if got := st.UniqueViolations(); got != 0 {
