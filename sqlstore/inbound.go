@@ -327,4 +327,3 @@ func (t tx) defaultConversation(ctx context.Context, u sunlamp.User, now time.Ti
 	}
 	return c, err
 }
-
