@@ -27,8 +27,11 @@ stopped, and a per-user report.
 Commands:
   erase    DeleteUserPersonalInformation for every user of the input
   delete   DeleteUser for every user of the input
+  export   one JSON document (and the media files) per user, with everything the v2 API returns
+           about the person: 'sunlamp dsr export USER --out FILE' or '--input FILE --out-dir DIR'
 
-Run 'sunlamp dsr erase --help' for the input format, the journal, the report and the flags.
+Run 'sunlamp dsr erase --help' for the input format, the journal, the report and the flags, and
+'sunlamp dsr export --help' for the document.
 
 Example:
   sunlamp dsr erase --app 5d8cff3cd55b040010928b5b --input users.csv --report outcome.csv
@@ -36,12 +39,31 @@ Example:
 
 // dsrOp is one bulk operation.
 type dsrOp struct {
-	name, operation, method, suffix, outcome string
+	name, operation, outcome string
+	// perform carries the operation out for one user (an id or externalId) and returns the status
+	// of the response that decided it and a detail for the report; an error is classified by send.
+	perform func(ctx context.Context, r *dsrRunner, user string) (status int, detail string, err error)
 }
 
 var dsrOps = map[string]dsrOp{
-	"erase":  {"erase", "DeleteUserPersonalInformation", http.MethodDelete, "personalinformation", outErased},
-	"delete": {"delete", "DeleteUser", http.MethodDelete, "", outDeleted},
+	"erase":  {"erase", "DeleteUserPersonalInformation", outErased, deleteCall("personalinformation")},
+	"delete": {"delete", "DeleteUser", outDeleted, deleteCall("")},
+	"export": {"export", "GetUser, ListClients, ListDevices, ListConversations and ListMessages", outExported, exportUser},
+}
+
+// deleteCall performs DELETE on the user's path followed by suffix (none when "").
+func deleteCall(suffix string) func(context.Context, *dsrRunner, string) (int, string, error) {
+	return func(ctx context.Context, r *dsrRunner, user string) (int, string, error) {
+		path := client.UserPath(r.cfg.conn.app, user)
+		if suffix != "" {
+			path = client.UserPath(r.cfg.conn.app, user, suffix)
+		}
+		resp, err := r.client.Do(ctx, http.MethodDelete, path, nil, nil)
+		if err != nil {
+			return 0, "", err
+		}
+		return resp.Status, "", nil
+	}
 }
 
 const dsrCommandUsage = `Usage: sunlamp dsr %[1]s --input FILE [flags]
@@ -95,6 +117,7 @@ type dsrConfig struct {
 	grace       time.Duration
 	interval    time.Duration
 	attempts    int
+	export      exportConfig // export only
 }
 
 // runDSR runs `sunlamp dsr ...`.
@@ -126,6 +149,9 @@ func runDSR(ctx context.Context, args []string, getenv func(string) string, stdi
 		fmt.Fprintf(fs.Output(), dsrCommandUsage, op.name, op.operation, op.outcome)
 		printDefaults(fs)
 	}
+	if op.name == "export" {
+		cfg.export.flags(fs)
+	}
 	pos, err := parseArgs(fs, args[1:], stdout, stderr)
 	if err != nil {
 		if err == errHelp {
@@ -133,11 +159,16 @@ func runDSR(ctx context.Context, args []string, getenv func(string) string, stdi
 		}
 		return err
 	}
+	if op.name == "export" {
+		if err := cfg.checkExport(pos, stderr); err != nil {
+			return err
+		}
+	}
 	switch {
-	case len(pos) > 0:
+	case op.name != "export" && len(pos) > 0:
 		fmt.Fprintf(stderr, "sunlamp dsr %s: unexpected argument %q (the users come from --input)\n", op.name, pos[0])
 		return errUsage
-	case cfg.input == "":
+	case cfg.input == "" && cfg.export.user == "":
 		fmt.Fprintf(stderr, "sunlamp dsr %s: --input is required\n", op.name)
 		return errUsage
 	case cfg.concurrency < 1 || cfg.concurrency > 256:
@@ -149,6 +180,9 @@ func runDSR(ctx context.Context, args []string, getenv func(string) string, stdi
 	}
 	if cfg.journal == "" {
 		cfg.journal = cfg.input + "." + op.name + ".journal"
+		if cfg.export.user != "" {
+			cfg.journal = cfg.export.out + "." + op.name + ".journal"
+		}
 	}
 	if cfg.report != "" {
 		if _, err := checkReportPath(cfg.report); err != nil {
@@ -172,20 +206,11 @@ func dsrRun(ctx context.Context, cfg dsrConfig, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	in := stdin
-	if cfg.input != "-" {
-		f, err := os.Open(cfg.input)
-		if err != nil {
-			return fmt.Errorf("--input: %w", err)
-		}
-		defer f.Close()
-		in = f
-	}
-	items, err := readInput(in)
+	items, err := cfg.items(stdin)
 	if err != nil {
-		return fmt.Errorf("--input %s: %w", cfg.input, err)
+		return err
 	}
-	jr, err := openJournal(cfg.journal, journalHeader{Op: cfg.op.name, URL: cl.BaseURL(), App: cfg.conn.app})
+	jr, err := openJournal(cfg.journal, journalHeader{Op: cfg.op.name, URL: cl.BaseURL(), App: cfg.conn.app, Out: cfg.export.dest()})
 	if err != nil {
 		return err
 	}
@@ -215,6 +240,27 @@ func dsrRun(ctx context.Context, cfg dsrConfig, stdin io.Reader, stdout, stderr 
 	return nil
 }
 
+// items returns the users to process: the one USER of an export, or those of --input.
+func (cfg *dsrConfig) items(stdin io.Reader) ([]inputItem, error) {
+	if cfg.export.user != "" {
+		return []inputItem{checkValue(1, cfg.export.user)}, nil
+	}
+	in := stdin
+	if cfg.input != "-" {
+		f, err := os.Open(cfg.input)
+		if err != nil {
+			return nil, fmt.Errorf("--input: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	items, err := readInput(in)
+	if err != nil {
+		return nil, fmt.Errorf("--input %s: %w", cfg.input, err)
+	}
+	return items, nil
+}
+
 // dsrRunner is one dsr run: the outcome of every input line, and the counters.
 type dsrRunner struct {
 	cfg     dsrConfig
@@ -229,6 +275,7 @@ type dsrRunner struct {
 	invalid, already  int
 	done, notFound    atomic.Int64
 	failed, failedRow atomic.Int64 // failedRow: failures in a row
+	messages, media   atomic.Int64 // export: messages written, media files downloaded
 
 	mu    sync.Mutex
 	fatal error
@@ -319,7 +366,11 @@ func (r *dsrRunner) execute(ctx context.Context) {
 	}()
 
 	prog := newProgress(r.stderr, isTerminal(r.stderr), r.label, len(r.todo), r.cfg.interval, func() string {
-		return fmt.Sprintf("(%d not found, %d failed, %d throttled)", r.notFound.Load(), r.failed.Load(), r.pacer.Throttled())
+		exported := ""
+		if r.cfg.op.name == "export" {
+			exported = fmt.Sprintf("%d messages, %d media files, ", r.messages.Load(), r.media.Load())
+		}
+		return fmt.Sprintf("(%s%d not found, %d failed, %d throttled)", exported, r.notFound.Load(), r.failed.Load(), r.pacer.Throttled())
 	})
 	results := make(chan result, r.cfg.concurrency*2)
 	writerDone := make(chan struct{})
@@ -368,18 +419,14 @@ dispatch:
 // send performs the operation for one user and returns its row, and an error when the outcome says
 // that no other user can succeed either (bad key, wrong app).
 func (r *dsrRunner) send(ctx context.Context, row reportRow) (reportRow, error) {
-	path := client.UserPath(r.cfg.conn.app, row.User)
-	if r.cfg.op.suffix != "" {
-		path = client.UserPath(r.cfg.conn.app, row.User, r.cfg.op.suffix)
-	}
-	resp, err := r.client.Do(ctx, r.cfg.op.method, path, nil, nil)
+	status, detail, err := r.cfg.op.perform(ctx, r, row.User)
 	row.Time = nowStamp()
 	row.Status, row.Code, row.Detail = 0, "", ""
 	var apiErr *client.Error
 	var netErr *client.NetworkError
 	switch {
 	case err == nil:
-		row.Outcome, row.Status = r.cfg.op.outcome, resp.Status
+		row.Outcome, row.Status, row.Detail = r.cfg.op.outcome, status, detail
 	case errors.As(err, &apiErr):
 		row.Outcome, row.Status, row.Code, row.Detail = outFailed, apiErr.Status, apiErr.Code(), apiErr.Title()
 		switch {
@@ -463,6 +510,10 @@ func (r *dsrRunner) summary(w io.Writer, lines int, elapsed time.Duration) {
 	if elapsed > 0 {
 		rate = float64(processed) / elapsed.Seconds()
 	}
-	fmt.Fprintf(w, "%s: %d input lines in %s (%.1f users/s): %d %s, %d not found, %d failed, %d already done, %d invalid, %d not run; %d rate-limited responses\n",
-		r.label, lines, elapsed.Round(time.Millisecond), rate, r.done.Load(), r.cfg.op.outcome, r.notFound.Load(), r.failed.Load(), r.already, r.invalid, notRun, r.pacer.Throttled())
+	exported := ""
+	if r.cfg.op.name == "export" {
+		exported = fmt.Sprintf("; %d messages and %d media files written", r.messages.Load(), r.media.Load())
+	}
+	fmt.Fprintf(w, "%s: %d input lines in %s (%.1f users/s): %d %s, %d not found, %d failed, %d already done, %d invalid, %d not run; %d rate-limited responses%s\n",
+		r.label, lines, elapsed.Round(time.Millisecond), rate, r.done.Load(), r.cfg.op.outcome, r.notFound.Load(), r.failed.Load(), r.already, r.invalid, notRun, r.pacer.Throttled(), exported)
 }

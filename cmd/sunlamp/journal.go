@@ -12,7 +12,8 @@ import (
 )
 
 // The journal of a dsr run is a file of JSON lines: a header naming the operation, the API and the
-// app, then one record per user whose outcome is final (erased or deleted, or not found). Each record
+// app (and an export's destination), then one record per user whose outcome is final (erased,
+// deleted or exported, or not found). Each record
 // is written and fsynced before the user counts as done, so that a re-run after Ctrl-C, a crash or a
 // lost network skips exactly what is done. A torn last line (the process died mid-write) is ignored.
 
@@ -22,6 +23,7 @@ type journalHeader struct {
 	Op      string `json:"op"`
 	URL     string `json:"url"`
 	App     string `json:"app"`
+	Out     string `json:"out,omitempty"` // export: the absolute path of --out or --out-dir
 }
 
 // journalRecord is the final outcome of one user.
@@ -76,6 +78,11 @@ func openJournal(path string, h journalHeader) (*journal, error) {
 		if got.Op != h.Op || got.App != h.App || got.URL != h.URL {
 			f.Close()
 			return nil, fmt.Errorf("journal %s is of 'dsr %s' on app %s at %s, not of this run: give another --journal", path, got.Op, got.App, got.URL)
+		}
+		if got.Out != h.Out {
+			// What it says is done was written elsewhere.
+			f.Close()
+			return nil, fmt.Errorf("journal %s is of 'dsr %s' into %s, not of this run: give another --journal", path, got.Op, got.Out)
 		}
 		for _, l := range lines[1:] {
 			var r journalRecord

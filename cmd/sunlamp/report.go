@@ -14,7 +14,7 @@ import (
 type reportRow struct {
 	Line    int    `json:"line"`
 	User    string `json:"id"`
-	Outcome string `json:"outcome"` // erased, deleted, not_found, already_done, failed, invalid, duplicate, not_run
+	Outcome string `json:"outcome"` // erased, deleted, exported, not_found, already_done, failed, invalid, duplicate, not_run
 	Status  int    `json:"status"`  // HTTP status of the last attempt; 0 when no response was had
 	Code    string `json:"code"`    // errors[0].code of an error response
 	Detail  string `json:"detail,omitempty"`
@@ -25,6 +25,7 @@ type reportRow struct {
 const (
 	outErased      = "erased"
 	outDeleted     = "deleted"
+	outExported    = "exported"
 	outNotFound    = "not_found"
 	outAlreadyDone = "already_done"
 	outFailed      = "failed"
