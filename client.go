@@ -83,6 +83,9 @@ type Inbound struct {
 	Device         *Device // sdk only: Type, GUID, Info, PushNotificationToken, AppVersion
 	// Content is the content of a message the user writes; nil for none.
 	Content *Content
+	// AnimalNames gives a user that Inbound creates, when the client brings no display name, the
+	// givenName and surname of AnimalName(its id) (the app's useAnimalNames).
+	AnimalNames bool
 }
 
 // InboundResult is what Inbound found or made.

@@ -150,6 +150,14 @@ func (s *Server) handleInbound(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	app, err := s.store.App(r.Context(), in.AppID)
+	if err != nil {
+		return err
+	}
+	in.AnimalNames = app.Settings.GivesAnimalNames()
+	if in.Content != nil {
+		*in.Content = maskUserContent(app.Settings, *in.Content)
+	}
 	res, err := s.store.Inbound(r.Context(), in)
 	if err != nil {
 		return err

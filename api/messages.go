@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -176,6 +177,14 @@ func (s *Server) handlePostMessage(w http.ResponseWriter, r *http.Request) error
 	}
 	if b.Destination.Set && !b.Destination.Null && a.Type != sunlamp.AuthorBusiness {
 		return sunlamp.Invalid("destination is only supported when author.type is business")
+	}
+	if a.Type == sunlamp.AuthorUser && bytes.ContainsAny(content.Doc, "0123456789") {
+		// What a user writes is masked per maskCreditCardNumbers before it is stored (issue 14).
+		app, err := s.store.App(r.Context(), r.PathValue("appId"))
+		if err != nil {
+			return err
+		}
+		content = maskUserContent(app.Settings, content)
 	}
 	// destination and override only steer delivery to channels, which Sunlamp does not reach; they
 	// are validated and not kept.

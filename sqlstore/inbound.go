@@ -223,6 +223,9 @@ func (t tx) inboundUser(ctx context.Context, in sunlamp.Inbound, now time.Time) 
 		}
 	default:
 		u = sunlamp.User{ID: sunlamp.NewID(), AppID: in.AppID, SignedUpAt: now, Identities: in.UserIdentities}
+		if in.AnimalNames && in.Client.DisplayName == "" {
+			u.Profile.GivenName, u.Profile.Surname = sunlamp.AnimalName(u.ID)
+		}
 		if err := t.insertUser(ctx, u); err != nil {
 			return u, nil, err
 		}
