@@ -299,12 +299,11 @@ func newExport(r *dsrRunner, doc, media string) (*export, error) {
 		return nil, err
 	}
 	x.w = bufio.NewWriterSize(x.f, 64<<10)
-	dir := filepath.Dir(doc)
-	if x.spill, err = spillFile(dir); err != nil {
+	if x.spill, err = spillFile(x.docPartial + "-messages"); err != nil {
 		x.abort()
 		return nil, err
 	}
-	if x.mediaList, err = spillFile(dir); err != nil {
+	if x.mediaList, err = spillFile(x.docPartial + "-media"); err != nil {
 		x.abort()
 		return nil, err
 	}
@@ -325,14 +324,16 @@ func createPrivate(name string) (*os.File, error) {
 	return f, nil
 }
 
-// spillFile returns a private temporary file in dir that is already unlinked where the system allows
-// it, so that nothing of it stays behind if the process dies.
-func spillFile(dir string) (*os.File, error) {
-	f, err := os.CreateTemp(dir, ".sunlamp-export-*.tmp")
+// spillFile returns a private temporary file that is already unlinked where the system allows it, so
+// that nothing of it stays behind if the process dies. Its name is the user's, not a random one: a
+// process killed between the create and the unlink leaves a file that the re-run, which exports the
+// same user, truncates and removes.
+func spillFile(name string) (*os.File, error) {
+	f, err := createPrivate(name)
 	if err != nil {
 		return nil, fmt.Errorf("spill file: %w", err)
 	}
-	os.Remove(f.Name()) // fails on Windows while open; closeSpill removes it then
+	os.Remove(name) // fails on Windows while open; closeSpill removes it then
 	return f, nil
 }
 
@@ -425,7 +426,7 @@ func (x *export) write(ctx context.Context, user json.RawMessage, id string) err
 
 	x.w.WriteString(",\n\"clients\": [")
 	n := 0
-	err := x.forward(ctx, client.UserPath(app, id, "clients"), nil, func(p *listPage) error {
+	err := x.forward(ctx, "ListClients", client.UserPath(app, id, "clients"), nil, func(p *listPage) error {
 		for _, c := range p.Clients {
 			x.item(n)
 			x.raw(c)
@@ -434,7 +435,7 @@ func (x *export) write(ctx context.Context, user json.RawMessage, id string) err
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("ListClients: %w", err)
+		return err
 	}
 	x.endList(n)
 
@@ -454,7 +455,7 @@ func (x *export) write(ctx context.Context, user json.RawMessage, id string) err
 	x.endList(len(devices.Devices))
 
 	x.w.WriteString(",\n\"conversations\": [")
-	err = x.forward(ctx, client.AppPath(app, "conversations"), url.Values{"filter[userId]": {id}}, func(p *listPage) error {
+	err = x.forward(ctx, "ListConversations", client.AppPath(app, "conversations"), url.Values{"filter[userId]": {id}}, func(p *listPage) error {
 		for _, c := range p.Conversations {
 			if err := x.conversation(ctx, c, id); err != nil {
 				return err
@@ -463,7 +464,7 @@ func (x *export) write(ctx context.Context, user json.RawMessage, id string) err
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("ListConversations: %w", err)
+		return err
 	}
 	x.endList(x.convs)
 
@@ -498,9 +499,9 @@ func (x *export) endList(n int) {
 	x.w.WriteByte(']')
 }
 
-// forward reads every page of a list that pages forward (ListClients, ListConversations), 100 at a
-// time, and gives each to fn.
-func (x *export) forward(ctx context.Context, path string, q url.Values, fn func(*listPage) error) error {
+// forward reads every page of a list that pages forward (the operation op: ListClients,
+// ListConversations), 100 at a time, and gives each to fn.
+func (x *export) forward(ctx context.Context, op, path string, q url.Values, fn func(*listPage) error) error {
 	after := ""
 	for {
 		pq := url.Values{"page[size]": {"100"}}
@@ -512,11 +513,11 @@ func (x *export) forward(ctx context.Context, path string, q url.Values, fn func
 		}
 		resp, err := x.r.client.Do(ctx, http.MethodGet, path, pq, nil)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", op, err)
 		}
 		var p listPage
 		if err := json.Unmarshal(resp.Body, &p); err != nil {
-			return err
+			return fmt.Errorf("%s: %w", op, err)
 		}
 		if err := fn(&p); err != nil {
 			return err

@@ -620,3 +620,85 @@ func TestDSRExportKilledAndResumed(t *testing.T) {
 		}
 	}
 }
+
+// TestDSRExportMediaHosts downloads from a --media-host without the key, lists a deleted attachment
+// of the API's host as skipped with its status, and fails the user (to be retried) when the media
+// host answers 503.
+func TestDSRExportMediaHosts(t *testing.T) {
+	c := newCLIEnv(t, "sqlite")
+	ctx := context.Background()
+	var mu sync.Mutex
+	var auths []string
+	status := http.StatusOK
+	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auths = append(auths, r.Header.Get("Authorization"))
+		s := status
+		mu.Unlock()
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.WriteHeader(s)
+		fmt.Fprint(w, "jpeg bytes")
+	}))
+	defer cdn.Close()
+	u, err := c.client.CreateUser(ctx, c.app, client.UserCreate{ExternalID: "media-user"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, err := c.client.CreateConversation(ctx, c.app, client.ConversationCreate{Type: "personal", Participants: []client.ParticipantJoin{{UserID: u.ID}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	att, err := c.client.UploadAttachment(ctx, c.app, "gone.png", strings.NewReader(png), client.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdnURL := cdn.URL + "/files/photo%201.jpg"
+	for _, m := range []string{cdnURL, att.MediaURL, cdnURL} {
+		if _, err := c.client.PostMessage(ctx, c.app, conv.ID, client.MessagePost{Author: client.Author{Type: "user", UserID: u.ID}, Content: client.Content{Type: "image", MediaURL: m}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.client.DeleteAttachment(ctx, c.app, att.MediaURL); err != nil {
+		t.Fatal(err)
+	}
+	host := strings.TrimPrefix(cdn.URL, "http://")
+	out := filepath.Join(t.TempDir(), "m.json")
+	stdout, stderr, err := c.run(ctx, "", "dsr", "export", "media-user", "--app", c.app, "--out", out, "--media-host", host)
+	if err != nil {
+		t.Fatalf("got %v\n%s\n%s", err, stdout, stderr)
+	}
+	doc, _ := MustReadExport(t, out)
+	key := sha256.Sum256([]byte(cdnURL))
+	sum := sha256.Sum256([]byte("jpeg bytes"))
+	want := []mediaEntry{
+		{URL: cdnURL, File: "m.json.media/" + hex.EncodeToString(key[:8]) + "-photo_1.jpg", SHA256: hex.EncodeToString(sum[:]), Size: 10, MediaType: "image/jpeg"},
+		{URL: att.MediaURL, Skipped: "404 Not Found"},
+	}
+	if diff := cmp.Diff(want, doc.Media, cmpSortMedia(func(a, b mediaEntry) bool { return a.URL < b.URL })); diff != "" {
+		t.Errorf("media (-want +got):\n%s", diff)
+	}
+	mu.Lock()
+	if diff := cmp.Diff([]string{""}, auths); diff != "" {
+		t.Errorf("requests to the media host, once and without credentials (-want +got):\n%s", diff)
+	}
+	status = http.StatusServiceUnavailable
+	mu.Unlock()
+
+	// The media host fails: the user fails (retried by a re-run) and nothing is left behind.
+	out2 := filepath.Join(t.TempDir(), "m2.json")
+	report := filepath.Join(t.TempDir(), "r.json")
+	_, _, err = c.run(ctx, "", "dsr", "export", "media-user", "--app", c.app, "--out", out2, "--media-host", host, "--max-attempts", "2", "--report", report)
+	if err != errReported {
+		t.Errorf("got %v, want the failed user reported", err)
+	}
+	rows := readReport(t, report)
+	if len(rows) != 1 || rows[0].Outcome != outFailed || rows[0].Detail != "media download: 503 Service Unavailable" {
+		t.Errorf("got report %+v, want the user failed on the media download", rows)
+	}
+	left, _ := os.ReadDir(filepath.Dir(out2))
+	for _, e := range left {
+		if e.Name() != "r.json" && e.Name() != "m2.json.export.journal" {
+			t.Errorf("got %s left after a failed export, want nothing", e.Name())
+		}
+	}
+}
