@@ -81,4 +81,10 @@ func (s *Server) routes() {
 	s.handle("POST /v2/apps/{appId}/attachments/remove", appOrIntegration, s.handleDeleteAttachment)
 	// Media URLs are public, like the service's CDN URLs: no authentication.
 	s.route("GET /attachments/v2/{attachmentId}/{filename}", s.handleGetAttachmentMedia)
+
+	// Emulator controls (issue 15): account key only; reset, snapshot loading, the clock and faults
+	// answer 404 unless the server runs as an emulator (emulator.go).
+	s.handle("POST /_sunlamp/v1/apps/{appId}/faults", accountApp, s.handleCreateFault)
+	s.handle("GET /_sunlamp/v1/apps/{appId}/faults", accountApp, s.handleListFaults)
+	s.handle("DELETE /_sunlamp/v1/apps/{appId}/faults/{faultId}", accountApp, s.handleDeleteFault)
 }

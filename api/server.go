@@ -29,6 +29,12 @@ type Config struct {
 	BaseURL string        // public URL of the server, used in links and media URLs, without a trailing slash
 	Logger  *slog.Logger  // nil discards logs
 	Clock   sunlamp.Clock // nil is the system clock
+	// Emulator, when set, turns the emulator controls on (`sunlamp serve --emulator`): reset,
+	// snapshot loading, the clock and faults. nil leaves them answering 404 (see emulator.go).
+	Emulator *Emulator
+	// RateLimit, when above 0, limits each key to that many requests a second (with a burst of as
+	// many), answering 429 with Retry-After beyond it, as the service throttles.
+	RateLimit int
 	// KeyCacheTTL bounds how long a key looked up for authentication is trusted without asking the
 	// store again. Keys deleted through this server are forgotten at once, and on PostgreSQL those
 	// deleted through another server process sharing the database as soon as its notification
@@ -46,6 +52,12 @@ type Server struct {
 	// mux holds the routes; top holds them too, and a catch-all for what none takes, so that a
 	// request is routed once (see unrouted).
 	mux, top *http.ServeMux
+	// emu is the emulator's state, nil unless Config.Emulator; limiter nil without a rate limit.
+	// intercept, nil when both are, may answer an authorized request before its handler (emulator.go).
+	emu           *emulator
+	limiter       *rateLimiter
+	intercept     func(w http.ResponseWriter, r *http.Request, op string) bool
+	appOperations map[string]bool // the operationIds of the app routes, which faults may name
 }
 
 // NewServer returns the API as an http.Handler.
@@ -74,6 +86,7 @@ func NewServer(cfg Config) *Server {
 	if n, ok := cfg.Store.(interface{ OnKeyChange(func(string)) }); ok {
 		n.OnKeyChange(s.auth.noticed)
 	}
+	s.setUpEmulator(cfg)
 	s.routes()
 	s.top.HandleFunc("/", s.unrouted)
 	return s
@@ -209,6 +222,8 @@ func (s *Server) handle(pattern string, p policy, h func(http.ResponseWriter, *h
 
 // handleLimited is handle with another body limit (uploads).
 func (s *Server) handleLimited(pattern string, p policy, limit int64, h func(http.ResponseWriter, *http.Request) error) {
+	op := operationOf(h)
+	s.registerOperation(pattern, op)
 	s.route(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > limit {
 			s.writeError(w, r, sunlamp.ErrRequestTooLarge)
@@ -230,6 +245,9 @@ func (s *Server) handleLimited(pattern string, p policy, limit int64, h func(htt
 		r, err := s.authorize(r, p)
 		if err != nil {
 			s.writeError(w, r, err)
+			return
+		}
+		if s.intercept != nil && s.intercept(w, r, op) { // rate limit, faults (emulator.go)
 			return
 		}
 		if err := h(w, r); err != nil {

@@ -34,6 +34,9 @@ type serveConfig struct {
 	logLevel          string
 	mediaDir          string
 	webhookPoll       time.Duration // 0: the dispatcher's default
+	emulator          bool          // --emulator: reset, snapshot loading, the clock and faults
+	load              string        // --load: a snapshot file loaded at start
+	rateLimit         int           // --rate-limit: requests a second per key, 0 for none
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -51,6 +54,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.StringVar(&c.baseURL, "base-url", env("SUNLAMP_BASE_URL", ""), "public URL used in links and media URLs; default http://ADDR (`SUNLAMP_BASE_URL`)")
 	fs.StringVar(&c.mediaDir, "media-dir", env("SUNLAMP_MEDIA_DIR", ""), "SQLite: directory of uploaded attachments; default the database file's name + -media (`SUNLAMP_MEDIA_DIR`). PostgreSQL keeps them in the database")
 	fs.StringVar(&c.logLevel, "log-level", env("SUNLAMP_LOG_LEVEL", "info"), "debug, info, warn or error (`SUNLAMP_LOG_LEVEL`)")
+	fs.BoolVar(&c.emulator, "emulator", envBool(getenv, "SUNLAMP_EMULATOR"), "turn on the emulator controls for tests: reset, snapshot loading, a virtual clock, faults (`SUNLAMP_EMULATOR`=true)")
+	fs.StringVar(&c.load, "load", env("SUNLAMP_LOAD", ""), "load the app of a snapshot file at start, keeping its ids, unless an app with its id exists (`SUNLAMP_LOAD`)")
+	fs.IntVar(&c.rateLimit, "rate-limit", envInt(getenv, "SUNLAMP_RATE_LIMIT"), "requests a second per key (burst as many), 429 with Retry-After beyond; 0 for no limit (`SUNLAMP_RATE_LIMIT`)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: sunlamp serve [flags]
 
@@ -91,6 +97,12 @@ Flags:
 	}
 	if c.baseURL != "" && !strings.HasPrefix(c.baseURL, "http://") && !strings.HasPrefix(c.baseURL, "https://") {
 		return c, fmt.Errorf("--base-url must be an http:// or https:// URL")
+	}
+	if c.rateLimit < 0 {
+		return c, errors.New("--rate-limit must be 0 (no limit) or more")
+	}
+	if v := getenv("SUNLAMP_RATE_LIMIT"); v != "" && envInt(getenv, "SUNLAMP_RATE_LIMIT") == 0 && v != "0" {
+		return c, fmt.Errorf("SUNLAMP_RATE_LIMIT must be a whole number, got %q", v)
 	}
 	if v := getenv("SUNLAMP_WEBHOOK_POLL"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -165,7 +177,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}()
 
 	srv := &http.Server{
-		Handler:           api.NewServer(api.Config{Store: store, BaseURL: c.baseURL, Logger: log}),
+		Handler:           api.NewServer(api.Config{Store: store, BaseURL: c.baseURL, Logger: log, Emulator: emulatorConfig(c), RateLimit: c.rateLimit}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    api.ServeMaxHeaderBytes, // the API answers over 64 KiB itself, in its envelope

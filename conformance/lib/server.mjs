@@ -21,13 +21,14 @@ function binary(dir) {
   return bin;
 }
 
-// startServer starts sunlamp and resolves to {url, keyId, secret, stop, logs}.
-export async function startServer() {
+// startServer starts sunlamp (with the extra serve flags args, e.g. ['--emulator']) and resolves
+// to {url, keyId, secret, stop, logs}.
+export async function startServer({ args = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sunlamp-conformance-'));
   const bin = binary(dir);
   const keyId = 'act_' + randomBytes(12).toString('hex');
   const secret = randomBytes(32).toString('base64url');
-  const child = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--db', 'sqlite:' + join(dir, 'sunlamp.db')], {
+  const child = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--db', 'sqlite:' + join(dir, 'sunlamp.db'), ...args], {
     env: { ...process.env, SUNLAMP_ACCOUNT_KEY_ID: keyId, SUNLAMP_ACCOUNT_KEY_SECRET: secret, SUNLAMP_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
