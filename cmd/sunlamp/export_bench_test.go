@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,10 +28,7 @@ import (
 //
 //	flock /tmp/bench.lock go test ./cmd/sunlamp -run '^$' -bench DSRExport -benchtime 3x
 func BenchmarkDSRExport(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "sunlamp")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := MustBuild(b)
 	for _, store := range apitest.Stores() {
 		for _, n := range []int{3000, 30000} {
 			b.Run(fmt.Sprintf("%s/messages=%d", store, n), func(b *testing.B) {
@@ -115,35 +111,7 @@ func MustBenchExportServer(tb testing.TB, bin, store string, n int) (map[string]
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	var failed atomic.Value
-	for w := 0; w < 64; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				author := sunlamp.Author{Type: sunlamp.AuthorBusiness, DisplayName: "Agent"}
-				if i%2 == 0 {
-					author = sunlamp.Author{Type: sunlamp.AuthorUser, UserID: u.ID}
-				}
-				if _, err := st.PostMessage(ctx, sunlamp.Message{AppID: app.ID, ConversationID: conv.ID, Author: author,
-					Content: sunlamp.TextContent(fmt.Sprintf("message %d of the history, long enough to look like a real one", i)),
-					Source:  sunlamp.Source{Type: sunlamp.SourceAPI}}); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err, ok := failed.Load().(error); ok {
-		tb.Fatal(err)
-	}
+	MustFillConversation(tb, st, app.ID, conv.ID, u.ID, n)
 	if err := st.Close(); err != nil {
 		tb.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/sunlamp/sunlamp"
 	"github.com/sunlamp/sunlamp/client"
 	"github.com/sunlamp/sunlamp/internal/apitest"
+	"github.com/sunlamp/sunlamp/sqlstore"
 )
 
 // exportDoc is the export document as a test reads it.
@@ -480,9 +481,10 @@ func (c *cliEnv) wrapExport(t *testing.T) *exportCounter {
 	return x
 }
 
-// MustFillConversation posts n text messages by user (a user id) to a conversation through the
-// store, concurrently so that the group commit batches them.
-func MustFillConversation(tb testing.TB, e *apitest.Env, app, conv, user string, n int) {
+// MustFillConversation posts n text messages to a conversation through the store, every other one
+// by user (a user id) and the others by the business, concurrently so that the group commit batches
+// them.
+func MustFillConversation(tb testing.TB, st *sqlstore.Store, app, conv, user string, n int) {
 	tb.Helper()
 	var wg sync.WaitGroup
 	var next atomic.Int64
@@ -496,8 +498,11 @@ func MustFillConversation(tb testing.TB, e *apitest.Env, app, conv, user string,
 				if i >= n {
 					return
 				}
-				_, err := e.Store.PostMessage(context.Background(), sunlamp.Message{AppID: app, ConversationID: conv,
-					Author:  sunlamp.Author{Type: sunlamp.AuthorUser, UserID: user},
+				author := sunlamp.Author{Type: sunlamp.AuthorBusiness, DisplayName: "Agent"}
+				if i%2 == 0 {
+					author = sunlamp.Author{Type: sunlamp.AuthorUser, UserID: user}
+				}
+				_, err := st.PostMessage(context.Background(), sunlamp.Message{AppID: app, ConversationID: conv, Author: author,
 					Content: sunlamp.TextContent(fmt.Sprintf("message %d of the history, long enough to look like a real one", i)),
 					Source:  sunlamp.Source{Type: sunlamp.SourceAPI}})
 				if err != nil {
@@ -526,8 +531,18 @@ func MustUserWithHistory(tb testing.TB, c *cliEnv, ext string, n int) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	MustFillConversation(tb, c.Env, c.app, conv.ID, u.ID, n)
+	MustFillConversation(tb, c.Store, c.app, conv.ID, u.ID, n)
 	return u.ID
+}
+
+// MustBuild builds the sunlamp binary into a temporary folder and returns its path.
+func MustBuild(tb testing.TB) string {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), "sunlamp")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		tb.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // TestDSRExportKilledAndResumed kills the real binary (SIGKILL) in the middle of a user's export:
@@ -538,10 +553,7 @@ func TestDSRExportKilledAndResumed(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "sunlamp")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := MustBuild(t)
 	c := newCLIEnv(t, "sqlite")
 	ext := users(6)
 	for _, x := range ext {
