@@ -79,6 +79,9 @@ func (x *exportConfig) flags(fs *flag.FlagSet) {
 		x.mediaHosts = append(x.mediaHosts, strings.ToLower(h))
 		return nil
 	})
+	fs.Lookup("input").Usage = "`file` of users: CSV with an id/userId/externalId column, or one per line; - for stdin (or one USER)"
+	fs.Lookup("journal").Usage = "journal `file` (default INPUT.export.journal, or FILE.export.journal for one USER)"
+	fs.Lookup("concurrency").Usage = "users exported at once (1..256), each one request at a time"
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), exportUsage)
 		printDefaults(fs)
