@@ -86,6 +86,11 @@ type Inbound struct {
 	// AnimalNames gives a user that Inbound creates, when the client brings no display name, the
 	// givenName and surname of AnimalName(its id) (the app's useAnimalNames).
 	AnimalNames bool
+	// Profile is the profile of a user that Inbound creates (a web visitor's prechat answers).
+	Profile Profile
+	// SourceType is the source.type of the message, "" for the channel (the web messenger's
+	// messages come from "web", as the service's do).
+	SourceType string
 }
 
 // InboundResult is what Inbound found or made.

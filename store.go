@@ -8,6 +8,7 @@ type Store interface {
 	AppStore
 	KeyStore
 	UserStore
+	VisitorStore
 	ConversationStore
 	IntegrationStore
 	AttachmentStore

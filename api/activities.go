@@ -33,6 +33,9 @@ func (s *Server) handlePostActivity(w http.ResponseWriter, r *http.Request) erro
 	if err := s.store.PostActivity(r.Context(), r.PathValue("appId"), r.PathValue("conversationId"), sunlamp.Activity{Type: b.Type.Value, Author: a}); err != nil {
 		return err
 	}
+	// The web messenger's pages show it at once.
+	s.publishConversation(r.Context(), r.PathValue("appId"), liveNote{ConversationID: r.PathValue("conversationId"), Kind: b.Type.Value,
+		Role: a.Type, Name: a.DisplayName, Avatar: a.AvatarURL, UserID: a.UserID, At: s.clock.Now().UnixMilli()})
 	writeJSON(w, http.StatusOK, struct{}{})
 	return nil
 }

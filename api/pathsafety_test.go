@@ -174,6 +174,8 @@ func (f *fixtures) param(pattern, name string) string {
 		return f.attachmentID
 	case "filename":
 		return f.filename
+	case "file": // the web messenger's files (issue 14)
+		return "app.js"
 	case "zendeskId": // SyncUser, which Sunlamp does not serve
 		return "zendesk-1"
 	}

@@ -87,4 +87,20 @@ func (s *Server) routes() {
 	s.handle("POST /_sunlamp/v1/apps/{appId}/faults", accountApp, s.handleCreateFault)
 	s.handle("GET /_sunlamp/v1/apps/{appId}/faults", accountApp, s.handleListFaults)
 	s.handle("DELETE /_sunlamp/v1/apps/{appId}/faults/{faultId}", accountApp, s.handleDeleteFault)
+
+	// Customer side (issue 14): the web messenger page and its endpoints, with a visitor credential
+	// (webmessenger.go; webPublic routes are rate limited by address instead).
+	s.web("GET /web/{integrationId}", webPublic, s.handleWebMessengerPage)
+	s.route("GET /web/assets/{file}", s.handleWebMessengerAsset)
+	s.web("OPTIONS /_sunlamp/v1/web/{integrationId}/{path...}", webPublic, s.handleWebPreflight)
+	s.web("GET /_sunlamp/v1/web/{integrationId}/config", webPublic, s.handleWebConfig)
+	s.web("POST /_sunlamp/v1/web/{integrationId}/visitors", webPublic, s.handleWebCreateVisitor)
+	s.web("GET /_sunlamp/v1/web/{integrationId}/session", webVisitor, s.handleWebSession)
+	s.web("DELETE /_sunlamp/v1/web/{integrationId}/session", webVisitor, s.handleWebDeleteSession)
+	s.web("POST /_sunlamp/v1/web/{integrationId}/conversations", webVisitor, s.handleWebCreateConversation)
+	s.web("GET /_sunlamp/v1/web/{integrationId}/conversations/{conversationId}/messages", webVisitor, s.handleWebListMessages)
+	s.web("POST /_sunlamp/v1/web/{integrationId}/conversations/{conversationId}/messages", webVisitor, s.handleWebPostMessage)
+	s.web("POST /_sunlamp/v1/web/{integrationId}/conversations/{conversationId}/activity", webVisitor, s.handleWebActivity)
+	s.web("GET /_sunlamp/v1/web/{integrationId}/conversations/{conversationId}/events", webVisitor, s.handleWebEvents)
+	s.web("POST /_sunlamp/v1/web/{integrationId}/attachments", webVisitor, s.handleWebUpload)
 }

@@ -58,6 +58,8 @@ type Server struct {
 	limiter       *rateLimiter
 	intercept     func(w http.ResponseWriter, r *http.Request, op string) bool
 	appOperations map[string]bool // the operationIds of the app routes, which faults may name
+	// webMessenger is the customer side's state (webmessenger.go).
+	webMessenger *webMessenger
 }
 
 // NewServer returns the API as an http.Handler.
@@ -87,6 +89,7 @@ func NewServer(cfg Config) *Server {
 		n.OnKeyChange(s.auth.noticed)
 	}
 	s.setUpEmulator(cfg)
+	s.webMessenger = newWebMessenger(cfg.Store)
 	s.routes()
 	s.top.HandleFunc("/", s.unrouted)
 	return s

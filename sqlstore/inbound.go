@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -131,7 +132,7 @@ func (s *Store) inbound(ctx context.Context, in sunlamp.Inbound) (sunlamp.Inboun
 			ID: sunlamp.NewID(), AppID: in.AppID, ConversationID: conv.ID, Received: now,
 			Author:  sunlamp.Author{Type: sunlamp.AuthorUser, UserID: u.ID},
 			Content: *in.Content,
-			Source:  sunlamp.Source{Type: in.Channel, IntegrationID: in.IntegrationID},
+			Source:  sunlamp.Source{Type: cmp.Or(in.SourceType, in.Channel), IntegrationID: in.IntegrationID},
 		}
 		if m, err = t.insertMessage(ctx, m); err != nil {
 			return err
@@ -222,8 +223,8 @@ func (t tx) inboundUser(ctx context.Context, in sunlamp.Inbound, now time.Time) 
 			return u, nil, err
 		}
 	default:
-		u = sunlamp.User{ID: sunlamp.NewID(), AppID: in.AppID, SignedUpAt: now, Identities: in.UserIdentities}
-		if in.AnimalNames && in.Client.DisplayName == "" {
+		u = sunlamp.User{ID: sunlamp.NewID(), AppID: in.AppID, SignedUpAt: now, Identities: in.UserIdentities, Profile: in.Profile}
+		if in.AnimalNames && in.Client.DisplayName == "" && in.Profile.GivenName == "" && in.Profile.Surname == "" {
 			u.Profile.GivenName, u.Profile.Surname = sunlamp.AnimalName(u.ID)
 		}
 		if err := t.insertUser(ctx, u); err != nil {

@@ -38,6 +38,7 @@ type Store struct {
 	// PostgreSQL: the DSN, for the connection that listens to key changes (notify.go).
 	dsn        string
 	keyNotices keyNotices
+	live       liveNotices // the web messenger's notices between processes (live.go)
 	// uniqueViolations counts the unique violations the database raised: an expected conflict on a
 	// value that carries personal data must be found without one (PostgreSQL logs the key's values).
 	uniqueViolations atomic.Int64
@@ -151,6 +152,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // remains there after a clean stop.
 func (s *Store) Close() error {
 	s.keyNotices.stop()
+	s.live.stop()
 	s.stopPurger()
 	s.stopMediaJanitor()
 	var errs []error

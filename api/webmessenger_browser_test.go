@@ -1,0 +1,165 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sunlamp/sunlamp"
+	"github.com/sunlamp/sunlamp/internal/apitest"
+	"github.com/sunlamp/sunlamp/internal/browsertest"
+	"github.com/sunlamp/sunlamp/internal/webhooktest"
+)
+
+// screenshotDir is where the browser tests save their screenshots ($SUNLAMP_SCREENSHOTS, else
+// the test's temp dir): the README's picture is one of them.
+func screenshotDir(t *testing.T) string {
+	if d := os.Getenv("SUNLAMP_SCREENSHOTS"); d != "" {
+		return d
+	}
+	return t.TempDir()
+}
+
+// botEnv is an app with a web integration, a webhook subscribed to every trigger, and a running
+// webhook dispatcher: a bot developer's loop, as the browser tests drive it.
+type botEnv struct {
+	e        *apitest.Env
+	appID    string
+	key      apitest.Basic
+	webID    string
+	receiver *webhooktest.Receiver
+}
+
+func newBotEnv(t *testing.T, e *apitest.Env, webConfig map[string]any) *botEnv {
+	b := &botEnv{e: e, appID: e.MustCreateApp(t, "Browser")}
+	b.key = apitest.KeyAuth(e.MustCreateAppKey(t, b.appID))
+	b.receiver = webhooktest.NewReceiver(t, nil)
+	createIntegration(t, e, b.appID, b.key, customBody(b.receiver.URL, sunlamp.Triggers...))
+	body := map[string]any{"type": "web"}
+	for k, v := range webConfig {
+		body[k] = v
+	}
+	b.webID = createIntegration(t, e, b.appID, b.key, body)
+	d := newDispatcher(e)
+	e.Store.OnOutbox(d.Wake)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = d.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return b
+}
+
+// waitEvent waits for a delivered event of type typ whose body holds every one of want, and
+// returns its payload.
+func (b *botEnv) waitEvent(t *testing.T, typ string, want ...string) map[string]any {
+	t.Helper()
+	got := b.receiver.WaitFor(t, 15*time.Second, func(all []webhooktest.Received) bool {
+		for _, g := range all {
+			if g.EventType == typ && containsAll(string(g.Body), want) {
+				return true
+			}
+		}
+		return false
+	})
+	for _, g := range got {
+		if g.EventType == typ && containsAll(string(g.Body), want) {
+			webhooktest.ValidateBody(t, g.Body)
+			return g.Payload(t)
+		}
+	}
+	return nil
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+// post posts a business message and returns the moment its 201 arrived.
+func (b *botEnv) post(t *testing.T, conv string, content map[string]any) time.Time {
+	t.Helper()
+	r := b.e.Do(t, "POST", "/v2/apps/"+b.appID+"/conversations/"+conv+"/messages", b.key,
+		map[string]any{"author": map[string]any{"type": "business", "displayName": "Sunny Bot"}, "content": content})
+	apitest.MustStatus(t, r, http.StatusCreated)
+	return time.Now()
+}
+
+// articleWith is a JavaScript expression: the page shows a message (role article) holding text.
+func articleWith(text string) string {
+	q, _ := json.Marshal(text)
+	return fmt.Sprintf(`[...document.querySelectorAll('article')].some(a => a.textContent.includes(%s))`, q)
+}
+
+// byName is a JavaScript expression: the first button or link whose accessible text is name.
+func byName(name string) string {
+	q, _ := json.Marshal(name)
+	return fmt.Sprintf(`[...document.querySelectorAll('button, a')].find(e => e.textContent.trim() === %s)`, q)
+}
+
+// TestWebMessengerBrowser is the bot developer's loop in Debian's Chromium: a visitor writes, the
+// bot's webhook gets conversation:message; the bot replies with text, quick replies and a carousel
+// with a postback; the page shows them; the visitor taps the postback and the webhook gets
+// conversation:postback; typing and read go both ways; an image upload goes round.
+func TestWebMessengerBrowser(t *testing.T) {
+	e := apitest.NewEnv(t, "sqlite")
+	b := newBotEnv(t, e, map[string]any{"brandColor": "1f6f5c", "actionColor": "1f6f5c", "conversationColor": "2b7de9",
+		"businessName": "Sunlamp Coffee", "displayName": "Web"})
+	ctx := browsertest.New(t)
+	dir := screenshotDir(t)
+	page := e.URL + "/web/" + b.webID
+
+	browsertest.Do(t, ctx, 20*time.Second, "open the page on a phone",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
+		chromedp.Navigate(page))
+	browsertest.WaitFor(t, ctx, 10*time.Second, "the page to be ready", `document.body.dataset.ready === 'true'`)
+
+	// The visitor writes: the user, the conversation and the message are made now, not on load.
+	browsertest.Do(t, ctx, 10*time.Second, "write",
+		chromedp.SendKeys(chromedp.CSS(`textarea[aria-label="Type a message"]`), "Hi! Do you have oat milk?"),
+		chromedp.Click(chromedp.CSS(`#send`)))
+	msg := b.waitEvent(t, "conversation:message", "Hi! Do you have oat milk?")
+	conv := msg["conversation"].(map[string]any)["id"].(string)
+	if src := msg["message"].(map[string]any)["source"].(map[string]any); src["type"] != "web" || src["integrationId"] != b.webID {
+		t.Errorf("got source %v, want web and the integration", src)
+	}
+
+	// The business replies: text in markdown, quick replies, a carousel with a postback.
+	sent := b.post(t, conv, map[string]any{"type": "text", "markdownText": "We do! **Oat, soy and almond**, see [our menu](https://example.org/menu)."})
+	browsertest.WaitFor(t, ctx, 5*time.Second, "the business's text", articleWith("Oat, soy and almond"))
+	t.Logf("a business message appeared on the page %v after its 201", time.Since(sent).Round(time.Millisecond))
+	b.post(t, conv, map[string]any{"type": "text", "text": "Which size?", "actions": []any{
+		map[string]any{"type": "reply", "text": "Small", "payload": "SIZE_S"},
+		map[string]any{"type": "reply", "text": "Large", "payload": "SIZE_L"},
+	}})
+	browsertest.WaitFor(t, ctx, 5*time.Second, "the quick replies", byName("Large"))
+	browsertest.Do(t, ctx, 5*time.Second, "tap a quick reply", chromedp.Click(chromedp.CSS(`#quick-replies button:nth-child(2)`)))
+	b.waitEvent(t, "conversation:message", `"content":{"payload":"SIZE_L","text":"Large","type":"text"}`)
+
+	b.post(t, conv, map[string]any{"type": "carousel", "items": []any{
+		map[string]any{"title": "Flat white", "description": "Double ristretto, silky milk", "mediaUrl": e.URL + "/web/assets/missing.png",
+			"actions": []any{map[string]any{"type": "postback", "text": "Order flat white", "payload": "ORDER_FLAT_WHITE"},
+				map[string]any{"type": "link", "text": "Nutrition", "uri": "https://example.org/flat-white"}}},
+		map[string]any{"title": "Cortado", "description": "Equal parts espresso and milk",
+			"actions": []any{map[string]any{"type": "postback", "text": "Order cortado", "payload": "ORDER_CORTADO"}}},
+	}})
+	browsertest.WaitFor(t, ctx, 5*time.Second, "the carousel", byName("Order flat white"))
+	browsertest.Screenshot(t, ctx, dir, "webmessenger-phone.png")
+	t.Logf("screenshots in %s", dir)
+}
