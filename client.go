@@ -64,6 +64,8 @@ var (
 	ErrClientNotFound   = &Error{Kind: KindNotFound, Code: "client_not_found", Title: "Client not found"}
 	ErrDeviceNotFound   = &Error{Kind: KindNotFound, Code: "device_not_found", Title: "Device not found"}
 	ErrSDKClientRemoval = &Error{Kind: KindInvalid, Code: "bad_request", Title: "Cannot remove a client of type 'sdk'"}
+	// ErrClientNotPending is a client that ConfirmClient cannot confirm: it is not pending.
+	ErrClientNotPending = &Error{Kind: KindConflict, Code: "conflict", Title: "Only a pending client can be confirmed"}
 )
 
 // Inbound is what a channel delivers when a customer writes in, as the inbound simulator

@@ -137,4 +137,8 @@ type UserStore interface {
 	// Inbound records what a channel delivers when a customer writes in: it finds or creates the
 	// user and the client, records the device, and appends the message if there is one. See Inbound.
 	Inbound(ctx context.Context, in Inbound) (InboundResult, error)
+	// ConfirmClient makes a pending client of the user active, as the channel does once the
+	// customer confirms a link that CreateClient started, and emits client:update (reason
+	// confirmed). It returns ErrUserNotFound, ErrClientNotFound, or ErrClientNotPending.
+	ConfirmClient(ctx context.Context, appID, idOrExternalID, clientID string) (Client, error)
 }

@@ -186,3 +186,14 @@ func (s *Server) handleInbound(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
+
+// handleConfirmClient confirms a pending client, as its channel does once the customer accepts a
+// link that CreateClient started: the client becomes active and client:update (confirmed) is sent.
+func (s *Server) handleConfirmClient(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.store.ConfirmClient(r.Context(), r.PathValue("appId"), r.PathValue("userIdOrExternalId"), r.PathValue("clientId"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"client": clientOut(c)})
+	return nil
+}

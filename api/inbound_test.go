@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sunlamp/sunlamp/internal/apitest"
+	"github.com/sunlamp/sunlamp/internal/webhooktest"
 )
 
 func TestInbound(t *testing.T) {
@@ -177,5 +178,45 @@ func TestInbound(t *testing.T) {
 			apitest.MustError(t, e.Do(t, "POST", "/_sunlamp/v1/apps/"+other+"/inbound", key, wa(nil)), 403, "forbidden", "Forbidden")
 			apitest.MustError(t, e.Do(t, "POST", path, apitest.NoAuth{}, wa(nil)), 401, "unauthorized", "")
 		})
+	})
+}
+
+// TestConfirmClient: a link that CreateClient started is confirmed by the channel: the pending
+// client becomes active and client:update (confirmed) is sent.
+func TestConfirmClient(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		appID := e.MustCreateApp(t, "Confirm")
+		key := apitest.KeyAuth(e.MustCreateAppKey(t, appID))
+		rc := webhooktest.NewReceiver(t, nil)
+		createIntegration(t, e, appID, key, customBody(rc.URL, "client:update"))
+		twilio := createIntegration(t, e, appID, key, map[string]any{"type": "twilio", "accountSid": "AC1", "authToken": "t", "phoneNumberSid": "PN1"})
+		apitest.MustStatus(t, e.Do(t, "POST", usersPath(appID), key, map[string]any{"externalId": "linda"}), 201)
+		r := e.Do(t, "POST", "/v2/apps/"+appID+"/conversations", key, map[string]any{"type": "personal", "participants": []any{map[string]any{"userExternalId": "linda"}}})
+		apitest.MustStatus(t, r, 201)
+		convID := r.JSON(t)["conversation"].(map[string]any)["id"].(string)
+		r = e.Do(t, "POST", usersPath(appID, "linda", "clients"), key, map[string]any{
+			"matchCriteria": map[string]any{"type": "twilio", "integrationId": twilio, "phoneNumber": "+15145550100"},
+			"confirmation":  map[string]any{"type": "prompt"}, "target": map[string]any{"conversationId": convID}})
+		apitest.MustStatus(t, r, 201)
+		clientID := r.JSON(t)["client"].(map[string]any)["id"].(string)
+		confirm := "/_sunlamp/v1/apps/" + appID + "/users/linda/clients/" + clientID + "/confirm"
+		e.MustJSON(t, e.Do(t, "POST", confirm, key, nil), 200, `{"client":{"id":"ID","type":"twilio","status":"active","integrationId":"ID",
+			"lastSeen":"TIME","linkedAt":"TIME"}}`)
+		apitest.MustError(t, e.Do(t, "POST", confirm, key, nil), 409, "conflict", "Only a pending client can be confirmed")
+		apitest.MustError(t, e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/users/linda/clients/5e4af71a81966cfff3ef6550/confirm", key, nil), 404, "client_not_found", "Client not found")
+		apitest.MustError(t, e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/users/nobody/clients/"+clientID+"/confirm", key, nil), 404, "user_not_found", "User not found")
+		// The client is the conversation's participant's now.
+		e.MustJSON(t, e.Do(t, "GET", "/v2/apps/"+appID+"/conversations/"+convID+"/participants", key, nil), 200, `{"participants":[{"id":"ID","userId":"ID",
+			"userExternalId":"linda","unreadCount":0,"clientAssociations":[{"type":"twilio","clientId":"`+clientID+`"}]}],"meta":{"hasMore":false}}`)
+		deliverDue(t, newDispatcher(e))
+		got := rc.All()
+		if len(got) != 1 || got[0].EventType != "client:update" {
+			t.Fatalf("got %d deliveries, want one client:update", len(got))
+		}
+		webhooktest.ValidateBody(t, got[0].Body)
+		p := got[0].Payload(t)
+		if p["reason"] != "confirmed" || p["client"].(map[string]any)["status"] != "active" {
+			t.Errorf("got payload %v, want reason confirmed and the active client", p)
+		}
 	})
 }

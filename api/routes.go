@@ -88,8 +88,9 @@ func (s *Server) routes() {
 	s.handle("GET /_sunlamp/v1/apps/{appId}/faults", accountApp, s.handleListFaults)
 	s.handle("DELETE /_sunlamp/v1/apps/{appId}/faults/{faultId}", accountApp, s.handleDeleteFault)
 
-	// Customer side (issue 14): the web messenger page and its endpoints, with a visitor credential
+	// Customer side (issue 14): the channel simulator's other deliveries, the web messenger page and its endpoints, with a visitor credential
 	// (webmessenger.go; webPublic routes are rate limited by address instead).
+	s.handle("POST /_sunlamp/v1/apps/{appId}/users/{userIdOrExternalId}/clients/{clientId}/confirm", appOrIntegration, s.handleConfirmClient)
 	s.web("GET /web/{integrationId}", webPublic, s.handleWebMessengerPage)
 	s.route("GET /web/assets/{file}", s.handleWebMessengerAsset)
 	s.web("OPTIONS /_sunlamp/v1/web/{integrationId}/{path...}", webPublic, s.handleWebPreflight)

@@ -331,3 +331,38 @@ func (t tx) defaultConversation(ctx context.Context, u sunlamp.User, now time.Ti
 	}
 	return c, err
 }
+
+// ConfirmClient activates a pending client of the user: it becomes active, linked and seen now,
+// the most recent client of its target conversation when the link named one, and client:update
+// (reason confirmed) is emitted.
+func (s *Store) ConfirmClient(ctx context.Context, appID, idOrExternalID, clientID string) (sunlamp.Client, error) {
+	var c sunlamp.Client
+	err := s.inTx(ctx, func(t tx) error {
+		u, err := t.userLocked(ctx, appID, idOrExternalID, lockShare)
+		if err != nil {
+			return err
+		}
+		c, err = scanClient(t.queryRow(ctx, "SELECT "+clientColumns+" FROM clients WHERE id = ? AND user_id = ? AND app_id = ?"+t.forLock(lockUpdate), clientID, u.ID, appID))
+		if err != nil {
+			return notFound(err, sunlamp.ErrClientNotFound, "get client")
+		}
+		if c.Status != sunlamp.ClientPending {
+			return sunlamp.ErrClientNotPending
+		}
+		now := s.now()
+		c.Status, c.LinkedAt, c.LastSeen = sunlamp.ClientActive, now, now
+		if err := t.updateClient(ctx, c); err != nil {
+			return err
+		}
+		if c.TargetConversationID != "" {
+			if err := t.associateClient(ctx, c.TargetConversationID, u.ID, c); err != nil {
+				return err
+			}
+		}
+		return t.emitClientEvent(ctx, "client:update", u, c, "confirmed")
+	})
+	if err != nil {
+		return c, fmt.Errorf("confirm client: %w", err)
+	}
+	return c, nil
+}
