@@ -42,6 +42,41 @@ type VisitorStore interface {
 	// Message returns one message of a conversation of the app, its user author's name and avatar
 	// the user's current ones; ErrMessageNotFound if there is none.
 	Message(ctx context.Context, appID, conversationID, id string) (Message, error)
+	// LoginVisitor makes a web messenger visitor the user with in.ExternalID, as the Web SDK's
+	// login does: that user (created when there is none, or the visitor's anonymous user itself,
+	// given the externalId), into which the visitor's anonymous user is merged when both exist
+	// (its clients, devices, conversations and messages move over; user:merge). It emits user:update
+	// (reason authentication) for the user.
+	LoginVisitor(ctx context.Context, in VisitorLogin) (VisitorLoginResult, error)
+	// DetectLocale gives the user the locale its browser reports when it has none yet, and emits
+	// user:update (reason localeDetection). It returns the user.
+	DetectLocale(ctx context.Context, appID, userID, locale string) (User, error)
 	// GuidOwner returns the id of the live user whose device has guid in app, "" when none.
 	GuidOwner(ctx context.Context, appID, guid string) (string, error)
+}
+
+// VisitorLogin is a web messenger login: a user JWT's externalId, and the visitor's anonymous
+// user if the browser had one.
+type VisitorLogin struct {
+	AppID           string
+	IntegrationID   string
+	ExternalID      string
+	AnonymousUserID string // "" when the visitor had no user yet
+}
+
+// VisitorLoginResult is the user a login leads to, and the merge it made, if any.
+type VisitorLoginResult struct {
+	User   User
+	Merged *UserMerge
+}
+
+// UserMerge is two users made one: what survived and what was discarded (for user:merge).
+type UserMerge struct {
+	Surviving, Discarded User
+	// The conversations and clients merged, when there were two of a kind (nil otherwise).
+	SurvivingConversation, DiscardedConversation *Conversation
+	SurvivingClient, DiscardedClient             *Client
+	// DiscardedMetadata holds the discarded user's metadata keys that did not fit.
+	DiscardedMetadata Metadata
+	Reason            string // "sdkLogin"
 }

@@ -96,6 +96,7 @@ func (s *Server) routes() {
 	s.web("OPTIONS /_sunlamp/v1/web/{integrationId}/{path...}", webPublic, s.handleWebPreflight)
 	s.web("GET /_sunlamp/v1/web/{integrationId}/config", webPublic, s.handleWebConfig)
 	s.web("POST /_sunlamp/v1/web/{integrationId}/visitors", webPublic, s.handleWebCreateVisitor)
+	s.web("POST /_sunlamp/v1/web/{integrationId}/login", webPublic, s.handleWebLogin)
 	s.web("GET /_sunlamp/v1/web/{integrationId}/session", webVisitor, s.handleWebSession)
 	s.web("DELETE /_sunlamp/v1/web/{integrationId}/session", webVisitor, s.handleWebDeleteSession)
 	s.web("POST /_sunlamp/v1/web/{integrationId}/conversations", webVisitor, s.handleWebCreateConversation)

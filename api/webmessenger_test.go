@@ -5,16 +5,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/sunlamp/sunlamp/api"
 	"github.com/sunlamp/sunlamp/internal/apitest"
+	"github.com/sunlamp/sunlamp/internal/webhooktest"
 	"github.com/sunlamp/sunlamp/sqlstore"
 )
 
@@ -310,5 +315,88 @@ func TestWebMessengerLive(t *testing.T) {
 			t.Fatalf("post through the second process: %d %s", resp.StatusCode, b)
 		}
 		t.Logf("another process: message event %v after the 201", waitSSE(t, events, "message"))
+	})
+}
+
+// TestWebMessengerLogin: a visitor logs in with a user JWT; their anonymous user is merged into
+// the known one (user:merge), the login is a user:update (authentication), and the browser's
+// language a user:update (localeDetection).
+func TestWebMessengerLogin(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		appID := e.MustCreateApp(t, "Login")
+		appKey := e.MustCreateAppKey(t, appID)
+		key := apitest.KeyAuth(appKey)
+		rc := webhooktest.NewReceiver(t, nil)
+		createIntegration(t, e, appID, key, customBody(rc.URL, "user:merge", "user:update"))
+		webID := createIntegration(t, e, appID, key, map[string]any{"type": "web"})
+		app := "/v2/apps/" + appID
+		userJWT := func(kid, secret string, claims jwt.MapClaims) string {
+			return string(token(t, jwt.SigningMethodHS256, kid, []byte(secret), claims))
+		}
+		login := func(v *visitor, jwtText string) *apitest.Response {
+			return v.do(t, "POST", "login", map[string]any{"jwt": jwtText})
+		}
+
+		// The known user has a conversation with a message of the business.
+		r := e.Do(t, "POST", app+"/users", key, map[string]any{"externalId": "ext-1", "profile": map[string]any{"givenName": "Kim"}})
+		apitest.MustStatus(t, r, 201)
+		knownID := r.JSON(t)["user"].(map[string]any)["id"].(string)
+		r = e.Do(t, "POST", app+"/conversations", key, map[string]any{"type": "personal", "participants": []any{map[string]any{"userId": knownID}}})
+		apitest.MustStatus(t, r, 201)
+		knownConv := r.JSON(t)["conversation"].(map[string]any)["id"].(string)
+		apitest.MustStatus(t, e.Do(t, "POST", app+"/conversations/"+knownConv+"/messages", key, map[string]any{"author": map[string]any{"type": "business"},
+			"content": map[string]any{"type": "text", "text": "welcome back"}}), 201)
+
+		v := mustStartVisitor(t, e, webID, "feedfacefeedfacefeedfacefeedface", "hi, it's Kim")
+		good := jwt.MapClaims{"scope": "user", "external_id": "ext-1"}
+		otherApp := e.MustCreateAppKey(t, e.MustCreateApp(t, "Other"))
+		for name, tok := range map[string]string{
+			"scope app":        userJWT(appKey.ID, appKey.Secret, jwt.MapClaims{"scope": "app", "external_id": "ext-1"}),
+			"no external_id":   userJWT(appKey.ID, appKey.Secret, jwt.MapClaims{"scope": "user"}),
+			"wrong secret":     userJWT(appKey.ID, "nope", good),
+			"another app":      userJWT(otherApp.ID, otherApp.Secret, good),
+			"the account key":  userJWT(e.AccountKey.ID, e.AccountKey.Secret, good),
+			"not a JWT at all": "hello",
+		} {
+			apitest.MustError(t, login(v, tok), 401, "unauthorized", "Invalid user token")
+			_ = name
+		}
+
+		r = login(v, userJWT(appKey.ID, appKey.Secret, good))
+		e.MustJSON(t, r, 200, `{"token":"`+r.JSON(t)["token"].(string)+`","user":{"id":"`+knownID+`","externalId":"ext-1","givenName":"Kim","locale":"fr-CA","authenticated":true},
+			"conversations":[{"id":"`+knownConv+`","type":"personal","isDefault":true,"lastUpdatedAt":"TIME"}]}`)
+		old := v.token
+		v.token = r.JSON(t)["token"].(string)
+		apitest.MustError(t, (&visitor{e: e, base: v.base, token: old}).do(t, "GET", "session", nil), 401, "unauthorized", "")
+		// The anonymous user is gone; its message, device and client are the known user's.
+		apitest.MustError(t, e.Do(t, "GET", usersPath(appID, v.user), key, nil), 404, "user_not_found", "")
+		r = e.Do(t, "GET", app+"/conversations/"+knownConv+"/messages", key, nil)
+		if !strings.Contains(string(r.Body), `"text":"hi, it's Kim"`) || !strings.Contains(string(r.Body), `"userId":"`+knownID+`"`) {
+			t.Errorf("merged conversation: got %s", r.Body)
+		}
+		r = e.Do(t, "GET", usersPath(appID, "ext-1", "devices"), key, nil)
+		if !strings.Contains(string(r.Body), "feedfacefeedfacefeedfacefeedface") {
+			t.Errorf("merged devices: got %s", r.Body)
+		}
+		apitest.MustStatus(t, v.do(t, "POST", "conversations/"+knownConv+"/messages", map[string]any{"content": map[string]any{"type": "text", "text": "thanks"}}), 201)
+
+		// A login without an anonymous user, and one that makes the user.
+		fresh := &visitor{e: e, base: v.base}
+		apitest.MustStatus(t, login(fresh, userJWT(appKey.ID, appKey.Secret, good)), 200)
+		r = login(fresh, userJWT(appKey.ID, appKey.Secret, jwt.MapClaims{"scope": "user", "external_id": "ext-new"}))
+		e.MustJSON(t, r, 200, `{"token":"`+r.JSON(t)["token"].(string)+`","user":{"id":"ID","externalId":"ext-new","authenticated":true},"conversations":[]}`)
+
+		deliverDue(t, newDispatcher(e))
+		var types []string
+		for _, g := range rc.All() {
+			webhooktest.ValidateBody(t, g.Body)
+			p := g.Payload(t)
+			types = append(types, g.EventType+" "+fmt.Sprint(p["reason"]))
+		}
+		slices.Sort(types)
+		want := []string{"user:merge sdkLogin", "user:update authentication", "user:update authentication", "user:update authentication", "user:update localeDetection"}
+		if !slices.Equal(types, want) {
+			t.Errorf("got events %v, want %v", types, want)
+		}
 	})
 }

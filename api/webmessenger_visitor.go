@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/sunlamp/sunlamp"
 )
@@ -165,8 +168,8 @@ func (s *Server) handleWebCreateVisitor(w http.ResponseWriter, r *http.Request) 
 	}
 	if locale != "" && res.User.Profile.Locale == "" {
 		// The browser's language, detected: the user's locale (user:update localeDetection).
-		if u, err := s.store.UpdateUser(r.Context(), integ.AppID, res.User.ID, sunlamp.UserUpdate{Profile: &sunlamp.ProfileUpdate{Locale: &locale}}); err == nil {
-			res.User = u
+		if res.User, err = s.store.DetectLocale(r.Context(), integ.AppID, res.User.ID, locale); err != nil {
+			return err
 		}
 	}
 	token, err := s.newVisitorSession(r.Context(), integ, res.User.ID)
@@ -577,4 +580,100 @@ func validateFormResponse(in obj) (sunlamp.Content, error) {
 		return sunlamp.Content{}, err
 	}
 	return sunlamp.Content{Type: "formResponse", Doc: bytes.TrimRight(doc.Bytes(), "\n")}, nil
+}
+
+// errBadUserToken is a login whose JWT is not a valid user token of the app.
+var errBadUserToken = &sunlamp.Error{Kind: sunlamp.KindUnauthorized, Code: "unauthorized", Title: "Invalid user token"}
+
+// handleWebLogin logs the visitor in with a user JWT, as the Web SDK's login(externalId, jwt): HS256
+// signed with the secret of one of the app's keys, its kid header naming the key, claims scope
+// "user" and external_id. The visitor's anonymous user, if any (the credential sent with the
+// request), is merged into the known user (user:merge), or becomes it when there is none; the
+// login emits user:update (authentication). It answers a new credential for the known user.
+func (s *Server) handleWebLogin(w http.ResponseWriter, r *http.Request) error {
+	integ := webOf(r).integration
+	var b struct {
+		JWT Nullable[string] `json:"jwt"`
+	}
+	if err := decodeJSON(r, &b); err != nil {
+		return err
+	}
+	raw, err := optString("jwt", b.JWT, 1, 8192)
+	if err != nil {
+		return err
+	}
+	if raw == "" {
+		return required("jwt")
+	}
+	externalID, err := s.userToken(r.Context(), integ.AppID, raw)
+	if err != nil {
+		return err
+	}
+	in := sunlamp.VisitorLogin{AppID: integ.AppID, IntegrationID: integ.ID, ExternalID: externalID}
+	var old *sunlamp.VisitorSession
+	if r.Header.Get("Authorization") != "" {
+		sess, err := s.visitorSession(r, integ)
+		if err != nil {
+			return err
+		}
+		old, in.AnonymousUserID = &sess, sess.UserID
+	}
+	res, err := s.store.LoginVisitor(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	token, err := s.newVisitorSession(r.Context(), integ, res.User.ID)
+	if err != nil {
+		return err
+	}
+	if old != nil {
+		_ = s.store.DeleteVisitorSession(r.Context(), old.ID) // gone already when its user was merged
+	}
+	list, _, err := s.store.Conversations(r.Context(), integ.AppID, sunlamp.ParticipantRef{UserID: res.User.ID}, sunlamp.Page{Size: sunlamp.MaxPageSize})
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Token         string                    `json:"token"`
+		User          visitorUserWire           `json:"user"`
+		Conversations []visitorConversationWire `json:"conversations"`
+	}{Token: token, User: visitorUserOut(res.User), Conversations: []visitorConversationWire{}}
+	for _, c := range list {
+		out.Conversations = append(out.Conversations, visitorConversationOut(c))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// userToken checks a user JWT of the app and returns its external_id.
+func (s *Server) userToken(ctx context.Context, appID, raw string) (string, error) {
+	var lookupErr error
+	claims := jwt.MapClaims{}
+	_, err := jwtParser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		if scope, known := sunlamp.ScopeOfKeyID(kid); !known || scope != sunlamp.ScopeApp || !cleanText(kid) {
+			return nil, errors.New("not an app key")
+		}
+		k, err := s.auth.lookup(ctx, kid)
+		if err != nil {
+			lookupErr = err
+			return nil, err
+		}
+		if k.AppID != appID {
+			return nil, errors.New("another app's key")
+		}
+		return []byte(k.Secret), nil
+	})
+	if lookupErr != nil && sunlamp.KindOf(lookupErr) != sunlamp.KindNotFound {
+		return "", lookupErr
+	}
+	if err != nil {
+		return "", errBadUserToken
+	}
+	scope, _ := claims["scope"].(string)
+	ext, _ := claims["external_id"].(string)
+	if scope != "user" || ext == "" || utf8.RuneCountInString(ext) > 1024 || !cleanText(ext) {
+		return "", errBadUserToken
+	}
+	return ext, nil
 }

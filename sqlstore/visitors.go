@@ -3,8 +3,10 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sunlamp/sunlamp"
 )
@@ -96,4 +98,306 @@ func (s *Store) Message(ctx context.Context, appID, conversationID, id string) (
 		return m, notFound(err, sunlamp.ErrMessageNotFound, "get message")
 	}
 	return m, nil
+}
+
+// LoginVisitor makes the visitor the user with in.ExternalID (see sunlamp.VisitorStore).
+func (s *Store) LoginVisitor(ctx context.Context, in sunlamp.VisitorLogin) (sunlamp.VisitorLoginResult, error) {
+	var res sunlamp.VisitorLoginResult
+	err := s.inTx(ctx, func(t tx) error {
+		res = sunlamp.VisitorLoginResult{}
+		if _, err := t.app(ctx, in.AppID); err != nil {
+			return err
+		}
+		now := s.now()
+		known, err := scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE app_id = ? AND external_id = ? AND "+liveUser+t.forLock(lockUpdate), in.AppID, in.ExternalID))
+		hasKnown := err == nil
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var anon *sunlamp.User
+		if in.AnonymousUserID != "" && (!hasKnown || known.ID != in.AnonymousUserID) {
+			a, err := scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE id = ? AND app_id = ? AND "+liveUser+t.forLock(lockUpdate), in.AnonymousUserID, in.AppID))
+			switch {
+			case err == nil && a.ExternalID == "":
+				anon = &a // another known user's session logs in as this one: nothing to merge
+			case err != nil && !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+		}
+		switch {
+		case hasKnown && anon != nil:
+			m, err := t.mergeUsers(ctx, known, *anon, now)
+			if err != nil {
+				return err
+			}
+			res.Merged = &m
+			res.User = m.Surviving
+			if err := t.emitUserEvent(ctx, "user:merge", m.Surviving, sunlamp.EventData{User: &m.Surviving, Reason: m.Reason}); err != nil {
+				return err
+			}
+		case hasKnown:
+			res.User = known
+		case anon != nil:
+			// The anonymous visitor becomes the known user.
+			if _, err := t.exec(ctx, "UPDATE users SET external_id = ? WHERE id = ?", in.ExternalID, anon.ID); err != nil {
+				return err
+			}
+			res.User = *anon
+			res.User.ExternalID = in.ExternalID
+		default:
+			u := sunlamp.User{ID: sunlamp.NewID(), AppID: in.AppID, ExternalID: in.ExternalID, SignedUpAt: now}
+			if err := t.insertUser(ctx, u); err != nil {
+				return err
+			}
+			res.User = u
+		}
+		return t.emitUserEvent(ctx, "user:update", res.User, sunlamp.EventData{User: &res.User, Reason: "authentication"})
+	})
+	if err != nil {
+		return res, fmt.Errorf("login visitor: %w", err)
+	}
+	return res, nil
+}
+
+// emitUserEvent writes a user:* event about u.
+func (t tx) emitUserEvent(ctx context.Context, typ string, u sunlamp.User, data sunlamp.EventData) error {
+	return t.emit(ctx, sunlamp.Event{Type: typ, AppID: u.AppID, UserID: u.ID, Data: eventJSON(data)})
+}
+
+// mergeUsers moves everything of the discarded user d into the surviving user k and deletes d:
+// its clients (its sdk client's devices go to k's sdk client when k has one), its conversations
+// (its default conversation's messages go to k's default conversation when k has one), the
+// messages it wrote, its uploads and its outbox events (so that erasing k reaches them), the
+// profile fields and metadata keys k lacks (as much metadata as fits in 4 kB).
+func (t tx) mergeUsers(ctx context.Context, k, d sunlamp.User, now time.Time) (sunlamp.UserMerge, error) {
+	m := sunlamp.UserMerge{Discarded: d, Reason: "sdkLogin"}
+	// Clients: two sdk clients become k's.
+	ks, kerr := scanClient(t.queryRow(ctx, "SELECT "+clientColumns+" FROM clients WHERE user_id = ? AND type = ? ORDER BY id LIMIT 1", k.ID, sunlamp.ClientTypeSDK))
+	if kerr != nil && !errors.Is(kerr, sql.ErrNoRows) {
+		return m, kerr
+	}
+	ds, derr := scanClient(t.queryRow(ctx, "SELECT "+clientColumns+" FROM clients WHERE user_id = ? AND type = ? ORDER BY id LIMIT 1", d.ID, sunlamp.ClientTypeSDK))
+	if derr != nil && !errors.Is(derr, sql.ErrNoRows) {
+		return m, derr
+	}
+	replaced := map[string]sunlamp.Client{} // discarded client id -> the client that replaces it
+	if kerr == nil && derr == nil {
+		if _, err := t.exec(ctx, "UPDATE devices SET client_id = ?, user_id = ? WHERE client_id = ?", ks.ID, k.ID, ds.ID); err != nil {
+			return m, err
+		}
+		if _, err := t.exec(ctx, "DELETE FROM clients WHERE id = ?", ds.ID); err != nil {
+			return m, err
+		}
+		ks.LastSeen = now
+		m.SurvivingClient, m.DiscardedClient = &ks, &ds
+		replaced[ds.ID] = ks
+	}
+	if _, err := t.exec(ctx, "UPDATE clients SET user_id = ? WHERE user_id = ?", k.ID, d.ID); err != nil {
+		return m, err
+	}
+	if _, err := t.exec(ctx, "UPDATE devices SET user_id = ? WHERE user_id = ?", k.ID, d.ID); err != nil {
+		return m, err
+	}
+	// The default conversations: d's messages join k's.
+	kc, kcerr := scanConversation(t.queryRow(ctx, "SELECT "+conversationColumns+" FROM conversations WHERE default_user_id = ? AND app_id = ?"+t.forLock(lockUpdate), k.ID, k.AppID))
+	if kcerr != nil && !errors.Is(kcerr, sql.ErrNoRows) {
+		return m, kcerr
+	}
+	dc, dcerr := scanConversation(t.queryRow(ctx, "SELECT "+conversationColumns+" FROM conversations WHERE default_user_id = ? AND app_id = ?"+t.forLock(lockUpdate), d.ID, d.AppID))
+	if dcerr != nil && !errors.Is(dcerr, sql.ErrNoRows) {
+		return m, dcerr
+	}
+	switch {
+	case kcerr == nil && dcerr == nil:
+		if err := t.moveMessages(ctx, dc, kc); err != nil {
+			return m, err
+		}
+		kc.MessageCount += dc.MessageCount
+		if dc.LastUpdatedAt.After(kc.LastUpdatedAt) {
+			kc.LastUpdatedAt = dc.LastUpdatedAt
+		}
+		if _, err := t.exec(ctx, "UPDATE conversations SET message_count = ?, last_updated_at = ? WHERE id = ?", kc.MessageCount, kc.LastUpdatedAt.UnixMilli(), kc.ID); err != nil {
+			return m, err
+		}
+		if _, err := t.exec(ctx, "DELETE FROM conversations WHERE id = ?", dc.ID); err != nil {
+			return m, err
+		}
+		m.SurvivingConversation, m.DiscardedConversation = &kc, &dc
+	case dcerr == nil:
+		if _, err := t.exec(ctx, "UPDATE conversations SET default_user_id = ? WHERE id = ?", k.ID, dc.ID); err != nil {
+			return m, err
+		}
+	}
+	// d's other participations become k's (k's own where k takes part already).
+	if _, err := t.exec(ctx, "DELETE FROM participants WHERE user_id = ? AND conversation_id IN (SELECT conversation_id FROM participants WHERE user_id = ?)", d.ID, k.ID); err != nil {
+		return m, err
+	}
+	if _, err := t.exec(ctx, "UPDATE participants SET user_id = ? WHERE user_id = ?", k.ID, d.ID); err != nil {
+		return m, err
+	}
+	for old, c := range replaced {
+		if err := t.replaceAssociations(ctx, k.ID, old, c); err != nil {
+			return m, err
+		}
+	}
+	for _, q := range []string{
+		"UPDATE messages SET author_user_id = ? WHERE author_user_id = ?",
+		"UPDATE attachments SET user_id = ? WHERE user_id = ?",
+		"UPDATE events SET user_id = ? WHERE user_id = ?",
+	} {
+		if _, err := t.exec(ctx, q, k.ID, d.ID); err != nil {
+			return m, err
+		}
+	}
+	// The profile fields and metadata k lacks.
+	p := &k.Profile
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{{&p.GivenName, d.Profile.GivenName}, {&p.Surname, d.Profile.Surname},
+		{&p.Email, d.Profile.Email}, {&p.AvatarURL, d.Profile.AvatarURL}, {&p.Locale, d.Profile.Locale}} {
+		if *f.dst == "" {
+			*f.dst = f.src
+		}
+	}
+	meta := sunlamp.Metadata{}
+	for key, v := range k.Metadata {
+		meta[key] = v
+	}
+	for key, v := range d.Metadata {
+		if _, ok := meta[key]; ok {
+			continue
+		}
+		meta[key] = v
+		if b, _ := json.Marshal(meta); len(b) > sunlamp.MaxMetadataBytes {
+			delete(meta, key)
+			if m.DiscardedMetadata == nil {
+				m.DiscardedMetadata = sunlamp.Metadata{}
+			}
+			m.DiscardedMetadata[key] = v
+		}
+	}
+	k.Metadata = meta
+	metaJSON, err := toJSON(meta)
+	if err != nil {
+		return m, err
+	}
+	if _, err := t.exec(ctx, "UPDATE users SET given_name = ?, surname = ?, email = ?, avatar_url = ?, locale = ?, metadata = ? WHERE id = ?",
+		nullStr(p.GivenName), nullStr(p.Surname), nullStr(p.Email), nullStr(p.AvatarURL), nullStr(p.Locale), metaJSON, k.ID); err != nil {
+		return m, err
+	}
+	if _, err := t.exec(ctx, "DELETE FROM users WHERE id = ?", d.ID); err != nil {
+		return m, err
+	}
+	t.outboxChanged()
+	m.Surviving = k
+	return m, nil
+}
+
+// moveMessages moves every message of conversation from into conversation to. Attachments that
+// point at a message follow it (their reference is let go and taken again, since the key they
+// point at changes).
+func (t tx) moveMessages(ctx context.Context, from, to sunlamp.Conversation) error {
+	rows, err := t.query(ctx, "SELECT id, message_id FROM attachments WHERE conversation_id = ? AND message_id IS NOT NULL", from.ID)
+	if err != nil {
+		return err
+	}
+	claims := map[string]string{}
+	for rows.Next() {
+		var id, msg string
+		if err := rows.Scan(&id, &msg); err != nil {
+			rows.Close()
+			return err
+		}
+		claims[id] = msg
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, "UPDATE attachments SET conversation_id = ?, message_id = NULL WHERE conversation_id = ?", to.ID, from.ID); err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, "UPDATE messages SET conversation_id = ? WHERE conversation_id = ?", to.ID, from.ID); err != nil {
+		return err
+	}
+	for id, msg := range claims {
+		if _, err := t.exec(ctx, "UPDATE attachments SET message_id = ? WHERE id = ?", msg, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// replaceAssociations makes client c take the place of client old in the user's participations.
+func (t tx) replaceAssociations(ctx context.Context, userID, old string, c sunlamp.Client) error {
+	rows, err := t.query(ctx, "SELECT id, client_associations FROM participants WHERE user_id = ? AND client_associations IS NOT NULL", userID)
+	if err != nil {
+		return err
+	}
+	changed := map[string][]sunlamp.ClientAssociation{}
+	for rows.Next() {
+		var id string
+		var assoc sql.NullString
+		if err := rows.Scan(&id, &assoc); err != nil {
+			rows.Close()
+			return err
+		}
+		var list []sunlamp.ClientAssociation
+		if err := fromJSON(assoc, &list); err != nil {
+			rows.Close()
+			return err
+		}
+		var out []sunlamp.ClientAssociation
+		seen, touched := map[string]bool{}, false
+		for _, a := range list {
+			if a.ClientID == old {
+				a, touched = sunlamp.ClientAssociation{Type: c.Type, ClientID: c.ID}, true
+			}
+			if !seen[a.ClientID] {
+				seen[a.ClientID] = true
+				out = append(out, a)
+			}
+		}
+		if touched {
+			changed[id] = out
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for id, list := range changed {
+		data, err := toJSON(list)
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, "UPDATE participants SET client_associations = ? WHERE id = ?", data, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DetectLocale sets the user's locale when it has none and emits user:update (localeDetection).
+func (s *Store) DetectLocale(ctx context.Context, appID, userID, locale string) (sunlamp.User, error) {
+	var u sunlamp.User
+	err := s.inTx(ctx, func(t tx) error {
+		var err error
+		if u, err = t.userLocked(ctx, appID, userID, lockUpdate); err != nil {
+			return err
+		}
+		if u.Profile.Locale != "" || u.ID != userID {
+			return nil
+		}
+		u.Profile.Locale = locale
+		if _, err := t.exec(ctx, "UPDATE users SET locale = ? WHERE id = ?", locale, u.ID); err != nil {
+			return err
+		}
+		return t.emitUserEvent(ctx, "user:update", u, sunlamp.EventData{User: &u, Reason: "localeDetection"})
+	})
+	if err != nil {
+		return u, fmt.Errorf("detect locale: %w", err)
+	}
+	return u, nil
 }
