@@ -37,10 +37,8 @@ func (c *VirtualClock) SetOffset(d time.Duration) bool {
 // ErrClockBackwards is the emulator clock's answer to a move into its past.
 var ErrClockBackwards = Invalid("set must not be earlier than the clock's current time: the clock never goes backwards")
 
-// EmulatorStore is what the emulator controls keep in the store: resets, the virtual clock's
-// offset (in the database, so that every server process sharing it reads one clock), and app
-// snapshots.
-type EmulatorStore interface {
+// ResetStore empties apps, or the whole store, for the emulator's reset controls.
+type ResetStore interface {
 	// ResetApp removes the app's users (with their clients and devices), conversations (with their
 	// participants and messages), attachments (and their bytes, before it returns), outbox events,
 	// deliveries and recorded delivery attempts, and keeps the app, its settings, keys,
@@ -48,21 +46,28 @@ type EmulatorStore interface {
 	ResetApp(ctx context.Context, appID string) error
 	// ResetAll removes every app (and all it holds) and every key but the account keys.
 	ResetAll(ctx context.Context) error
+}
 
-	// ClockOffset returns the emulator clock's offset stored in the database (0 when never moved).
+// ClockStore keeps the emulator clock's offset in the database, so that every server process
+// sharing it reads one clock.
+type ClockStore interface {
+	// ClockOffset returns the stored offset (0 when the clock never moved).
 	ClockOffset(ctx context.Context) (time.Duration, error)
 	// AdvanceClock adds d (> 0) to the stored offset, atomically, and returns the new offset.
 	AdvanceClock(ctx context.Context, d time.Duration) (time.Duration, error)
-	// SetClockOffset stores offset d and returns it, or ErrClockBackwards when d is below the stored
-	// offset.
+	// SetClockOffset stores offset d and returns it, or ErrClockBackwards when d is below the
+	// stored offset.
 	SetClockOffset(ctx context.Context, d time.Duration) (time.Duration, error)
+}
 
+// SnapshotStore exports an app as a snapshot document and loads one.
+type SnapshotStore interface {
 	// Snapshot returns the app's snapshot document (see the README, "Emulator controls"). It
 	// returns app_not_found when the app does not exist.
 	Snapshot(ctx context.Context, appID string) ([]byte, error)
-	// LoadSnapshot creates the app of a snapshot document, keeping every id, and returns its id.
-	// It returns a 400 error naming the field for a document it cannot load, and a 409 conflict
-	// when an id of the document is taken.
+	// LoadSnapshot creates the app of a snapshot document in account accountID, keeping every id,
+	// and returns its id. It returns a 400 error naming the field for a document it cannot load,
+	// and a 409 conflict when an id of the document is taken.
 	LoadSnapshot(ctx context.Context, accountID string, doc []byte) (string, error)
 }
 

@@ -13,6 +13,8 @@ type Store interface {
 	IntegrationStore
 	AttachmentStore
 	SwitchboardStore
+	ResetStore
+	ClockStore
 	// Ping answers nil when the store can answer queries.
 	Ping(ctx context.Context) error
 	// Close releases the store; on SQLite it checkpoints and truncates the write-ahead log.

@@ -83,9 +83,10 @@ func (s *Server) authorize(r *http.Request, p policy) (*http.Request, error) {
 // authenticator checks credentials against keys, caching lookups so that a request does not pay a
 // database round trip for authentication.
 type authenticator struct {
-	store sunlamp.Store
-	ttl   time.Duration
-	clock sunlamp.Clock
+	store  sunlamp.Store
+	ttl    time.Duration
+	clock  sunlamp.Clock
+	parser *jwt.Parser // checks exp and nbf against clock (the emulator's virtual clock moves them)
 
 	mu   sync.RWMutex
 	keys map[string]cachedKey
@@ -106,7 +107,8 @@ type cachedApp struct {
 }
 
 func newAuthenticator(store sunlamp.Store, ttl time.Duration, clock sunlamp.Clock) *authenticator {
-	return &authenticator{store: store, ttl: ttl, clock: clock, keys: map[string]cachedKey{}, apps: map[string]cachedApp{}}
+	return &authenticator{store: store, ttl: ttl, clock: clock, keys: map[string]cachedKey{}, apps: map[string]cachedApp{},
+		parser: jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(clock.Now))}
 }
 
 // lookup returns the key with id, from the cache while it is fresh.
@@ -242,13 +244,15 @@ func (a *authenticator) authenticate(r *http.Request) (sunlamp.Key, error) {
 	return k, nil
 }
 
+// jwtParser checks HS256 tokens against the system clock. (The authenticator's parser checks them
+// against the server's clock, which the emulator moves.)
 var jwtParser = jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}))
 
 func (a *authenticator) bearer(ctx context.Context, raw string) (sunlamp.Key, error) {
 	var key sunlamp.Key
 	var lookupErr error
 	claims := jwt.MapClaims{}
-	_, err := jwtParser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
+	_, err := a.parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		if _, known := sunlamp.ScopeOfKeyID(kid); !known || !cleanText(kid) {
 			return nil, errors.New("unknown kid")

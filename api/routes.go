@@ -84,6 +84,10 @@ func (s *Server) routes() {
 
 	// Emulator controls (issue 15): account key only; reset, snapshot loading, the clock and faults
 	// answer 404 unless the server runs as an emulator (emulator.go).
+	s.handle("POST /_sunlamp/v1/reset", accountOnly, s.handleResetAll)
+	s.handle("POST /_sunlamp/v1/apps/{appId}/reset", accountApp, s.handleResetApp)
+	s.handle("GET /_sunlamp/v1/clock", accountOnly, s.handleGetClock)
+	s.handle("POST /_sunlamp/v1/clock", accountOnly, s.handleMoveClock)
 	s.handle("POST /_sunlamp/v1/apps/{appId}/faults", accountApp, s.handleCreateFault)
 	s.handle("GET /_sunlamp/v1/apps/{appId}/faults", accountApp, s.handleListFaults)
 	s.handle("DELETE /_sunlamp/v1/apps/{appId}/faults/{faultId}", accountApp, s.handleDeleteFault)

@@ -74,6 +74,7 @@ type Dispatcher struct {
 	cfg     Config
 	worker  string
 	wake    chan struct{}
+	pruneCh chan struct{} // ClockMoved: prune now
 	sem     chan struct{}
 	results chan sunlamp.DeliveryResult
 }
@@ -130,6 +131,7 @@ func New(cfg Config) *Dispatcher {
 		cfg:     cfg,
 		worker:  hex.EncodeToString(b[:]),
 		wake:    make(chan struct{}, 1),
+		pruneCh: make(chan struct{}, 1),
 		sem:     make(chan struct{}, cfg.Workers),
 		results: make(chan sunlamp.DeliveryResult, cfg.Workers*4),
 	}
@@ -144,6 +146,17 @@ func (d *Dispatcher) Wake() {
 	case d.wake <- struct{}{}:
 	default:
 	}
+}
+
+// ClockMoved tells the dispatcher that its clock jumped forward (the emulator's virtual clock):
+// retries that became due are made at once, and what the retention period left behind is pruned.
+// It never blocks.
+func (d *Dispatcher) ClockMoved() {
+	select {
+	case d.pruneCh <- struct{}{}:
+	default:
+	}
+	d.Wake()
 }
 
 // Run delivers until ctx ends, then lets the POSTs in flight finish (each within Timeout), records
@@ -197,6 +210,8 @@ loop:
 		case <-d.wake:
 		case <-poll.C:
 		case <-prune.C:
+			d.prune(ctx)
+		case <-d.pruneCh:
 			d.prune(ctx)
 		}
 	}

@@ -141,6 +141,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if c.mediaDir != "" {
 		storeOpts = append(storeOpts, sqlstore.WithMediaDir(c.mediaDir))
 	}
+	em := newEmulation(c) // --emulator: one virtual clock for the store, the API and the dispatcher
+	storeOpts = append(storeOpts, em.storeOptions()...)
 	store, err := sqlstore.Open(ctx, c.db, storeOpts...)
 	if errors.Is(err, sqlstore.ErrNoMediaDir) {
 		return errors.New("--media-dir applies to SQLite only: with PostgreSQL, attachments are kept in the database so that every server process can serve them")
@@ -164,7 +166,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	dispatcher := webhook.New(webhook.Config{
 		Store: store, Render: api.EventRenderer(store), Logger: log,
 		ReleaseAllClaims: store.OwnsDatabase(), UserAgent: "Sunlamp/" + version(), Poll: c.webhookPoll,
+		Clock: em.clockOrNil(),
 	})
+	if err := em.start(ctx, store, dispatcher); err != nil {
+		return err
+	}
 	dispatchCtx, stopDispatcher := context.WithCancel(context.WithoutCancel(ctx))
 	dispatched := make(chan error, 1)
 	store.OnOutbox(dispatcher.Wake) // deliveries may be due as soon as an outbox event commits
@@ -177,7 +183,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}()
 
 	srv := &http.Server{
-		Handler:           api.NewServer(api.Config{Store: store, BaseURL: c.baseURL, Logger: log, Emulator: emulatorConfig(c), RateLimit: c.rateLimit}),
+		Handler:           api.NewServer(api.Config{Store: store, BaseURL: c.baseURL, Logger: log, Clock: em.clockOrNil(), Emulator: em.api(dispatcher), RateLimit: c.rateLimit}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    api.ServeMaxHeaderBytes, // the API answers over 64 KiB itself, in its envelope

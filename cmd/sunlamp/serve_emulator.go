@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
+	"github.com/sunlamp/sunlamp"
 	"github.com/sunlamp/sunlamp/api"
+	"github.com/sunlamp/sunlamp/sqlstore"
+	"github.com/sunlamp/sunlamp/webhook"
 )
 
 // envInt returns the integer in the environment variable name, 0 when it is unset or not a number
@@ -23,10 +27,48 @@ func envBool(getenv func(string) string, name string) bool {
 	return false
 }
 
-// emulatorConfig returns the API's emulator configuration: nil unless --emulator.
-func emulatorConfig(c serveConfig) *api.Emulator {
+// emulation is what `serve --emulator` adds to a server: a virtual clock that the store, the API
+// and the webhook dispatcher share. Its zero value (no --emulator) adds nothing.
+type emulation struct {
+	clock *sunlamp.VirtualClock
+}
+
+func newEmulation(c serveConfig) emulation {
 	if !c.emulator {
+		return emulation{}
+	}
+	return emulation{clock: &sunlamp.VirtualClock{}}
+}
+
+// storeOptions gives the store the virtual clock.
+func (e emulation) storeOptions() []sqlstore.Option {
+	if e.clock == nil {
 		return nil
 	}
-	return &api.Emulator{}
+	return []sqlstore.Option{sqlstore.WithClock(e.clock)}
+}
+
+// clockOrNil is the virtual clock, or nil (the system clock) without --emulator. (A nil
+// *VirtualClock in the interface would not be nil.)
+func (e emulation) clockOrNil() sunlamp.Clock {
+	if e.clock == nil {
+		return nil
+	}
+	return e.clock
+}
+
+// start sets the clock to the offset the database keeps and follows the moves other processes make.
+func (e emulation) start(ctx context.Context, store *sqlstore.Store, d *webhook.Dispatcher) error {
+	if e.clock == nil {
+		return nil
+	}
+	return sqlstore.StartEmulatorClock(ctx, store, e.clock, d.ClockMoved)
+}
+
+// api returns the API's emulator configuration: nil without --emulator.
+func (e emulation) api(d *webhook.Dispatcher) *api.Emulator {
+	if e.clock == nil {
+		return nil
+	}
+	return &api.Emulator{Clock: e.clock, ClockMoved: d.ClockMoved}
 }

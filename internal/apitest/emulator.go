@@ -53,7 +53,7 @@ func NewEmulatorEnvDSN(t testing.TB, name, dsn string, mods ...func(*api.Config)
 	ts := httptest.NewUnstartedServer(nil)
 	e.URL = "http://" + ts.Listener.Addr().String()
 	cfg := api.Config{Store: st, BaseURL: e.URL, Clock: clock,
-		Emulator: &api.Emulator{Clock: clock}}
+		Emulator: &api.Emulator{Clock: clock, ClockMoved: e.Dispatcher.ClockMoved}}
 	for _, m := range mods {
 		m(&cfg)
 	}
@@ -61,6 +61,9 @@ func NewEmulatorEnvDSN(t testing.TB, name, dsn string, mods ...func(*api.Config)
 	ts.Config.Handler = e.Handler
 	ts.Start()
 	e.Server = ts
+	if err := sqlstore.StartEmulatorClock(ctx, st, clock, e.Dispatcher.ClockMoved); err != nil {
+		t.Fatalf("emulator clock: %v", err)
+	}
 	dctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	st.OnOutbox(e.Dispatcher.Wake)
