@@ -1,11 +1,17 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -160,6 +166,75 @@ func TestWebMessengerBrowser(t *testing.T) {
 			"actions": []any{map[string]any{"type": "postback", "text": "Order cortado", "payload": "ORDER_CORTADO"}}},
 	}})
 	browsertest.WaitFor(t, ctx, 5*time.Second, "the carousel", byName("Order flat white"))
+	// The page told the business it read the conversation.
+	b.waitEvent(t, "conversation:read", `"type":"user"`)
+
+	// Typing, both ways.
+	activity := "/v2/apps/" + b.appID + "/conversations/" + conv + "/activity"
+	apitest.MustStatus(t, e.Do(t, "POST", activity, b.key, map[string]any{"author": map[string]any{"type": "business", "displayName": "Sunny Bot"}, "type": "typing:start"}), 200)
+	browsertest.WaitFor(t, ctx, 5*time.Second, "the business typing", `document.getElementById('typing').textContent.includes('Sunny Bot is typing')`)
+	apitest.MustStatus(t, e.Do(t, "POST", activity, b.key, map[string]any{"author": map[string]any{"type": "business"}, "type": "typing:stop"}), 200)
+	browsertest.WaitFor(t, ctx, 5*time.Second, "the business to stop typing", `document.getElementById('typing').textContent === ''`)
+	browsertest.Do(t, ctx, 5*time.Second, "type", chromedp.SendKeys(chromedp.CSS(`textarea[aria-label="Type a message"]`), "A cortado, please"))
+	b.waitEvent(t, "conversation:typing", `"type":"typing:start"`, `"type":"user"`)
+	browsertest.Do(t, ctx, 5*time.Second, "send", chromedp.Click(chromedp.CSS(`#send`)))
+	b.waitEvent(t, "conversation:typing", `"type":"typing:stop"`)
+	b.waitEvent(t, "conversation:message", "A cortado, please")
+
+	// The business reads: the page shows it under the visitor's last message.
+	apitest.MustStatus(t, e.Do(t, "POST", activity, b.key, map[string]any{"author": map[string]any{"type": "business"}, "type": "conversation:read"}), 200)
+	browsertest.WaitFor(t, ctx, 5*time.Second, "the business's read receipt", `document.querySelector('.seen') !== null`)
+
+	// An image upload goes round: attachments store, image message, webhook.
+	picture := lattePNG(t)
+	file := filepath.Join(t.TempDir(), "latte.png")
+	if err := os.WriteFile(file, picture, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Do(t, ctx, 10*time.Second, "attach an image", chromedp.SetUploadFiles(chromedp.CSS(`#attach`), []string{file}))
+	img := b.waitEvent(t, "conversation:message", `"type":"image"`, `latte.png`)
+	mediaURL := img["message"].(map[string]any)["content"].(map[string]any)["mediaUrl"].(string)
+	if resp, body := fetch(t, "GET", mediaURL, nil); resp.StatusCode != 200 || !bytes.Equal(body, picture) {
+		t.Errorf("the uploaded image: got %d, %d bytes", resp.StatusCode, len(body))
+	}
+	browsertest.WaitFor(t, ctx, 5*time.Second, "the image on the page", `document.querySelector('article.msg-image img.media') !== null`)
+
+	// The bot answers with quick replies, for the picture.
+	b.post(t, conv, map[string]any{"type": "text", "text": "Anything else? Our beans: _single origin_, roasted in town.", "actions": []any{
+		map[string]any{"type": "reply", "text": "That's all", "payload": "DONE"},
+		map[string]any{"type": "reply", "text": "A croissant", "payload": "CROISSANT"},
+		map[string]any{"type": "reply", "text": "Opening hours?", "payload": "HOURS"},
+	}})
+	browsertest.WaitFor(t, ctx, 5*time.Second, "the quick replies", byName("A croissant"))
 	browsertest.Screenshot(t, ctx, dir, "webmessenger-phone.png")
+	browsertest.Do(t, ctx, 10*time.Second, "desktop size", chromedp.EmulateViewport(1280, 860))
+	browsertest.WaitFor(t, ctx, 5*time.Second, "the page at desktop size", `window.innerWidth === 1280`)
+	browsertest.Screenshot(t, ctx, dir, "webmessenger-desktop.png")
 	t.Logf("screenshots in %s", dir)
+}
+
+// lattePNG draws a 320×200 picture of a cup of coffee from above: a saucer, the cup, the crema.
+func lattePNG(t *testing.T) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 320, 200))
+	for y := range 200 {
+		for x := range 320 {
+			dx, dy := float64(x-160), float64(y-100)
+			d := math.Sqrt(dx*dx + dy*dy)
+			c := color.RGBA{R: uint8(214 - y/8), G: uint8(200 - y/8), B: uint8(180 - y/8), A: 255} // the table
+			switch {
+			case d < 52:
+				c = color.RGBA{R: uint8(190 - d), G: uint8(140 - d), B: uint8(90 - d/2), A: 255} // crema
+			case d < 64:
+				c = color.RGBA{R: 250, G: 250, B: 248, A: 255} // the cup
+			case d < 90:
+				c = color.RGBA{R: 236, G: 236, B: 232, A: 255} // the saucer
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

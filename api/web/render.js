@@ -255,7 +255,10 @@ export function message(m, handlers) {
     const who = el('div', 'author');
     const avatar = m.author && safeUrl(m.author.avatarUrl);
     if (avatar) {
-      who.append(img('avatar', avatar, ''));
+      const a = img('avatar', avatar, '');
+      a.hidden = true; // shown once loaded: an unreachable avatar takes no room meanwhile
+      a.addEventListener('load', () => { a.hidden = false; });
+      who.append(a);
     }
     who.append(el('span', 'author-name', name));
     art.append(who);
