@@ -15,6 +15,7 @@ type Store interface {
 	SwitchboardStore
 	ResetStore
 	ClockStore
+	ConversionEventStore
 	// Ping answers nil when the store can answer queries.
 	Ping(ctx context.Context) error
 	// Close releases the store; on SQLite it checkpoints and truncates the write-ahead log.

@@ -21,7 +21,6 @@ import (
 var notImplemented = map[string]string{
 	"SyncUser":             "POST /v2/apps/{appId}/users/{zendeskId}/sync: syncs a core Zendesk user",
 	"DownloadMessageRef":   "POST /v2/apps/{appId}/conversations/{conversationId}/download",
-	"PostConversionEvents": "POST /v2/apps/{appId}/conversations/{conversationId}/conversionEvents",
 	"GetTokenInfo":         "GET /v2/tokenInfo",
 	"Authorize":            "GET /oauth/authorize (OAuth)",
 	"GetToken":             "POST /oauth/token (OAuth)",

@@ -109,4 +109,8 @@ func (s *Server) routes() {
 	s.web("POST /_sunlamp/v1/web/{integrationId}/conversations/{conversationId}/activity", webVisitor, s.handleWebActivity)
 	s.web("GET /_sunlamp/v1/web/{integrationId}/conversations/{conversationId}/events", webVisitor, s.handleWebEvents)
 	s.web("POST /_sunlamp/v1/web/{integrationId}/attachments", webVisitor, s.handleWebUpload)
+	// Channel-vendor extras, marketplace OAuth, Zendesk-linked users (issue 18), and what simulates their outside world.
+	s.handle("POST /v2/apps/{appId}/conversations/{conversationId}/conversionEvents", appOrIntegration, s.handlePostConversionEvents)
+	s.handle("GET /_sunlamp/v1/apps/{appId}/conversionEvents", appOrIntegration, s.handleListConversionEvents)
+	s.handle("GET /_sunlamp/v1/apps/{appId}/conversations/{conversationId}/conversionEvents", appOrIntegration, s.handleListConversionEvents)
 }

@@ -1,0 +1,41 @@
+package client_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/sunlamp/sunlamp"
+	"github.com/sunlamp/sunlamp/client"
+	"github.com/sunlamp/sunlamp/internal/apitest"
+)
+
+func TestPostConversionEvents(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		ctx := context.Background()
+		appID := e.MustCreateApp(t, "Conversions")
+		k := e.MustCreateAppKey(t, appID)
+		c, _ := newClient(t, e.URL, client.Basic(k.ID, k.Secret))
+		wa, err := c.CreateIntegration(ctx, appID, client.Integration{Type: "whatsapp", Fields: map[string]any{
+			"deploymentId": "deployment", "hsmFallbackLanguage": "en_US"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := c.Inbound(ctx, appID, client.Inbound{Channel: "whatsapp", IntegrationID: wa.ID,
+			Client: &client.InboundClient{ExternalID: "+15145550100"}, Content: &client.Content{Type: "text", Text: "hi"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.PostConversionEvents(ctx, appID, in.Conversation.ID, client.ConversionEventsBody{WhatsApp: &client.MetaConversionEvent{
+			Payload: client.MetaConversionPayload{Data: []map[string]any{{"event_name": "Lead", "event_time": 1752161233, "action_source": "business_messaging"}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (client.ConversionEvents{DatasetID: sunlamp.ConversionDatasetID(wa.ID), EventsReceived: 1}); *got != want {
+			t.Errorf("got %+v, want %+v", *got, want)
+		}
+		_, err = c.PostConversionEvents(ctx, appID, in.Conversation.ID, client.ConversionEventsBody{})
+		if client.CodeOf(err) != "bad_request" {
+			t.Errorf("an empty body: got %v, want bad_request", err)
+		}
+	})
+}
