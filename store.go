@@ -16,6 +16,7 @@ type Store interface {
 	ResetStore
 	ClockStore
 	ConversionEventStore
+	InteractiveDataStore
 	// Ping answers nil when the store can answer queries.
 	Ping(ctx context.Context) error
 	// Close releases the store; on SQLite it checkpoints and truncates the write-ahead log.

@@ -113,4 +113,6 @@ func (s *Server) routes() {
 	s.handle("POST /v2/apps/{appId}/conversations/{conversationId}/conversionEvents", appOrIntegration, s.handlePostConversionEvents)
 	s.handle("GET /_sunlamp/v1/apps/{appId}/conversionEvents", appOrIntegration, s.handleListConversionEvents)
 	s.handle("GET /_sunlamp/v1/apps/{appId}/conversations/{conversationId}/conversionEvents", appOrIntegration, s.handleListConversionEvents)
+	s.handle("POST /v2/apps/{appId}/conversations/{conversationId}/download", appOrIntegration, s.handleDownloadMessageRef)
+	s.handle("POST /_sunlamp/v1/apps/{appId}/interactiveData", appOrIntegration, s.handleRecordInteractiveData)
 }

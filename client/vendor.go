@@ -68,3 +68,29 @@ func (c *Client) DownloadMessageRef(ctx context.Context, appID, convID string, b
 	}
 	return out, nil
 }
+
+// InteractiveDataRecord is the body of Sunlamp's Apple simulator (POST
+// /_sunlamp/v1/apps/{appId}/interactiveData, not offered by the real service): interactive data
+// that a customer of an apple integration sent.
+type InteractiveDataRecord struct {
+	IntegrationID string         `json:"integrationId"`
+	UserID        string         `json:"userId"` // an id or externalId
+	Bid           string         `json:"bid,omitempty"`
+	Content       map[string]any `json:"content"`
+}
+
+// InteractiveDataRecorded is the reference a passthrough:messaging webhook would carry.
+type InteractiveDataRecorded struct {
+	InteractiveDataRef AppleInteractiveDataRef `json:"interactiveDataRef"`
+	UserID             string                  `json:"userId"`
+}
+
+// RecordInteractiveData has the simulator record interactive data that an Apple customer sent, and
+// returns its reference for DownloadMessageRef (a Sunlamp extension: the real service answers 404).
+func (c *Client) RecordInteractiveData(ctx context.Context, appID string, body InteractiveDataRecord) (*InteractiveDataRecorded, error) {
+	var out InteractiveDataRecorded
+	if err := c.do(ctx, request{method: "POST", path: "/_sunlamp/v1/apps/" + seg(appID) + "/interactiveData", body: body}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -39,3 +39,35 @@ func TestPostConversionEvents(t *testing.T) {
 		}
 	})
 }
+
+func TestDownloadMessageRef(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		ctx := context.Background()
+		appID := e.MustCreateApp(t, "Apple")
+		k := e.MustCreateAppKey(t, appID)
+		c, _ := newClient(t, e.URL, client.Basic(k.ID, k.Secret))
+		apple, err := c.CreateIntegration(ctx, appID, client.Integration{Type: "apple", Fields: map[string]any{
+			"businessId": "biz", "apiSecret": "secret", "mspId": "msp"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := c.Inbound(ctx, appID, client.Inbound{Channel: "apple", IntegrationID: apple.ID,
+			Client: &client.InboundClient{ExternalID: "urn:mbid:1"}, Content: &client.Content{Type: "text", Text: "hi"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := c.RecordInteractiveData(ctx, appID, client.InteractiveDataRecord{IntegrationID: apple.ID, UserID: in.User.ID,
+			Content: map[string]any{"data": map[string]any{"picked": "blue"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.DownloadMessageRef(ctx, appID, in.Conversation.ID, client.DownloadMessageRefBody{UserID: in.User.ID,
+			Apple: &client.AppleMessageRefs{InteractiveDataRef: rec.InteractiveDataRef}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != `{"data":{"picked":"blue"}}` {
+			t.Errorf("got %s, want the recorded content", got)
+		}
+	})
+}
