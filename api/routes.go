@@ -115,4 +115,12 @@ func (s *Server) routes() {
 	s.handle("GET /_sunlamp/v1/apps/{appId}/conversations/{conversationId}/conversionEvents", appOrIntegration, s.handleListConversionEvents)
 	s.handle("POST /v2/apps/{appId}/conversations/{conversationId}/download", appOrIntegration, s.handleDownloadMessageRef)
 	s.handle("POST /_sunlamp/v1/apps/{appId}/interactiveData", appOrIntegration, s.handleRecordInteractiveData)
+
+	// Console (issue 16): the page and its files (console.go), and what it needs beyond /v2, open
+	// to any client with a key: who the key is, an app's conversations, a conversation's live changes.
+	s.route("GET /console", s.handleConsolePage)
+	s.route("GET /console/assets/{file}", s.handleConsoleAsset)
+	s.handle("GET /_sunlamp/v1/whoami", anyKey, s.handleWhoAmI)
+	s.handle("GET /_sunlamp/v1/apps/{appId}/conversations", appOrIntegration, s.handleBrowseConversations)
+	s.handle("GET /_sunlamp/v1/apps/{appId}/conversations/{conversationId}/events", appOrIntegration, s.handleConversationEvents)
 }
