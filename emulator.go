@@ -106,6 +106,7 @@ const MaxRecordedResponse = 64 << 10
 type DeliveryAttemptFilter struct {
 	WebhookID string
 	EventType string
+	EventID   string
 	Outcome   *DeliveryOutcome
 	Status    int // the response status; 0 selects all
 }

@@ -15,6 +15,7 @@ type Store interface {
 	SwitchboardStore
 	ResetStore
 	ClockStore
+	RecorderStore
 	ConversionEventStore
 	InteractiveDataStore
 	// Ping answers nil when the store can answer queries.

@@ -77,6 +77,9 @@ type DeliveryResult struct {
 	NextAttemptAt time.Time // for Retry
 	Status        int       // HTTP status, 0 when no response came
 	Error         string    // why it failed, without personal data (no bodies)
+	// Record is the webhook flight recorder's record of the attempt, nil when attempts are not
+	// recorded. The dispatcher records it after FinishDeliveries.
+	Record *DeliveryAttempt
 }
 
 // DeliveryStore keeps the per-webhook delivery state of outbox events. Deliveries are created in

@@ -77,6 +77,7 @@ var emulatorControls = map[string]bool{
 // setUpEmulator readies the emulator state and the rate limiter of cfg, and the hook through which
 // they see each authorized request.
 func (s *Server) setUpEmulator(cfg Config) {
+	s.webhooks = cfg.Webhooks
 	if cfg.Emulator != nil {
 		s.emu = &emulator{cfg: *cfg.Emulator}
 	}

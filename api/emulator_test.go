@@ -178,13 +178,16 @@ func TestResetAll(t *testing.T) {
 	})
 }
 
-// waitDelivered waits until the env's dispatcher has no delivery left to make now, so that a dump
-// is not taken while deliveries change.
+// waitDelivered waits until the env's dispatcher has no delivery left to make now and has
+// recorded every attempt it made, so that a dump is not taken while deliveries change.
 func waitDelivered(t *testing.T, em *apitest.EmulatorEnv) {
 	t.Helper()
-	waitFor(t, "the deliveries to be made", func() bool {
+	db := openRawDB(t, em.Name, em.DSN)
+	defer db.Close()
+	waitFor(t, "the deliveries to be made and recorded", func() bool {
 		n, err := em.Store.PendingDeliveries(context.Background())
-		return err == nil && n == 0
+		return err == nil && n == 0 &&
+			count(t, db, em.Name, "SELECT COALESCE(SUM(attempts), 0) FROM deliveries") == count(t, db, em.Name, "SELECT COUNT(*) FROM delivery_attempts WHERE redeliver = 0")
 	})
 }
 

@@ -32,6 +32,8 @@ type Config struct {
 	// Emulator, when set, turns the emulator controls on (`sunlamp serve --emulator`): reset,
 	// snapshot loading, the clock and faults. nil leaves them answering 404 (see emulator.go).
 	Emulator *Emulator
+	// Webhooks sends redeliveries (the webhook dispatcher); nil leaves RedeliverEvent answering 404.
+	Webhooks Redeliverer
 	// RateLimit, when above 0, limits each key to that many requests a second (with a burst of as
 	// many), answering 429 with Retry-After beyond it, as the service throttles.
 	RateLimit int
@@ -55,6 +57,7 @@ type Server struct {
 	// emu is the emulator's state, nil unless Config.Emulator; limiter nil without a rate limit.
 	// intercept, nil when both are, may answer an authorized request before its handler (emulator.go).
 	emu           *emulator
+	webhooks      Redeliverer
 	limiter       *rateLimiter
 	intercept     func(w http.ResponseWriter, r *http.Request, op string) bool
 	appOperations map[string]bool // the operationIds of the app routes, which faults may name

@@ -175,13 +175,16 @@ func (s *Store) ReleaseDeliveryClaims(ctx context.Context, worker string) error 
 // holds SQLite's writer for long.
 const pruneBatch = 1000
 
-// PruneDeliveries removes finished deliveries, and events that no delivery needs, older than before,
-// a batch per transaction.
+// PruneDeliveries removes finished deliveries, events that no delivery needs, and the flight
+// recorder's attempts, older than before, a batch per transaction.
 func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) error {
 	ms := before.UnixMilli()
 	for _, q := range []string{
 		"DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries WHERE status <> 'pending' AND finished_at < ? LIMIT ?)",
 		"DELETE FROM events WHERE seq IN (SELECT e.seq FROM events e WHERE e.created_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?)",
+		// The webhook flight recorder's attempts, and its marks of erased users (emulator_recorder.go).
+		"DELETE FROM delivery_attempts WHERE id IN (SELECT id FROM delivery_attempts WHERE created_at < ? LIMIT ?)",
+		"DELETE FROM recorder_erasures WHERE user_id IN (SELECT user_id FROM recorder_erasures WHERE erased_at < ? LIMIT ?)",
 	} {
 		for {
 			var n int64

@@ -66,6 +66,7 @@ var allResets = []string{
 	"DELETE FROM conversations",
 	"DELETE FROM devices",
 	"DELETE FROM clients",
+	"DELETE FROM visitor_sessions",
 	"DELETE FROM users",
 	"DELETE FROM switchboard_integrations",
 	"DELETE FROM switchboards",

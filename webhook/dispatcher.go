@@ -66,6 +66,9 @@ type Config struct {
 	ReleaseAllClaims bool
 	// UserAgent is sent with every delivery ("Sunlamp").
 	UserAgent string
+	// Recorder, when set, keeps a record of every attempt: the webhook flight recorder
+	// (recorder.go).
+	Recorder AttemptRecorder
 }
 
 // Dispatcher delivers due deliveries. Run it once per process; several processes sharing a
@@ -241,6 +244,7 @@ func (d *Dispatcher) finish(ctx context.Context) {
 			// The leases will end and the deliveries be sent again: at least once.
 			d.cfg.Logger.Error("webhook: record delivery results", "error", err.Error(), "count", len(batch))
 		}
+		d.recordAttempts(ctx, batch)
 		d.Wake() // what followed a finished delivery in its conversation is now first in line
 	}
 }
@@ -273,6 +277,7 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 		if err := d.cfg.Store.FinishDeliveries(ctx, d.cfg.Clock.Now(), results); err != nil {
 			return total, err
 		}
+		d.recordAttempts(ctx, results)
 		total += len(ds)
 	}
 }
@@ -347,8 +352,21 @@ func nonRecoverable(status int) bool {
 	return false
 }
 
-// attempt makes one attempt of dl and says what became of it.
+// attempt makes one attempt of dl and says what became of it, with the recorder's record of it.
 func (d *Dispatcher) attempt(ctx context.Context, dl sunlamp.Delivery) sunlamp.DeliveryResult {
+	if dl.Attempt > MaxAttempts {
+		return d.send(ctx, dl, nil) // not an attempt: nothing is sent
+	}
+	rec, start := d.newRecord(dl)
+	r := d.send(ctx, dl, rec)
+	finishRecord(rec, start, dl, r)
+	r.Record = rec
+	return r
+}
+
+// send makes one attempt of dl and says what became of it, filling rec (when not nil) with what it
+// sent and got.
+func (d *Dispatcher) send(ctx context.Context, dl sunlamp.Delivery, rec *sunlamp.DeliveryAttempt) sunlamp.DeliveryResult {
 	r := sunlamp.DeliveryResult{ID: dl.ID, ClaimedBy: dl.ClaimedBy, Attempt: dl.Attempt}
 	log := d.cfg.Logger.With("webhook_id", dl.Webhook.ID, "event_id", dl.Event.ID, "attempt", dl.Attempt)
 	if dl.Attempt > MaxAttempts { // claimed again after a crash on its last attempt
@@ -375,9 +393,10 @@ func (d *Dispatcher) attempt(ctx context.Context, dl sunlamp.Delivery) sunlamp.D
 	h.Set("webhook-id", dl.Event.ID)
 	h.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
 	h.Set("webhook-signature", Sign(dl.Webhook.Secret, dl.Event.ID, ts, body))
+	recordRequest(rec, h, body)
 	resp, err := d.cfg.Client.Do(req)
 	if err == nil {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		recordResponse(rec, resp) // reads the first 64 KB of the body, as is done without a recorder
 		resp.Body.Close()
 		r.Status = resp.StatusCode
 	}

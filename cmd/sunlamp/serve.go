@@ -166,7 +166,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	dispatcher := webhook.New(webhook.Config{
 		Store: store, Render: api.EventRenderer(store), Logger: log,
 		ReleaseAllClaims: store.OwnsDatabase(), UserAgent: "Sunlamp/" + version(), Poll: c.webhookPoll,
-		Clock: em.clockOrNil(),
+		Clock: em.clockOrNil(), Recorder: store, // the webhook flight recorder serves every mode
 	})
 	if err := em.start(ctx, store, dispatcher); err != nil {
 		return err
@@ -183,7 +183,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}()
 
 	srv := &http.Server{
-		Handler:           api.NewServer(api.Config{Store: store, BaseURL: c.baseURL, Logger: log, Clock: em.clockOrNil(), Emulator: em.api(dispatcher), RateLimit: c.rateLimit}),
+		Handler:           api.NewServer(api.Config{Store: store, BaseURL: c.baseURL, Logger: log, Clock: em.clockOrNil(), Emulator: em.api(dispatcher), Webhooks: dispatcher, RateLimit: c.rateLimit}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    api.ServeMaxHeaderBytes, // the API answers over 64 KiB itself, in its envelope

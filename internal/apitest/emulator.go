@@ -48,11 +48,11 @@ func NewEmulatorEnvDSN(t testing.TB, name, dsn string, mods ...func(*api.Config)
 		t.Fatalf("open %s store: %v", name, err)
 	}
 	e := &EmulatorEnv{Env: &Env{Name: name, Store: st, DSN: dsn}, VClock: clock}
-	e.Dispatcher = webhook.New(webhook.Config{Store: st, Render: api.EventRenderer(st), Clock: clock,
+	e.Dispatcher = webhook.New(webhook.Config{Store: st, Render: api.EventRenderer(st), Clock: clock, Recorder: st,
 		Timeout: 5 * time.Second, ReleaseAllClaims: st.OwnsDatabase()})
 	ts := httptest.NewUnstartedServer(nil)
 	e.URL = "http://" + ts.Listener.Addr().String()
-	cfg := api.Config{Store: st, BaseURL: e.URL, Clock: clock,
+	cfg := api.Config{Store: st, BaseURL: e.URL, Clock: clock, Webhooks: e.Dispatcher,
 		Emulator: &api.Emulator{Clock: clock, ClockMoved: e.Dispatcher.ClockMoved}}
 	for _, m := range mods {
 		m(&cfg)
