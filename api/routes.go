@@ -91,6 +91,10 @@ func (s *Server) routes() {
 	s.handle("POST /_sunlamp/v1/apps/{appId}/faults", accountApp, s.handleCreateFault)
 	s.handle("GET /_sunlamp/v1/apps/{appId}/faults", accountApp, s.handleListFaults)
 	s.handle("DELETE /_sunlamp/v1/apps/{appId}/faults/{faultId}", accountApp, s.handleDeleteFault)
+	// The webhook flight recorder (issue 15), in every mode.
+	s.handle("GET /_sunlamp/v1/apps/{appId}/deliveries", accountApp, s.handleListDeliveries)
+	s.handle("GET /_sunlamp/v1/apps/{appId}/deliveries/{deliveryId}", accountApp, s.handleGetDelivery)
+	s.handle("POST /_sunlamp/v1/apps/{appId}/events/{eventId}/redeliver", accountApp, s.handleRedeliverEvent)
 
 	// Customer side (issue 14): the channel simulator's other deliveries, the web messenger page and its endpoints, with a visitor credential
 	// (webmessenger.go; webPublic routes are rate limited by address instead).
