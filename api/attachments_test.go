@@ -20,7 +20,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
-	_ "github.com/mattn/go-sqlite3"
+	_ "modernc.org/sqlite"
 
 	"github.com/sunlamp/sunlamp"
 	"github.com/sunlamp/sunlamp/internal/apitest"
@@ -138,7 +138,7 @@ func storedBlobs(t testing.TB, e *apitest.Env) (blobs, rows int) {
 	if e.Name == "postgres" {
 		db, err = sql.Open("pgx", e.DSN)
 	} else {
-		db, err = sql.Open("sqlite3", "file:"+e.Store.Path()+"?mode=ro")
+		db, err = sql.Open("sqlite", "file:"+e.Store.Path()+"?mode=ro")
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
-	_ "github.com/mattn/go-sqlite3"
+	_ "modernc.org/sqlite"
 
 	"github.com/sunlamp/sunlamp"
 	"github.com/sunlamp/sunlamp/internal/apitest"
@@ -60,7 +60,7 @@ func rawDB(t *testing.T, e *apitest.Env) (*sql.DB, func(string) string) {
 	var err error
 	rebind := func(q string) string { return q }
 	if strings.HasPrefix(e.DSN, "sqlite:") {
-		db, err = sql.Open("sqlite3", "file:"+strings.TrimPrefix(e.DSN, "sqlite:")+"?_busy_timeout=10000")
+		db, err = sql.Open("sqlite", "file:"+strings.TrimPrefix(e.DSN, "sqlite:")+"?_busy_timeout=10000")
 	} else {
 		db, err = sql.Open("pgx", e.DSN)
 		rebind = func(q string) string {

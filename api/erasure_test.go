@@ -89,7 +89,7 @@ func openRawDB(t *testing.T, name, dsn string) *sql.DB {
 	var db *sql.DB
 	var err error
 	if name == "sqlite" {
-		db, err = sql.Open("sqlite3", "file:"+strings.TrimPrefix(dsn, "sqlite:")+"?_query_only=1")
+		db, err = sql.Open("sqlite", "file:"+strings.TrimPrefix(dsn, "sqlite:")+"?_query_only=1")
 	} else {
 		db, err = sql.Open("pgx", dsn)
 	}

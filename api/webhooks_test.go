@@ -280,7 +280,7 @@ func countEventsContaining(t *testing.T, e *apitest.Env, values ...string) int {
 	t.Helper()
 	driver, dsn := "pgx", e.DSN
 	if strings.HasPrefix(dsn, "sqlite:") {
-		driver, dsn = "sqlite3", "file:"+strings.TrimPrefix(dsn, "sqlite:")+"?mode=ro"
+		driver, dsn = "sqlite", "file:"+strings.TrimPrefix(dsn, "sqlite:")+"?mode=ro"
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {

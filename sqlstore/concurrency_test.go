@@ -36,7 +36,7 @@ func openStore(t *testing.T, name string, opts ...sqlstore.Option) (*sqlstore.St
 	t.Cleanup(func() { st.Close() })
 	var db *sql.DB
 	if name == "sqlite" {
-		db, err = sql.Open("sqlite3", "file:"+strings.TrimPrefix(dsn, "sqlite:")+"?_query_only=1")
+		db, err = sql.Open("sqlite", "file:"+strings.TrimPrefix(dsn, "sqlite:")+"?_query_only=1")
 	} else {
 		db, err = sql.Open("pgx", dsn)
 	}

@@ -9,55 +9,60 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
-	sqlite3 "github.com/mattn/go-sqlite3"
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/sunlamp/sunlamp"
 )
 
 // sqlitePragmas apply to every connection: WAL so readers never block the writer, a busy timeout
 // instead of immediate SQLITE_BUSY, foreign keys for ON DELETE CASCADE, FULL sync so that an
-// acknowledged write survives power loss, and secure_delete so that deleted or overwritten content is
-// zeroed in the database file instead of left in free pages.
-//
-// The driver is github.com/mattn/go-sqlite3 (cgo), chosen over modernc.org/sqlite for its read and
-// batch-commit speed (README, Speed). It runs these DSN parameters on every new connection.
-var sqlitePragmas = [][2]string{
-	{"_journal_mode", "WAL"},
-	{"_busy_timeout", "10000"},
-	{"_foreign_keys", "1"},
-	{"_synchronous", "FULL"},
-	{"_secure_delete", "on"},
-	{"_stmt_cache_size", "128"}, // reuse prepared statements (the PostMessage batches use a few fixed shapes)
-}
-
-// sqliteDriver is mattn's driver with the pragmas its DSN cannot name. temp_store = MEMORY keeps
+// acknowledged write survives power loss, secure_delete so that deleted or overwritten content is
+// zeroed in the database file instead of left in free pages, and temp_store = MEMORY, which keeps
 // SQLite's temporary files in memory, above all the statement journal that a multi-row write inside a
 // transaction keeps (to undo that statement alone): a PostMessage batch's multi-row INSERT spilled it
 // into a temporary file, a quarter of the writer's pwrite calls. In memory it costs no I/O, and no
-// temporary file can hold a copy of personal data.
-const sqliteDriver = "sunlamp-sqlite3"
-
-func init() {
-	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		_, err := c.Exec("PRAGMA temp_store = MEMORY", nil)
-		return err
-	}})
+// temporary file can hold a copy of personal data. checkSQLitePragmas reads every one of them back.
+//
+// The driver is modernc.org/sqlite, SQLite compiled to Go: no C compiler is needed to build, install
+// or cross-compile Sunlamp, and at the HTTP level it is within a few percent of the cgo driver
+// (README, Speed). It runs these DSN parameters on every new connection.
+var sqlitePragmas = [][2]string{
+	{"_journal_mode", "WAL"},
+	{"_busy_timeout", strconv.Itoa(sqliteBusyTimeoutMS)},
+	{"_foreign_keys", "1"},
+	{"_synchronous", "FULL"},
+	{"_pragma", "secure_delete(on)"},
+	{"_pragma", "temp_store(MEMORY)"},
 }
+
+// sqliteBusyTimeoutMS is how long a connection waits for a lock before SQLITE_BUSY.
+const sqliteBusyTimeoutMS = 10000
+
+// sqliteDriver is modernc.org/sqlite's driver with a statement cache (sqlite_stmtcache.go).
+const sqliteDriver = "sunlamp-sqlite"
 
 func sqliteDSN(path string, write bool) string {
 	v := url.Values{}
 	for _, p := range sqlitePragmas {
-		v.Set(p[0], p[1])
+		v.Add(p[0], p[1])
 	}
 	if write {
 		v.Set("_txlock", "immediate") // take the write lock at BEGIN, never upgrade mid-transaction
 	} else {
 		v.Set("_query_only", "1")
 	}
-	return "file:" + path + "?" + v.Encode()
+	return "file:" + sqliteURIPath(path) + "?" + v.Encode()
+}
+
+// sqliteURIPath escapes what a file: URI would read as its query or fragment ('?', '#') or as an
+// escape ('%'), so that any file name opens the file it names.
+func sqliteURIPath(path string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(path))
 }
 
 func init() { dialects["sqlite"] = sqliteDialect }
@@ -153,43 +158,44 @@ func (s *Store) Path() string { return s.path }
 
 // classifySQLite maps SQLite result codes to the store's error kinds.
 func classifySQLite(err error) error {
-	var se sqlite3.Error
+	var se *sqlite.Error
 	if !errors.As(err, &se) {
 		return nil
 	}
-	switch se.ExtendedCode {
-	case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
+	switch se.Code() { // the extended code: the driver turns extended result codes on
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		return errUnique
-	case sqlite3.ErrConstraintForeignKey:
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 		return errForeignKey
 	}
-	switch se.Code {
-	case sqlite3.ErrBusy, sqlite3.ErrLocked:
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 		return sunlamp.ErrBusy
 	}
 	return nil
 }
 
-// checkSQLitePragmas reads back the pragmas that durability and cascades depend on, since a driver
-// silently ignores DSN parameters it does not know.
+// checkSQLitePragmas reads back the pragmas that durability, privacy and cascades depend on, on
+// each pool, since a driver silently ignores DSN parameters it does not know.
 func checkSQLitePragmas(s *Store) error {
 	for _, db := range []*sql.DB{s.write, s.read} {
 		var mode string
-		var fk, secure, temp int
-		if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
-			return err
+		var fk, secure, temp, sync, busy int
+		for _, p := range []struct {
+			pragma string
+			dst    any
+		}{
+			{"journal_mode", &mode}, {"foreign_keys", &fk}, {"secure_delete", &secure},
+			{"temp_store", &temp}, {"synchronous", &sync}, {"busy_timeout", &busy},
+		} {
+			if err := db.QueryRow("PRAGMA " + p.pragma).Scan(p.dst); err != nil {
+				return fmt.Errorf("read pragma %s: %w", p.pragma, err)
+			}
 		}
-		if err := db.QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil {
-			return err
-		}
-		if err := db.QueryRow("PRAGMA secure_delete").Scan(&secure); err != nil {
-			return err
-		}
-		if err := db.QueryRow("PRAGMA temp_store").Scan(&temp); err != nil {
-			return err
-		}
-		if mode != "wal" || fk != 1 || secure != 1 || temp != 2 {
-			return fmt.Errorf("sqlite pragmas did not apply: journal_mode=%s foreign_keys=%d secure_delete=%d temp_store=%d", mode, fk, secure, temp)
+		// temp_store 2 is MEMORY, synchronous 2 is FULL.
+		if mode != "wal" || fk != 1 || secure != 1 || temp != 2 || sync != 2 || busy != sqliteBusyTimeoutMS {
+			return fmt.Errorf("sqlite pragmas did not apply: journal_mode=%s foreign_keys=%d secure_delete=%d temp_store=%d synchronous=%d busy_timeout=%d",
+				mode, fk, secure, temp, sync, busy)
 		}
 	}
 	return nil

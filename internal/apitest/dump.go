@@ -13,7 +13,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
-	_ "github.com/mattn/go-sqlite3"
+	_ "modernc.org/sqlite"
 )
 
 // MustDumpState returns everything the env's store holds: every row of every table of its database
@@ -37,7 +37,7 @@ func (e *Env) MustDumpState(tb testing.TB) map[string][]string {
 	case "sqlite":
 		// Read-only, through a connection of its own: the store's pools are left alone. sqlite_sequence
 		// (AUTOINCREMENT counters) is a table like any other here.
-		db, err = sql.Open("sqlite3", "file:"+e.Store.Path()+"?mode=ro")
+		db, err = sql.Open("sqlite", "file:"+e.Store.Path()+"?mode=ro")
 		tablesQuery = `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`
 	default:
 		tb.Fatalf("dump state: unknown store %q", e.Name)
