@@ -7,18 +7,18 @@ import "time"
 type Event struct {
 	ID             string
 	AppID          string
-	Type           string // the webhook trigger, e.g. "conversation:message"
-	ConversationID string // the conversation it concerns, if any: events of one conversation are delivered in order
-	UserID         string // the user whose data it may carry, if any: erasure rewrites these events
-	IntegrationID  string // the integration that caused it, if any
-	Data           []byte // JSON of EventData: a snapshot taken when the change committed
+	Type           string    // the webhook trigger, e.g. "conversation:message"
+	ConversationID string    // the conversation it concerns, if any: events of one conversation are delivered in order
+	UserID         string    // the user whose data it may carry, if any: erasure rewrites these events
+	IntegrationID  string    // the integration that caused it, if any
+	Data           EventData // a snapshot taken when the change committed
 	CreatedAt      time.Time
 }
 
 // EventData is the snapshot an event carries: the domain values its webhook payload is rendered
 // from at delivery time (with or without the full user and source, per webhook). Fields that do not
-// apply to an event type stay zero. The store keeps it in a schema of its own; it never leaves the
-// server as is.
+// apply to an event type stay zero. The store keeps it in a schema of its own (sqlstore's
+// snapshot.go); it never leaves the server as is.
 type EventData struct {
 	User         *User
 	Conversation *Conversation
@@ -41,10 +41,6 @@ type EventData struct {
 	ActionMetadata Metadata
 	// ActionError is the error of a switchboard:*:failure event.
 	ActionError *EventError
-	// Extra holds the values written by code that does not set the fields above yet (a client
-	// event's "reason"; the switchboard state that the fan-out trigger adds to conversation
-	// events), wire-ready.
-	Extra map[string]any
 }
 
 // EventError is the error a :failure event reports.

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,8 +23,8 @@ func EventRenderer(users sunlamp.UserStore) func(ev sunlamp.Event, wh sunlamp.We
 		if ev.Type != "conversation:message" || ev.UserID == "" {
 			return RenderEventPayload(ev, wh)
 		}
-		data, err := decodeEventData(ev.Data)
-		if err != nil || data.User != nil || data.Message == nil || data.Message.Author.UserID != ev.UserID {
+		data := ev.Data
+		if data.User != nil || data.Message == nil || data.Message.Author.UserID != ev.UserID {
 			return RenderEventPayload(ev, wh)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -51,11 +50,7 @@ func EventRenderer(users sunlamp.UserStore) func(ev sunlamp.Event, wh sunlamp.We
 				return nil, fmt.Errorf("render %s event: read source: %w", ev.Type, err)
 			}
 		}
-		b, err := json.Marshal(data)
-		if err != nil {
-			return nil, err
-		}
-		ev.Data = b
+		ev.Data = data
 		return RenderEventPayload(ev, wh)
 	}
 }
@@ -64,10 +59,7 @@ func EventRenderer(users sunlamp.UserStore) func(ev sunlamp.Event, wh sunlamp.We
 // ({id, externalId, authenticated, ...}) unless wh.IncludeFullUser, and sources without their
 // client and device unless wh.IncludeFullSource. It is the webhook dispatcher's RenderFunc.
 func RenderEventPayload(ev sunlamp.Event, wh sunlamp.Webhook) (json.RawMessage, error) {
-	data, err := decodeEventData(ev.Data)
-	if err != nil {
-		return nil, fmt.Errorf("render %s event: %w", ev.Type, err)
-	}
+	data := ev.Data
 	r := eventRenderer{data: data, fullUser: wh.IncludeFullUser, fullSource: wh.IncludeFullSource}
 	p := map[string]any{}
 	if data.Conversation != nil {
@@ -75,12 +67,8 @@ func RenderEventPayload(ev sunlamp.Event, wh sunlamp.Webhook) (json.RawMessage, 
 			p["conversation"] = switchboardConversationOut(*data.Conversation, data.Switchboard)
 		} else {
 			c := conversationTruncatedOut(*data.Conversation)
-			if si := data.Switchboard.Active; si != nil {
-				c.ActiveSwitchboardIntegration = switchboardRefOut(si)
-			}
-			if si := data.Switchboard.Pending; si != nil {
-				c.PendingSwitchboardIntegration = switchboardRefOut(si)
-			}
+			c.ActiveSwitchboardIntegration = switchboardRefOut(data.Switchboard.Active)
+			c.PendingSwitchboardIntegration = switchboardRefOut(data.Switchboard.Pending)
 			p["conversation"] = c
 		}
 	}
@@ -113,40 +101,11 @@ func RenderEventPayload(ev sunlamp.Event, wh sunlamp.Webhook) (json.RawMessage, 
 	if e := data.ActionError; e != nil {
 		p["error"] = eventErrorWire{Code: e.Code, Message: e.Message}
 	}
-	// Extra values are wire-ready (a client event's reason).
-	for k, v := range data.Extra {
-		p[k] = v
-	}
-	// The switchboard state the fan-out trigger adds to a conversation event belongs in its
-	// conversation.
-	if c, ok := p["conversation"].(conversationTruncatedWire); ok {
-		if v, ok := p["activeSwitchboardIntegration"]; ok {
-			c.ActiveSwitchboardIntegration = v
-		}
-		if v, ok := p["pendingSwitchboardIntegration"]; ok {
-			c.PendingSwitchboardIntegration = v
-		}
-		delete(p, "activeSwitchboardIntegration")
-		delete(p, "pendingSwitchboardIntegration")
-		p["conversation"] = c
-	}
 	b, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("render %s event: %w", ev.Type, err)
 	}
 	return b, nil
-}
-
-// decodeEventData decodes the JSON of an EventData, numbers as json.Number.
-func decodeEventData(b []byte) (sunlamp.EventData, error) {
-	var data sunlamp.EventData
-	if len(b) == 0 {
-		return data, nil
-	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	err := d.Decode(&data)
-	return data, err
 }
 
 type eventRenderer struct {
@@ -180,8 +139,8 @@ type conversationTruncatedWire struct {
 	Metadata map[string]any `json:"metadata,omitempty"`
 
 	// The switchboard state when the event was written.
-	ActiveSwitchboardIntegration  any `json:"activeSwitchboardIntegration,omitempty"`
-	PendingSwitchboardIntegration any `json:"pendingSwitchboardIntegration,omitempty"`
+	ActiveSwitchboardIntegration  *switchboardRefWire `json:"activeSwitchboardIntegration,omitempty"`
+	PendingSwitchboardIntegration *switchboardRefWire `json:"pendingSwitchboardIntegration,omitempty"`
 }
 
 // switchboardConversationWire is the conversation of a switchboard event: the spec's

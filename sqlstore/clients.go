@@ -83,8 +83,8 @@ func (t tx) updateClient(ctx context.Context, c sunlamp.Client) error {
 
 // emitClientEvent writes a client:* event about c of u with reason.
 func (t tx) emitClientEvent(ctx context.Context, typ string, u sunlamp.User, c sunlamp.Client, reason string) error {
-	data := eventJSON(sunlamp.EventData{User: &u, Client: &c, Extra: map[string]any{"reason": reason}})
-	return t.emit(ctx, sunlamp.Event{Type: typ, AppID: u.AppID, UserID: u.ID, IntegrationID: c.IntegrationID, Data: data})
+	return t.emit(ctx, sunlamp.Event{Type: typ, AppID: u.AppID, UserID: u.ID, IntegrationID: c.IntegrationID,
+		Data: sunlamp.EventData{User: &u, Client: &c, Reason: reason}})
 }
 
 // CreateClient stores a pending client of the user and emits client:add (reason channelLinking).
@@ -104,7 +104,7 @@ func (s *Store) CreateClient(ctx context.Context, appID, idOrExternalID string, 
 		if err := t.insertClient(ctx, c); err != nil {
 			return err
 		}
-		d := sunlamp.EventData{User: &u, Client: &c, Extra: map[string]any{"reason": "channelLinking"}}
+		d := sunlamp.EventData{User: &u, Client: &c, Reason: "channelLinking"}
 		ev := sunlamp.Event{Type: "client:add", AppID: appID, UserID: u.ID, IntegrationID: c.IntegrationID}
 		if c.TargetConversationID != "" {
 			conv, err := scanConversation(t.queryRow(ctx, "SELECT "+conversationColumns+" FROM conversations WHERE id = ? AND app_id = ?", c.TargetConversationID, appID))
@@ -113,7 +113,7 @@ func (s *Store) CreateClient(ctx context.Context, appID, idOrExternalID string, 
 			}
 			d.Conversation, ev.ConversationID = &conv, conv.ID
 		}
-		ev.Data = eventJSON(d)
+		ev.Data = d
 		return t.emit(ctx, ev)
 	})
 	if err != nil {

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -72,15 +71,6 @@ func (t tx) memberUser(ctx context.Context, appID string, ref sunlamp.Participan
 		return u, notFound(err, sunlamp.ErrUserNotFound, "get user")
 	}
 	return u, nil
-}
-
-// eventJSON encodes the snapshot of an event.
-func eventJSON(d sunlamp.EventData) []byte {
-	b, err := json.Marshal(d)
-	if err != nil { // only unencodable metadata could get here, and metadata is validated
-		panic(fmt.Sprintf("sqlstore: encode event data: %v", err))
-	}
-	return b
 }
 
 // CreateConversation stores a conversation with its participants and emits conversation:create.
@@ -174,7 +164,7 @@ func (t tx) insertConversation(ctx context.Context, c sunlamp.Conversation, user
 		data.User = &users[0]
 		ev.UserID = users[0].ID
 	}
-	ev.Data = eventJSON(data)
+	ev.Data = data
 	return c, t.emit(ctx, ev)
 }
 
@@ -277,7 +267,7 @@ func (t tx) deleteConversation(ctx context.Context, c sunlamp.Conversation) erro
 		return err
 	}
 	return t.emit(ctx, sunlamp.Event{Type: "conversation:remove", AppID: c.AppID, ConversationID: c.ID,
-		Data: eventJSON(sunlamp.EventData{Conversation: &c})})
+		Data: sunlamp.EventData{Conversation: &c}})
 }
 
 // ---- Participants ----
@@ -363,7 +353,7 @@ func (s *Store) JoinConversation(ctx context.Context, appID, conversationID stri
 			}
 		}
 		return t.emit(ctx, sunlamp.Event{Type: "conversation:join", AppID: appID, ConversationID: c.ID, UserID: u.ID,
-			Data: eventJSON(sunlamp.EventData{Conversation: &c, User: &u})})
+			Data: sunlamp.EventData{Conversation: &c, User: &u}})
 	})
 	if err != nil {
 		return p, fmt.Errorf("join conversation: %w", err)
@@ -432,7 +422,7 @@ func (s *Store) LeaveConversation(ctx context.Context, appID, conversationID str
 			return nil
 		}
 		return t.emit(ctx, sunlamp.Event{Type: "conversation:leave", AppID: appID, ConversationID: c.ID, UserID: u.ID,
-			Data: eventJSON(sunlamp.EventData{Conversation: &c, User: &u})})
+			Data: sunlamp.EventData{Conversation: &c, User: &u}})
 	})
 	if err != nil {
 		return fmt.Errorf("leave conversation: %w", err)
@@ -480,8 +470,8 @@ func (s *Store) PostActivity(ctx context.Context, appID, conversationID string, 
 				return err
 			}
 		}
-		data.Activity = snapshotActivity(a)
-		ev.Data = eventJSON(data)
+		data.Activity = &a
+		ev.Data = data
 		ev.CreatedAt = now
 		return t.emit(ctx, ev)
 	})

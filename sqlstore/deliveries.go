@@ -15,9 +15,6 @@ import (
 // emit the events of their changes in the change's transaction; Emit is for events that accompany
 // no change of the store: tools, tests and benchmarks.
 func (s *Store) Emit(ctx context.Context, ev sunlamp.Event) error {
-	if ev.Data == nil {
-		ev.Data = []byte("{}")
-	}
 	return s.inTx(ctx, func(t tx) error { return t.emit(ctx, ev) })
 }
 
@@ -99,7 +96,9 @@ func (s *Store) ClaimDeliveries(ctx context.Context, worker string, now time.Tim
 			w.CreatedAt = sunlamp.FromMillis(wCreated)
 			d.FirstAttemptAt = sunlamp.FromMillis(first)
 			d.Event.ConversationID, d.Event.UserID, d.Event.IntegrationID = conv.String, user.String, integ.String
-			d.Event.Data = []byte(data)
+			if d.Event.Data, err = decodeEventData(data); err != nil {
+				return fmt.Errorf("event %s: %w", d.Event.ID, err)
+			}
 			d.Event.CreatedAt = sunlamp.FromMillis(evCreated)
 			out = append(out, d)
 		}

@@ -256,7 +256,10 @@ func (s *Store) Event(ctx context.Context, appID, id string) (sunlamp.Event, err
 		return ev, notFound(err, sunlamp.ErrEventNotFound, "get event")
 	}
 	ev.ConversationID, ev.UserID, ev.IntegrationID = conv.String, user.String, integ.String
-	ev.Data, ev.CreatedAt = []byte(data), sunlamp.FromMillis(created)
+	ev.CreatedAt = sunlamp.FromMillis(created)
+	if ev.Data, err = decodeEventData(data); err != nil {
+		return ev, fmt.Errorf("get event %s: %w", ev.ID, err)
+	}
 	return ev, nil
 }
 

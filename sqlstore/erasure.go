@@ -4,7 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
+	"reflect"
+	"sync"
 
 	"github.com/sunlamp/sunlamp"
 )
@@ -16,8 +17,9 @@ import (
 //     `profile: {}`, so locale goes too) — one row;
 //   - the displayName, avatarUrl, info and raw of each of the user's clients, and the info, push
 //     token and appVersion of each of its devices — a handful of rows;
-//   - the copies of those values in the event outbox (snapshots taken for webhooks), found through
-//     the events_by_user index — as many rows as the user has undelivered or retained events;
+//   - the copies of those values in the event outbox (snapshots taken for webhooks): the fields the
+//     snapshot schema marks personal:"erase" (snapshot.go), found through the events_by_user
+//     index — as many rows as the user has undelivered or retained events;
 //
 // and nothing else, because nothing else holds them: messages render their author's name and avatar
 // from the user and clients when read. Kept: id, externalId, brandId, signedUpAt, identities, the
@@ -73,9 +75,10 @@ func (s *Store) eraseLogs(ctx context.Context) {
 // erased fields cleared.
 func (t tx) scrubEvents(ctx context.Context, userID string) error {
 	// conversation:message events are left out, through the events_with_snapshots partial index:
-	// their snapshot of a user-authored message carries no name or avatar (snapshotMessage), so the
-	// cost does not grow with the user's messages, only with its other events still in the outbox
-	// (conversation:create, client:*, activities), which the outbox prunes after delivery.
+	// their snapshot of a user-authored message carries no name or avatar (evAuthorOf; tested by
+	// TestMessageSnapshotHoldsNothingToErase), so the cost does not grow with the user's messages,
+	// only with its other events still in the outbox (conversation:create, client:*, activities),
+	// which the outbox prunes after delivery.
 	// The user was found in appID and ids are unique across apps, so user_id alone scopes the query
 	// (an app_id condition invites PostgreSQL to AND in events_by_app, which grows with the app).
 	rows, err := t.query(ctx, "SELECT id, data FROM events WHERE user_id = ? AND type <> 'conversation:message'", userID)
@@ -97,12 +100,16 @@ func (t tx) scrubEvents(ctx context.Context, userID string) error {
 		return err
 	}
 	for _, e := range evs {
-		data, changed, err := scrubEventData([]byte(e.data), userID)
+		s, err := decodeSnapshot(e.data)
 		if err != nil {
 			return fmt.Errorf("scrub event %s: %w", e.id, err)
 		}
-		if !changed {
+		if !scrubSnapshot(s, userID) {
 			continue
+		}
+		data, err := json.Marshal(s)
+		if err != nil {
+			return fmt.Errorf("scrub event %s: %w", e.id, err)
 		}
 		if _, err := t.exec(ctx, "UPDATE events SET data = ? WHERE id = ?", string(data), e.id); err != nil {
 			return err
@@ -111,117 +118,82 @@ func (t tx) scrubEvents(ctx context.Context, userID string) error {
 	return nil
 }
 
-// scrubEventData clears the user's personal data in the JSON of a sunlamp.EventData: the profile
-// and metadata of the user, the channel data of the user's client, and any copy of the user's name
-// or avatar in a message author. It works on the generic JSON so that it clears fields of types
-// that other parts of Sunlamp add to events without knowing them.
-func scrubEventData(data []byte, userID string) ([]byte, bool, error) {
-	var v map[string]any
-	d := json.NewDecoder(strings.NewReader(string(data)))
-	d.UseNumber()
-	if err := d.Decode(&v); err != nil {
-		return nil, false, err
-	}
-	if !scrubValue(v, userID) {
-		return data, false, nil
-	}
-	out, err := json.Marshal(v)
-	return out, true, err
+// scrubSnapshot clears the personal data of the user userID in s, by the marks of the schema
+// (snapshot.go): in every struct that belongs to the user, the fields marked erase. A struct belongs
+// to the user when its owner field is userID, and so do the structs inside it that name no owner of
+// their own (a user's profile). It reports whether it changed anything.
+func scrubSnapshot(s *snapshot, userID string) bool {
+	return scrub(reflect.ValueOf(s).Elem(), userID, false)
 }
 
-// snapshotMessage returns m as an outbox event keeps it: a user author's displayName and avatarUrl
-// are not copied (they are the user's, read from the user whenever the message is shown), so that
-// erasing the user's profile needs no visit to the user's message events.
-func snapshotMessage(m sunlamp.Message) *sunlamp.Message {
-	if m.Author.Type == sunlamp.AuthorUser {
-		m.Author.DisplayName, m.Author.AvatarURL = "", ""
+// scrub is scrubSnapshot on any value of the schema; owned says whether v is inside a struct that
+// belongs to the user.
+func scrub(v reflect.Value, userID string, owned bool) bool {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return false
+		}
+		return scrub(v.Elem(), userID, owned)
+	case reflect.Slice:
+		changed := false
+		for i := range v.Len() {
+			changed = scrub(v.Index(i), userID, owned) || changed
+		}
+		return changed
+	case reflect.Struct:
+	default:
+		return false
 	}
-	return &m
-}
-
-// snapshotActivity returns a as an outbox event keeps it: a user author's displayName and avatarUrl
-// are not copied (the webhook renders them from the user snapshot, which erasure scrubs).
-func snapshotActivity(a sunlamp.Activity) *sunlamp.Activity {
-	if a.Author.Type == sunlamp.AuthorUser {
-		a.Author.DisplayName, a.Author.AvatarURL = "", ""
+	p := scrubPlanOf(v.Type())
+	if p.owner >= 0 {
+		owned = v.Field(p.owner).String() == userID
 	}
-	return &a
-}
-
-// scrubValue walks a decoded JSON value and clears, in every object that belongs to userID, whether
-// it is a domain snapshot (Go field names) or a wire-ready value (camelCase, as in Extra):
-//   - a user (its "ID"/"id" is userID and it has a profile): the profile's personal fields and the
-//     metadata;
-//   - a client or a message or activity author (its "UserID"/"userId" is userID): the display name,
-//     avatar, info and raw.
-//
-// It reports whether it changed anything.
-func scrubValue(v any, userID string) bool {
 	changed := false
-	switch x := v.(type) {
-	case map[string]any:
-		clear := func(keys ...string) {
-			for _, k := range keys {
-				if val, ok := x[k]; ok && !isEmptyJSON(val) {
-					x[k] = emptyLike(val)
-					changed = true
-				}
-			}
-		}
-		for _, idKey := range []string{"ID", "id"} {
-			if id, _ := x[idKey].(string); id != userID {
-				continue
-			}
-			for _, profileKey := range []string{"Profile", "profile"} {
-				p, ok := x[profileKey].(map[string]any)
-				if !ok {
-					continue
-				}
-				for _, k := range []string{"GivenName", "Surname", "Email", "AvatarURL", "Locale", "givenName", "surname", "email", "avatarUrl", "locale"} {
-					if s, _ := p[k].(string); s != "" {
-						delete(p, k)
-						changed = true
-					}
-				}
-				clear("Metadata", "metadata")
-			}
-		}
-		for _, k := range []string{"UserID", "userId"} {
-			if uid, _ := x[k].(string); uid == userID {
-				clear("DisplayName", "AvatarURL", "Info", "Raw", "displayName", "avatarUrl", "info", "raw")
-			}
-		}
-		for _, val := range x {
-			if scrubValue(val, userID) {
+	if owned {
+		for _, i := range p.erase {
+			if f := v.Field(i); !f.IsZero() {
+				f.SetZero()
 				changed = true
 			}
 		}
-	case []any:
-		for _, val := range x {
-			if scrubValue(val, userID) {
-				changed = true
-			}
-		}
+	}
+	for _, i := range p.walk {
+		changed = scrub(v.Field(i), userID, owned) || changed
 	}
 	return changed
 }
 
-func isEmptyJSON(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case string:
-		return x == ""
-	case map[string]any:
-		return len(x) == 0
-	}
-	return false
+// scrubPlan is what scrub does with a struct type of the schema, read from its fields' marks once.
+type scrubPlan struct {
+	owner int   // the field marked owner, -1 if none
+	erase []int // the fields marked erase
+	walk  []int // the fields that hold structs: structs, and pointers and slices of them
 }
 
-// emptyLike returns the empty value of v's JSON type: "" for a string, null otherwise.
-func emptyLike(v any) any {
-	if _, ok := v.(string); ok {
-		return ""
+var scrubPlans sync.Map // reflect.Type -> *scrubPlan
+
+func scrubPlanOf(t reflect.Type) *scrubPlan {
+	if p, ok := scrubPlans.Load(t); ok {
+		return p.(*scrubPlan)
 	}
-	return nil
+	p := &scrubPlan{owner: -1}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		switch f.Tag.Get("personal") {
+		case "owner":
+			p.owner = i
+		case "erase":
+			p.erase = append(p.erase, i)
+		}
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct {
+			p.walk = append(p.walk, i)
+		}
+	}
+	scrubPlans.Store(t, p)
+	return p
 }

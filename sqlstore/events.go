@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/sunlamp/sunlamp"
 )
@@ -27,8 +28,12 @@ func (t tx) emit(ctx context.Context, ev sunlamp.Event) error {
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = t.s.now()
 	}
+	data, err := encodeEventData(ev.Data)
+	if err != nil {
+		return fmt.Errorf("encode %s event: %w", ev.Type, err)
+	}
 	t.outboxChanged()
-	_, err := t.exec(ctx, "INSERT INTO events (id, app_id, type, conversation_id, user_id, integration_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		ev.ID, ev.AppID, ev.Type, nullStr(ev.ConversationID), nullStr(ev.UserID), nullStr(ev.IntegrationID), string(ev.Data), ev.CreatedAt.UnixMilli())
+	_, err = t.exec(ctx, "INSERT INTO events (id, app_id, type, conversation_id, user_id, integration_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		ev.ID, ev.AppID, ev.Type, nullStr(ev.ConversationID), nullStr(ev.UserID), nullStr(ev.IntegrationID), string(data), ev.CreatedAt.UnixMilli())
 	return err
 }

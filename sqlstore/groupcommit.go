@@ -266,13 +266,13 @@ func acceptMessages(live []*postRequest, users map[string]bool, convs map[string
 	return accepted
 }
 
-// conversationsJSON encodes the conversations of the evented messages as the batch leaves them:
-// the events carry them, encoded once per conversation.
+// conversationsJSON encodes the snapshots of the conversations of the evented messages as the batch
+// leaves them: the events carry them, encoded once per conversation.
 func conversationsJSON(evented []*postRequest, convs map[string]*sunlamp.Conversation) (map[string][]byte, error) {
 	convJSON := make(map[string][]byte, len(convs))
 	for _, r := range evented {
 		if convJSON[r.m.ConversationID] == nil {
-			b, err := json.Marshal(convs[r.m.ConversationID])
+			b, err := json.Marshal(evConversationOf(convs[r.m.ConversationID]))
 			if err != nil {
 				return nil, err
 			}
@@ -360,11 +360,11 @@ func insertEventsStmt(part []*postRequest, convJSON map[string][]byte) stmt {
 		}
 		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
 		m := r.m
-		// The JSON of sunlamp.EventData{Conversation, Message}, put together from its parts.
-		data := make([]byte, 0, 32+len(convJSON[m.ConversationID])+len(r.event))
-		data = append(data, `{"Conversation":`...)
+		// The snapshot of sunlamp.EventData{Conversation, Message}, put together from its parts.
+		data := make([]byte, 0, len(messageEventHead)+len(convJSON[m.ConversationID])+len(messageEventMid)+len(r.event)+1)
+		data = append(data, messageEventHead...)
 		data = append(data, convJSON[m.ConversationID]...)
-		data = append(data, `,"Message":`...)
+		data = append(data, messageEventMid...)
 		data = append(data, r.event...)
 		data = append(data, '}')
 		args = append(args, sunlamp.NewID(), m.AppID, "conversation:message", m.ConversationID, nullStr(m.Author.UserID),

@@ -162,7 +162,11 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 		if err != nil {
 			return err
 		}
-		return t.emit(ctx, sunlamp.Event{Type: "user:remove", AppID: appID, UserID: userID, Data: []byte(removed.String)})
+		data, err := decodeEventData(removed.String)
+		if err != nil {
+			return fmt.Errorf("user:remove of %s: %w", userID, err)
+		}
+		return t.emit(ctx, sunlamp.Event{Type: "user:remove", AppID: appID, UserID: userID, Data: data})
 	})
 	return done, err
 }

@@ -610,7 +610,7 @@ func (s *Store) ApplySwitchboardAction(ctx context.Context, appID, conversationI
 		}
 		failed = err // a failure of the state machine is answered once its event is committed
 		return t.emit(ctx, sunlamp.Event{Type: ch.EventType, AppID: appID, ConversationID: conversationID, IntegrationID: a.CallerIntegrationID,
-			Data: eventJSON(ch.Event)})
+			Data: ch.Event})
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", a.Type, err)

@@ -274,7 +274,10 @@ func (s *Store) DeleteUser(ctx context.Context, appID, idOrExternalID string) er
 		// is emitted when the removal is complete (purgeStep), since the spec says a user is
 		// "considered completely deleted once the webhook is fired"; until then the snapshot waits
 		// in the purge row.
-		data := eventJSON(sunlamp.EventData{User: &sunlamp.User{ID: u.ID, AppID: u.AppID, ExternalID: u.ExternalID, BrandID: u.BrandID, SignedUpAt: u.SignedUpAt}})
+		data, err := encodeEventData(sunlamp.EventData{User: &sunlamp.User{ID: u.ID, AppID: u.AppID, ExternalID: u.ExternalID, BrandID: u.BrandID, SignedUpAt: u.SignedUpAt}})
+		if err != nil {
+			return err
+		}
 		_, err = t.exec(ctx, "INSERT INTO user_purges (user_id, app_id, created_at, removed_event) VALUES (?, ?, ?, ?)", u.ID, appID, now, string(data))
 		return err
 	})

@@ -161,7 +161,7 @@ func (s *Store) LoginVisitor(ctx context.Context, in sunlamp.VisitorLogin) (sunl
 
 // emitUserEvent writes a user:* event about u.
 func (t tx) emitUserEvent(ctx context.Context, typ string, u sunlamp.User, data sunlamp.EventData) error {
-	return t.emit(ctx, sunlamp.Event{Type: typ, AppID: u.AppID, UserID: u.ID, Data: eventJSON(data)})
+	return t.emit(ctx, sunlamp.Event{Type: typ, AppID: u.AppID, UserID: u.ID, Data: data})
 }
 
 // mergeUsers moves everything of the discarded user d into the surviving user k and deletes d:

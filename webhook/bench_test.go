@@ -88,8 +88,8 @@ func benchmarkDelivery(b *testing.B, storeName string) {
 			defer wg.Done()
 			for i := w; i < total; i += writers {
 				c := convs[i%len(convs)]
-				data, _ := json.Marshal(sunlamp.EventData{Conversation: &sunlamp.Conversation{ID: c, AppID: app.ID, Type: "sdkGroup",
-					Metadata: sunlamp.Metadata{"n": strconv.Itoa(i)}}})
+				data := sunlamp.EventData{Conversation: &sunlamp.Conversation{ID: c, AppID: app.ID, Type: "sdkGroup",
+					Metadata: sunlamp.Metadata{"n": strconv.Itoa(i)}}}
 				ev := sunlamp.Event{ID: sunlamp.NewID(), AppID: app.ID, Type: "conversation:remove", ConversationID: c, Data: data}
 				mu.Lock()
 				committed[ev.ID] = time.Now() // replaced by the commit time below; set first so a fast delivery finds it
@@ -161,7 +161,7 @@ func BenchmarkDrain(b *testing.B) {
 			}
 			for i := range b.N {
 				c := strconv.Itoa(i % 64)
-				data, _ := json.Marshal(sunlamp.EventData{Conversation: &sunlamp.Conversation{ID: c, Type: "sdkGroup"}})
+				data := sunlamp.EventData{Conversation: &sunlamp.Conversation{ID: c, Type: "sdkGroup"}}
 				if err := st.Emit(ctx, sunlamp.Event{AppID: app.ID, Type: "conversation:remove", ConversationID: c, Data: data}); err != nil {
 					b.Fatal(err)
 				}
@@ -208,7 +208,7 @@ func BenchmarkClaimBehindFailingTarget(b *testing.B) {
 				b.Fatal(err)
 			}
 			emit := func(c string) {
-				data, _ := json.Marshal(sunlamp.EventData{Conversation: &sunlamp.Conversation{ID: c, Type: "sdkGroup"}})
+				data := sunlamp.EventData{Conversation: &sunlamp.Conversation{ID: c, Type: "sdkGroup"}}
 				if err := st.Emit(ctx, sunlamp.Event{AppID: app.ID, Type: "conversation:remove", ConversationID: c, Data: data}); err != nil {
 					b.Fatal(err)
 				}

@@ -69,8 +69,7 @@ func (f *fixture) emit(t testing.TB, typ, conversationID string) sunlamp.Event {
 	if conversationID != "" {
 		data.Conversation = &sunlamp.Conversation{ID: conversationID, AppID: f.app, Type: sunlamp.ConversationPersonal}
 	}
-	b, _ := json.Marshal(data)
-	ev := sunlamp.Event{ID: sunlamp.NewID(), AppID: f.app, Type: typ, ConversationID: conversationID, UserID: u.ID, Data: b, CreatedAt: f.clock.Now()}
+	ev := sunlamp.Event{ID: sunlamp.NewID(), AppID: f.app, Type: typ, ConversationID: conversationID, UserID: u.ID, Data: data, CreatedAt: f.clock.Now()}
 	if err := f.store.Emit(context.Background(), ev); err != nil {
 		t.Fatalf("emit: %v", err)
 	}
@@ -142,11 +141,7 @@ func TestDeliveryHeadersSignatureAndShape(t *testing.T) {
 }
 
 func userID(t testing.TB, ev sunlamp.Event) string {
-	var d sunlamp.EventData
-	if err := json.Unmarshal(ev.Data, &d); err != nil {
-		t.Fatal(err)
-	}
-	return d.User.ID
+	return ev.Data.User.ID
 }
 
 func TestTriggersAndIncludeFullUser(t *testing.T) {
