@@ -62,13 +62,15 @@ type ClockStore interface {
 
 // SnapshotStore exports an app as a snapshot document and loads one.
 type SnapshotStore interface {
-	// Snapshot returns the app's snapshot document (see the README, "Emulator controls"). It
-	// returns app_not_found when the app does not exist.
-	Snapshot(ctx context.Context, appID string) ([]byte, error)
-	// LoadSnapshot creates the app of a snapshot document in account accountID, keeping every id,
-	// and returns its id. It returns a 400 error naming the field for a document it cannot load,
-	// and a 409 conflict when an id of the document is taken.
-	LoadSnapshot(ctx context.Context, accountID string, doc []byte) (string, error)
+	// Snapshot returns the app's snapshot document (see the README, "Emulator controls"). The
+	// media URLs of messages that start with baseURL + "/attachments/v2/" (the server's own) are
+	// written relative to the server. It returns app_not_found when the app does not exist.
+	Snapshot(ctx context.Context, appID, baseURL string) ([]byte, error)
+	// LoadSnapshot creates the app of a snapshot document in account accountID, keeping every id
+	// (relative media URLs made absolute with baseURL), and returns its id. It returns a 400 error
+	// naming the field for a document it cannot load, and a 409 conflict when an id of the
+	// document is taken.
+	LoadSnapshot(ctx context.Context, accountID, baseURL string, doc []byte) (string, error)
 }
 
 // DeliveryAttempt is one attempt to deliver an event to a webhook, as the webhook flight recorder

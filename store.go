@@ -16,6 +16,7 @@ type Store interface {
 	ResetStore
 	ClockStore
 	RecorderStore
+	SnapshotStore
 	ConversionEventStore
 	InteractiveDataStore
 	// Ping answers nil when the store can answer queries.

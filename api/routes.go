@@ -88,6 +88,8 @@ func (s *Server) routes() {
 	s.handle("POST /_sunlamp/v1/apps/{appId}/reset", accountApp, s.handleResetApp)
 	s.handle("GET /_sunlamp/v1/clock", accountOnly, s.handleGetClock)
 	s.handle("POST /_sunlamp/v1/clock", accountOnly, s.handleMoveClock)
+	s.handle("GET /_sunlamp/v1/apps/{appId}/snapshot", accountApp, s.handleGetSnapshot)
+	s.handleLimited("POST /_sunlamp/v1/snapshots", accountOnly, maxSnapshotBody, s.handleLoadSnapshot)
 	s.handle("POST /_sunlamp/v1/apps/{appId}/faults", accountApp, s.handleCreateFault)
 	s.handle("GET /_sunlamp/v1/apps/{appId}/faults", accountApp, s.handleListFaults)
 	s.handle("DELETE /_sunlamp/v1/apps/{appId}/faults/{faultId}", accountApp, s.handleDeleteFault)

@@ -98,6 +98,9 @@ Flags:
 	if c.baseURL != "" && !strings.HasPrefix(c.baseURL, "http://") && !strings.HasPrefix(c.baseURL, "https://") {
 		return c, fmt.Errorf("--base-url must be an http:// or https:// URL")
 	}
+	if c.load != "" && !c.emulator {
+		return c, errors.New("--load needs --emulator: loading snapshots is an emulator control")
+	}
 	if c.rateLimit < 0 {
 		return c, errors.New("--rate-limit must be 0 (no limit) or more")
 	}
@@ -156,6 +159,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}()
 	if err := ensureAccountKey(ctx, store, c, c.baseURL, stderr); err != nil {
+		return err
+	}
+	if err := loadSnapshotFile(ctx, store, c, log); err != nil {
 		return err
 	}
 

@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 
@@ -71,4 +75,33 @@ func (e emulation) api(d *webhook.Dispatcher) *api.Emulator {
 		return nil
 	}
 	return &api.Emulator{Clock: e.clock, ClockMoved: d.ClockMoved}
+}
+
+// loadSnapshotFile loads the snapshot file of --load into the default account, unless its app
+// exists already (a restart on the same database keeps what the app became).
+func loadSnapshotFile(ctx context.Context, store *sqlstore.Store, c serveConfig, log *slog.Logger) error {
+	if c.load == "" {
+		return nil
+	}
+	data, err := os.ReadFile(c.load)
+	if err != nil {
+		return fmt.Errorf("--load: %w", err)
+	}
+	var head struct {
+		App struct {
+			ID string `json:"id"`
+		} `json:"app"`
+	}
+	if json.Unmarshal(data, &head) == nil && head.App.ID != "" {
+		if _, err := store.App(ctx, head.App.ID); err == nil {
+			log.Info("--load: the snapshot's app exists already; it is not loaded again", "file", c.load, "app_id", head.App.ID)
+			return nil
+		}
+	}
+	appID, err := store.LoadSnapshot(ctx, sunlamp.DefaultAccountID, c.baseURL, data)
+	if err != nil {
+		return fmt.Errorf("--load %s: %w", c.load, err)
+	}
+	log.Info("loaded the snapshot", "file", c.load, "app_id", appID)
+	return nil
 }
