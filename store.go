@@ -19,6 +19,7 @@ type Store interface {
 	SnapshotStore
 	ConversionEventStore
 	InteractiveDataStore
+	OAuthStore
 	// Ping answers nil when the store can answer queries.
 	Ping(ctx context.Context) error
 	// Close releases the store; on SQLite it checkpoints and truncates the write-ahead log.

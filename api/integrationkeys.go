@@ -8,7 +8,7 @@ import (
 
 // customIntegration returns the integration of the request's path, refusing other types than custom.
 func (s *Server) customIntegration(r *http.Request) (sunlamp.Integration, error) {
-	in, err := s.store.Integration(r.Context(), r.PathValue("appId"), r.PathValue("integrationId"))
+	in, err := channelIntegration(s.store.Integration(r.Context(), r.PathValue("appId"), r.PathValue("integrationId")))
 	if err != nil {
 		return in, err
 	}

@@ -155,6 +155,9 @@ func (s *Server) handleListIntegrations(w http.ResponseWriter, r *http.Request) 
 			}
 		}
 	}
+	if len(types) == 0 {
+		types = sunlamp.IntegrationTypes // not the OAuth integrations (channelIntegration)
+	}
 	list, cur, err := s.store.Integrations(r.Context(), r.PathValue("appId"), types, p)
 	if err != nil {
 		return err
@@ -173,7 +176,7 @@ func (s *Server) handleListIntegrations(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) handleGetIntegration(w http.ResponseWriter, r *http.Request) error {
-	in, err := s.store.Integration(r.Context(), r.PathValue("appId"), r.PathValue("integrationId"))
+	in, err := channelIntegration(s.store.Integration(r.Context(), r.PathValue("appId"), r.PathValue("integrationId")))
 	if err != nil {
 		return err
 	}
@@ -187,7 +190,7 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 		return err
 	}
 	appID, id := r.PathValue("appId"), r.PathValue("integrationId")
-	cur, err := s.store.Integration(r.Context(), appID, id)
+	cur, err := channelIntegration(s.store.Integration(r.Context(), appID, id))
 	if err != nil {
 		return err
 	}
@@ -239,6 +242,9 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 
 func (s *Server) handleDeleteIntegration(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("integrationId")
+	if _, err := channelIntegration(s.store.Integration(r.Context(), r.PathValue("appId"), id)); err != nil {
+		return err // an OAuth integration is removed as its owner removes it (handleDeleteOAuthIntegration)
+	}
 	if err := s.store.DeleteIntegration(r.Context(), r.PathValue("appId"), id); err != nil {
 		return err
 	}

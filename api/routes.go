@@ -121,6 +121,20 @@ func (s *Server) routes() {
 	s.handle("GET /_sunlamp/v1/apps/{appId}/conversations/{conversationId}/conversionEvents", appOrIntegration, s.handleListConversionEvents)
 	s.handle("POST /v2/apps/{appId}/conversations/{conversationId}/download", appOrIntegration, s.handleDownloadMessageRef)
 	s.handle("POST /_sunlamp/v1/apps/{appId}/interactiveData", appOrIntegration, s.handleRecordInteractiveData)
+	s.route("GET /oauth/authorize", s.handleAuthorize)
+	s.route("POST /oauth/token", s.handleGetToken)
+	s.handle("GET /v2/tokenInfo", oauthOnly, s.handleGetTokenInfo)
+	s.handle("DELETE /oauth/authorization", oauthOnly, s.handleRevokeAccess)
+	s.route("GET /oauth/consent", s.handleConsentPage)
+	s.route("POST /oauth/consent", s.handleConsent)
+	s.route("GET /oauth/assets/{asset}", s.handleOAuthAsset)
+	s.handle("POST /_sunlamp/v1/oauth/clients", accountOnly, s.handleCreateOAuthClient)
+	s.handle("GET /_sunlamp/v1/oauth/clients", accountOnly, s.handleListOAuthClients)
+	s.handle("GET /_sunlamp/v1/oauth/clients/{oauthClientId}", accountOnly, s.handleGetOAuthClient)
+	s.handle("PATCH /_sunlamp/v1/oauth/clients/{oauthClientId}", accountOnly, s.handleUpdateOAuthClient)
+	s.handle("DELETE /_sunlamp/v1/oauth/clients/{oauthClientId}", accountOnly, s.handleDeleteOAuthClient)
+	s.handle("GET /_sunlamp/v1/apps/{appId}/oauth/integrations", appAccess, s.handleListOAuthIntegrations)
+	s.handle("DELETE /_sunlamp/v1/apps/{appId}/oauth/integrations/{integrationId}", appAccess, s.handleDeleteOAuthIntegration)
 
 	// Console (issue 16): the page and its files (console.go), and what it needs beyond /v2, open
 	// to any client with a key: who the key is, an app's conversations, a conversation's live changes.

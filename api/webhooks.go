@@ -41,8 +41,9 @@ func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if in.Type != sunlamp.IntegrationCustom {
-		return sunlamp.Invalid("Webhooks are available only for custom integrations")
+	// OAuth integrations own webhooks too (the spec: custom or Sunshine Conversations Connect).
+	if in.Type != sunlamp.IntegrationCustom && !sunlamp.IsOAuthIntegrationType(in.Type) {
+		return sunlamp.Invalid("Webhooks are available only for custom and OAuth integrations")
 	}
 	wh, err := s.store.CreateWebhook(r.Context(), newWebhook(appID, integrationID, u))
 	if err != nil {
