@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sunlamp/sunlamp"
+	"github.com/sunlamp/sunlamp/metrics"
 )
 
 // GCPercent is the garbage collector's setting that `sunlamp serve` runs the server with when GOGC
@@ -42,10 +43,17 @@ type Config struct {
 	// deleted through another server process sharing the database as soon as its notification
 	// arrives; the TTL bounds it when notifications are lost. 0 means 5s.
 	KeyCacheTTL time.Duration
+	// Metrics, when set, records each request by operationId and status (`serve --metrics-addr`);
+	// nil measures nothing.
+	Metrics *metrics.Metrics
 }
 
 // Server serves the API.
 type Server struct {
+	// metrics, when set, and each route pattern's metrics, resolved at start (metrics.go).
+	metrics      *metrics.Metrics
+	routeMetrics map[string]*metrics.Route
+
 	store   sunlamp.Store
 	baseURL string
 	log     *slog.Logger
@@ -72,6 +80,7 @@ func NewServer(cfg Config) *Server {
 		baseURL: strings.TrimRight(cfg.BaseURL, "/"),
 		log:     cfg.Logger,
 		clock:   cfg.Clock,
+		metrics: cfg.Metrics,
 		mux:     http.NewServeMux(),
 		top:     http.NewServeMux(),
 	}
@@ -100,6 +109,7 @@ func NewServer(cfg Config) *Server {
 
 // route registers a handler of a route.
 func (s *Server) route(pattern string, h http.HandlerFunc) {
+	s.measureRoute(pattern, h)
 	s.mux.HandleFunc(pattern, h)
 	s.top.HandleFunc(pattern, h)
 }
@@ -152,6 +162,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if s.log.Enabled(r.Context(), slog.LevelInfo) {
 			s.log.Info("request", "request_id", id, "method", r.Method, "route", r.Pattern, "status", sw.status, "ms", time.Since(start).Milliseconds())
 		}
+		s.measure(r, sw.status, start)
 	}()
 	if headersTooLarge(r) {
 		writeJSON(sw, http.StatusRequestHeaderFieldsTooLarge, errorBody{Errors: []errorEntry{{"request_header_fields_too_large", "Request headers are too large"}}})
@@ -257,9 +268,11 @@ func (s *Server) handleLimited(pattern string, p policy, limit int64, h func(htt
 			return
 		}
 		if err := h(w, r); err != nil {
+			s.measureError(r, err)
 			s.writeError(w, r, err)
 		}
 	})
+	s.measureRoute(pattern, h) // by the handler's name (route saw the wrapper above)
 }
 
 // handleHealthz answers 200 only when the store answers.

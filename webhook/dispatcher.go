@@ -69,6 +69,33 @@ type Config struct {
 	// Recorder, when set, keeps a record of every attempt: the webhook flight recorder
 	// (recorder.go).
 	Recorder AttemptRecorder
+	// Metrics, when set, is told the outcome of every attempt and the store errors of the dispatcher.
+	Metrics Metrics
+}
+
+// Metrics receives what the dispatcher measures (metrics.Metrics implements it).
+type Metrics interface {
+	// Delivery records an attempt's outcome: "delivered", "retry" or "given_up".
+	Delivery(outcome string)
+	// StoreError records a failed store call, named by the store method ("ClaimDeliveries").
+	StoreError(op string)
+}
+
+// outcomeNames are the outcomes as Metrics names them.
+var outcomeNames = map[sunlamp.DeliveryOutcome]string{sunlamp.Delivered: "delivered", sunlamp.Retry: "retry", sunlamp.GiveUp: "given_up"}
+
+// measure tells the metrics, if any, what became of an attempt.
+func (d *Dispatcher) measure(r sunlamp.DeliveryResult) {
+	if d.cfg.Metrics != nil {
+		d.cfg.Metrics.Delivery(outcomeNames[r.Outcome])
+	}
+}
+
+// storeFailed tells the metrics, if any, that the store call op failed.
+func (d *Dispatcher) storeFailed(op string) {
+	if d.cfg.Metrics != nil {
+		d.cfg.Metrics.StoreError(op)
+	}
 }
 
 // Dispatcher delivers due deliveries. Run it once per process; several processes sharing a
@@ -191,6 +218,7 @@ loop:
 			ds, err := d.cfg.Store.ClaimDeliveries(ctx, d.worker, d.cfg.Clock.Now(), d.cfg.Lease, min(free, d.cfg.Batch))
 			if err != nil && ctx.Err() == nil {
 				d.cfg.Logger.Error("webhook: claim deliveries", "error", err.Error())
+				d.storeFailed("ClaimDeliveries")
 			}
 			claimed = len(ds)
 			for _, dl := range ds {
@@ -243,6 +271,7 @@ func (d *Dispatcher) finish(ctx context.Context) {
 		if err := d.cfg.Store.FinishDeliveries(ctx, d.cfg.Clock.Now(), batch); err != nil {
 			// The leases will end and the deliveries be sent again: at least once.
 			d.cfg.Logger.Error("webhook: record delivery results", "error", err.Error(), "count", len(batch))
+			d.storeFailed("FinishDeliveries")
 		}
 		d.recordAttempts(ctx, batch)
 		d.Wake() // what followed a finished delivery in its conversation is now first in line
@@ -252,6 +281,7 @@ func (d *Dispatcher) finish(ctx context.Context) {
 func (d *Dispatcher) prune(ctx context.Context) {
 	if err := d.cfg.Store.PruneDeliveries(ctx, d.cfg.Clock.Now().Add(-d.cfg.Retention)); err != nil && ctx.Err() == nil {
 		d.cfg.Logger.Error("webhook: prune deliveries", "error", err.Error())
+		d.storeFailed("PruneDeliveries")
 	}
 }
 
@@ -353,12 +383,13 @@ func nonRecoverable(status int) bool {
 }
 
 // attempt makes one attempt of dl and says what became of it, with the recorder's record of it.
-func (d *Dispatcher) attempt(ctx context.Context, dl sunlamp.Delivery) sunlamp.DeliveryResult {
+func (d *Dispatcher) attempt(ctx context.Context, dl sunlamp.Delivery) (r sunlamp.DeliveryResult) {
+	defer func() { d.measure(r) }()
 	if dl.Attempt > MaxAttempts {
 		return d.send(ctx, dl, nil) // not an attempt: nothing is sent
 	}
 	rec, start := d.newRecord(dl)
-	r := d.send(ctx, dl, rec)
+	r = d.send(ctx, dl, rec)
 	finishRecord(rec, start, dl, r)
 	r.Record = rec
 	return r

@@ -1,6 +1,7 @@
 // Command sunlamp is the Sunlamp server and its command line.
 //
 //	sunlamp serve      serve the Sunshine Conversations v2 API
+//	sunlamp backup     copy a running SQLite store
 //	sunlamp version    print the version
 package main
 
@@ -46,7 +47,8 @@ Usage:
                             (sunlamp users --help)
   sunlamp dsr ...           process data-subject requests in bulk: erase or delete many users,
                             resumable (sunlamp dsr --help)
-  sunlamp version           print the version
+  sunlamp backup ...        copy a running SQLite store consistently (sunlamp backup --help)
+  sunlamp version           print the version and the commit it was built from
 
 Example:
   sunlamp serve --addr 127.0.0.1:8090 --db sqlite:sunlamp.db
@@ -66,8 +68,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runUsers(ctx, args[1:], getenv, stdout, stderr)
 	case "dsr":
 		return runDSR(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "sunlamp", version())
+		fmt.Fprintln(stdout, versionLine())
 		return nil
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)

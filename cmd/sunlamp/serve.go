@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -15,11 +14,17 @@ import (
 
 	"github.com/sunlamp/sunlamp"
 	"github.com/sunlamp/sunlamp/api"
+	"github.com/sunlamp/sunlamp/metrics"
 	"github.com/sunlamp/sunlamp/sqlstore"
 	"github.com/sunlamp/sunlamp/webhook"
 )
 
+// version is the program's version: the one `make dist` stamps, else the module version `go install
+// ...@vX` records, else the source's.
 func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
 	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
 		return info.Main.Version
 	}
@@ -32,6 +37,8 @@ type serveConfig struct {
 	accountKeyID      string
 	accountKeySecret  string
 	logLevel          string
+	logFormat         string // text or json
+	metricsAddr       string // "": no metrics listener
 	mediaDir          string
 	webhookPoll       time.Duration // 0: the dispatcher's default
 	emulator          bool          // --emulator: reset, snapshot loading, the clock and faults
@@ -57,6 +64,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.BoolVar(&c.emulator, "emulator", envBool(getenv, "SUNLAMP_EMULATOR"), "turn on the emulator controls for tests: reset, snapshot loading, a virtual clock, faults (`SUNLAMP_EMULATOR`=true)")
 	fs.StringVar(&c.load, "load", env("SUNLAMP_LOAD", ""), "load the app of a snapshot file at start, keeping its ids, unless an app with its id exists (`SUNLAMP_LOAD`)")
 	fs.IntVar(&c.rateLimit, "rate-limit", envInt(getenv, "SUNLAMP_RATE_LIMIT"), "requests a second per key (burst as many), 429 with Retry-After beyond; 0 for no limit (`SUNLAMP_RATE_LIMIT`)")
+	fs.StringVar(&c.logFormat, "log-format", env("SUNLAMP_LOG_FORMAT", "text"), "text (key=value lines) or json (one object a line) (`SUNLAMP_LOG_FORMAT`)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", env("SUNLAMP_METRICS_ADDR", ""), "serve Prometheus metrics at http://ADDR/metrics on a listener of their own; off when empty (`SUNLAMP_METRICS_ADDR`)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: sunlamp serve [flags]
 
@@ -122,11 +131,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	log, err := newLogger(c.logFormat, c.logLevel, stderr)
+	if err != nil {
+		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(api.GCPercent)
 	}
@@ -158,6 +166,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			log.Error("close store", "error", err.Error())
 		}
 	}()
+	var m *metrics.Metrics // nil without --metrics-addr: nothing is measured
+	if c.metricsAddr != "" {
+		m = newMetrics(store)
+		addr, stopMetrics, err := serveMetrics(c.metricsAddr, m, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+		fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", addr)
+	}
 	if err := ensureAccountKey(ctx, store, c, c.baseURL, stderr); err != nil {
 		return err
 	}
@@ -173,6 +191,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Store: store, Render: api.EventRenderer(store), Logger: log,
 		ReleaseAllClaims: store.OwnsDatabase(), UserAgent: "Sunlamp/" + version(), Poll: c.webhookPoll,
 		Clock: em.clockOrNil(), Recorder: store, // the webhook flight recorder serves every mode
+		Metrics: dispatcherMetrics(m),
 	})
 	if err := em.start(ctx, store, dispatcher); err != nil {
 		return err
@@ -189,7 +208,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}()
 
 	srv := &http.Server{
-		Handler:           api.NewServer(api.Config{Store: store, BaseURL: c.baseURL, Logger: log, Clock: em.clockOrNil(), Emulator: em.api(dispatcher), Webhooks: dispatcher, RateLimit: c.rateLimit}),
+		Handler:           api.NewServer(api.Config{Store: store, BaseURL: c.baseURL, Logger: log, Clock: em.clockOrNil(), Emulator: em.api(dispatcher), Webhooks: dispatcher, RateLimit: c.rateLimit, Metrics: m}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    api.ServeMaxHeaderBytes, // the API answers over 64 KiB itself, in its envelope
