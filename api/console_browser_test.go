@@ -13,6 +13,7 @@ import (
 
 	"github.com/sunlamp/sunlamp/internal/apitest"
 	"github.com/sunlamp/sunlamp/internal/browsertest"
+	"github.com/sunlamp/sunlamp/internal/webhooktest"
 )
 
 // The console's browser test (issue 16): a developer's session in Debian's Chromium, through the
@@ -87,8 +88,18 @@ func (c *console) eval(expr string) string {
 // waitText waits until the main area shows text.
 func (c *console) waitText(text string) {
 	c.t.Helper()
-	browsertest.WaitFor(c.t, c.ctx, 10*time.Second, "the page to show "+text,
-		fmt.Sprintf(`document.body.innerText.includes(%s)`, jsString(text)))
+	c.waitFor("the page to show "+text, fmt.Sprintf(`document.body.innerText.includes(%s)`, jsString(text)))
+}
+
+// waitFor waits until a JavaScript expression is true; on failure it saves a screenshot of the page.
+func (c *console) waitFor(what, expr string) {
+	c.t.Helper()
+	wctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(wctx, chromedp.Poll[any](expr)); err != nil {
+		p := browsertest.Screenshot(c.t, c.ctx, c.dir, "console-failed.png")
+		c.t.Fatalf("waiting for %s (%s): %v; the page: %s", what, expr, err, p)
+	}
 }
 
 // ready waits for the view to have loaded.
@@ -172,4 +183,144 @@ func TestConsoleBrowser(t *testing.T) {
 	c.checkNames("app")
 	c.shot("console-app.png")
 	t.Logf("sign-in, app and key in %v", time.Since(start).Round(time.Millisecond))
+	app := "#/apps/" + appID
+
+	// A custom integration with a webhook to a loopback receiver.
+	receiver := webhooktest.NewReceiver(t, nil)
+	c.open(app + "/webhooks")
+	c.ready("webhooks")
+	c.fill("Integration name", "Coffee bot")
+	c.fill("Webhook URL", receiver.URL)
+	c.click("Create integration")
+	c.waitText("Integration created")
+	c.waitText(receiver.URL)
+	c.checkNames("webhooks")
+	c.shot("console-webhooks.png")
+
+	// A user, who writes in through the simulator from the user's page.
+	c.open(app + "/users")
+	c.ready("users")
+	c.click("Create a user")
+	c.fill("externalId", "jane-1")
+	c.fill("Given name", "Jane")
+	c.fill("Surname", "Doe")
+	c.fill("Email", "jane@example.org")
+	c.click("Create user")
+	c.waitText("Write in as this user")
+	c.fill("Message as Jane Doe", "Hi! Do you deliver?")
+	c.click("Send as customer")
+	c.click("Open the conversation")
+	c.ready("conversations")
+	c.waitArticle("Hi! Do you deliver?")
+	browsertest.WaitFor(t, ctx, 10*time.Second, "the live stream", `document.querySelector('.live.on') !== null`)
+	msg := consoleDelivered(t, receiver, "conversation:message", "Hi! Do you deliver?")
+	userID := msg["message"].(map[string]any)["author"].(map[string]any)["userId"].(string)
+
+	// The business answers from the page, with quick replies; the customer writes and the bot
+	// answers through the API, not the page: every message shows without a reload.
+	c.fill("Message as the business", "We do! **Which size?**")
+	c.click("Add quick reply")
+	c.fill("Action 1 text", "Large")
+	c.fill("Action 1 payload or URL", "SIZE_L")
+	c.click("Send as business")
+	c.waitArticle("Which size?")
+	consoleDelivered(t, receiver, "conversation:message", `"payload":"SIZE_L"`)
+	page := c.eval(`String(performance.timeOrigin)`)
+	apitest.MustStatus(t, e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/inbound", e.Account(), map[string]any{
+		"channel": "whatsapp", "user": map[string]any{"id": userID}, "client": map[string]any{"externalId": "console-jane-1"},
+		"content": map[string]any{"type": "text", "text": "Large, please. And a croissant?"}}), 201)
+	c.waitArticle("And a croissant?")
+	conv := msg["conversation"].(map[string]any)["id"].(string)
+	apitest.MustStatus(t, e.Do(t, "POST", "/v2/apps/"+appID+"/conversations/"+conv+"/messages", e.Account(), map[string]any{
+		"author": map[string]any{"type": "business", "displayName": "Coffee bot"},
+		"content": map[string]any{"type": "carousel", "items": []any{
+			map[string]any{"title": "Butter croissant", "description": "Baked this morning", "actions": []any{map[string]any{"type": "postback", "text": "Add croissant", "payload": "ADD_CROISSANT"}}},
+			map[string]any{"title": "Almond croissant", "description": "With frangipane", "actions": []any{map[string]any{"type": "link", "text": "See the menu", "uri": "https://example.org/menu"}}},
+		}}}), 201)
+	c.waitArticle("Almond croissant")
+	if again := c.eval(`String(performance.timeOrigin)`); again != page {
+		t.Errorf("the page was reloaded")
+	}
+	c.checkNames("conversation")
+	c.eval(`(window.scrollTo(0, 0), 'ok')`)
+	c.shot("console-conversation.png")
+
+	// The flight recorder shows the deliveries; one is delivered again.
+	c.open(app + "/deliveries")
+	c.ready("deliveries")
+	c.waitText("conversation:message")
+	browsertest.Eval[bool](t, ctx, `(() => { document.querySelector('details.attempt').open = true; return true })()`)
+	c.waitText("Response 200")
+	c.checkNames("deliveries")
+	c.shot("console-deliveries.png")
+	first := c.eval(`document.querySelector('details.attempt dd code').textContent`)
+	c.click("Redeliver")
+	c.waitText("Redelivered conversation:message event")
+	receiver.WaitFor(t, 10*time.Second, func(all []webhooktest.Received) bool { return receiver.Tries(first) >= 2 })
+
+	// Erase the user: a confirmation naming the user, a receipt, the cleared profile.
+	c.open(app + "/users/" + userID)
+	c.ready("users")
+	c.waitText("jane@example.org")
+	c.click("Erase personal information")
+	browsertest.WaitFor(t, ctx, 5*time.Second, "the confirmation", `document.querySelector('dialog[open] h2')?.textContent.includes('Jane Doe (externalId jane-1)')`)
+	c.shot("console-erase-confirm.png")
+	c.click("Erase personal information")
+	c.waitText("Personal information erased")
+	c.waitText("Profile: givenName, surname, email")
+	c.waitText("No profile fields are set.")
+	if got := c.eval(`document.querySelector('.receipt').innerText`); !strings.Contains(got, e.AccountKey.ID) {
+		t.Errorf("the receipt does not name the key:\n%s", got)
+	}
+	r := e.Do(t, "GET", "/v2/apps/"+appID+"/users/"+userID, e.Account(), nil)
+	if strings.Contains(string(r.Body), "Jane") || strings.Contains(string(r.Body), "jane@example.org") {
+		t.Errorf("the user after erasure: %s", r.Body)
+	}
+	c.checkNames("user")
+	c.shot("console-user-erased.png")
+
+	// The emulator: move the clock.
+	c.open(app + "/emulator")
+	c.ready("emulator")
+	c.fill("Advance by", "15m")
+	c.click("Advance clock")
+	c.waitText("15.0 minutes")
+	c.checkNames("emulator")
+	c.shot("console-emulator.png")
+
+	// The conversations list, and a conversation at phone width.
+	c.open(app + "/conversations")
+	c.ready("conversations")
+	c.waitText("Coffee bot: 1. Butter croissant")
+	c.shot("console-conversations.png")
+	browsertest.Do(t, ctx, 10*time.Second, "phone size", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	c.open(app + "/conversations/" + conv)
+	c.ready("conversations")
+	c.waitArticle("Almond croissant")
+	c.checkNames("conversation (phone)")
+	c.shot("console-conversation-phone.png")
+	t.Logf("done in %v", time.Since(start).Round(time.Millisecond))
+}
+
+// waitArticle waits until the page shows a message (role article) holding text.
+func (c *console) waitArticle(text string) {
+	c.t.Helper()
+	c.waitFor("a message with "+text, articleWith(text))
+}
+
+// consoleDelivered waits for the receiver to get an event of type typ whose body holds want, and
+// returns its payload.
+func consoleDelivered(t *testing.T, r *webhooktest.Receiver, typ, want string) map[string]any {
+	t.Helper()
+	var got map[string]any
+	r.WaitFor(t, 15*time.Second, func(all []webhooktest.Received) bool {
+		for _, g := range all {
+			if g.EventType == typ && strings.Contains(string(g.Body), want) {
+				got = g.Payload(t)
+				return true
+			}
+		}
+		return false
+	})
+	return got
 }
