@@ -115,7 +115,8 @@ func (t tx) scrubEvents(ctx context.Context, userID string) error {
 			return err
 		}
 	}
-	return nil
+	// The webhook flight recorder's copies: the payloads it recorded as sent (emulator_recorder.go).
+	return t.scrubRecorder(ctx, userID)
 }
 
 // scrubSnapshot clears the personal data of the user userID in s, by the marks of the schema

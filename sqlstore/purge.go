@@ -151,6 +151,10 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 		if _, err := t.exec(ctx, "DELETE FROM users WHERE id = ? AND app_id = ?", userID, appID); err != nil {
 			return err
 		}
+		// What the webhook flight recorder sent of the user's events goes with them.
+		if _, err := t.exec(ctx, "DELETE FROM delivery_attempts WHERE user_id = ?", userID); err != nil {
+			return err
+		}
 		// Another purger (a second process, or PurgeDeletedUsers beside the background one) may
 		// have finished first: then there is no purge row left and nothing to emit.
 		var removed sql.NullString

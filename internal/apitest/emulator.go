@@ -3,6 +3,7 @@ package apitest
 import (
 	"context"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +21,12 @@ type EmulatorEnv struct {
 	*Env
 	VClock     *sunlamp.VirtualClock
 	Dispatcher *webhook.Dispatcher
+	stop       func(testing.TB)
 }
+
+// Stop shuts the server down cleanly, as `sunlamp serve` does on SIGTERM: the HTTP server, then the
+// dispatcher, then the store (on SQLite, a checkpoint). Cleanup calls it too.
+func (e *EmulatorEnv) Stop(tb testing.TB) { e.stop(tb) }
 
 // ForEachStoreEmulated is ForEachStore with an EmulatorEnv.
 func ForEachStoreEmulated(t *testing.T, fn func(t *testing.T, e *EmulatorEnv)) {
@@ -68,16 +74,20 @@ func NewEmulatorEnvDSN(t testing.TB, name, dsn string, mods ...func(*api.Config)
 	done := make(chan error, 1)
 	st.OnOutbox(e.Dispatcher.Wake)
 	go func() { done <- e.Dispatcher.Run(dctx) }()
-	t.Cleanup(func() {
-		ts.Close()
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("stop dispatcher: %v", err)
-		}
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
+	var once sync.Once
+	e.stop = func(tb testing.TB) {
+		once.Do(func() {
+			ts.Close()
+			stop()
+			if err := <-done; err != nil {
+				tb.Errorf("stop dispatcher: %v", err)
+			}
+			if err := st.Close(); err != nil {
+				tb.Errorf("close store: %v", err)
+			}
+		})
+	}
+	t.Cleanup(func() { e.stop(t) })
 	e.AccountKey, err = st.CreateKey(ctx, sunlamp.Key{
 		ID: sunlamp.NewKeyID(sunlamp.PrefixAccountKey), Scope: sunlamp.ScopeAccount,
 		AccountID: sunlamp.DefaultAccountID, DisplayName: "test", Secret: sunlamp.NewSecret(),
