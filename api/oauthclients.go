@@ -308,3 +308,20 @@ func channelIntegration(in sunlamp.Integration, err error) (sunlamp.Integration,
 	}
 	return in, err
 }
+
+// ensureBuiltInIntegration installs a built-in OAuth client (zd:agentWorkspace) on the app when a
+// switchboard integration names its type: Zendesk apps have the Agent Workspace installed, so a
+// switchboard may link it without any authorization. Other types are left to the store, which
+// links the app's integration of that type (an OAuth client's once the app authorized it).
+func (s *Server) ensureBuiltInIntegration(ctx context.Context, appID, switchboardID, typ string) error {
+	c, ok := sunlamp.BuiltInOAuthClient(typ)
+	if !ok {
+		return nil
+	}
+	// Nothing is installed for a switchboard that does not exist.
+	if _, err := s.store.SwitchboardIntegrations(ctx, appID, switchboardID); err != nil {
+		return err
+	}
+	_, err := s.store.EnsureOAuthIntegration(ctx, appID, sunlamp.Integration{ID: sunlamp.NewID(), Type: c.ID, Status: "active", DisplayName: c.Name})
+	return err
+}

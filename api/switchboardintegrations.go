@@ -23,6 +23,9 @@ func (s *Server) handleCreateSwitchboardIntegration(w http.ResponseWriter, r *ht
 	if b.DeliverStandbyEvents.Set {
 		si.DeliverStandbyEvents = b.DeliverStandbyEvents.Value
 	}
+	if err := s.ensureBuiltInIntegration(r.Context(), si.AppID, si.SwitchboardID, si.IntegrationType); err != nil {
+		return err
+	}
 	si, err := s.store.CreateSwitchboardIntegration(r.Context(), si)
 	if err != nil {
 		return err
@@ -61,6 +64,9 @@ func (s *Server) handleUpdateSwitchboardIntegration(w http.ResponseWriter, r *ht
 	}
 	if b.IntegrationType.Set {
 		u.IntegrationType = &b.IntegrationType.Value
+		if err := s.ensureBuiltInIntegration(r.Context(), r.PathValue("appId"), r.PathValue("switchboardId"), b.IntegrationType.Value); err != nil {
+			return err
+		}
 	}
 	if b.DeliverStandbyEvents.Set {
 		u.DeliverStandbyEvents = &b.DeliverStandbyEvents.Value
