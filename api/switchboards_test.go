@@ -88,7 +88,8 @@ func TestSwitchboards(t *testing.T) {
 			{map[string]any{"name": "agent", "integrationId": botID}, 400, "bad_request", "integrationId " + botID + " is already linked to another switchboard integration of the switchboard"},
 			{map[string]any{"name": "agent", "integrationType": "custom"}, 400, "bad_request", "integrationType custom matches several integrations of the app: give integrationId instead"},
 			{map[string]any{"name": "agent", "integrationId": "5e4af71a81966cfff3ef6550"}, 404, "integration_not_found", "Integration not found"},
-			{map[string]any{"name": "agent", "integrationType": "zd:agentWorkspace"}, 404, "integration_not_found", "Integration not found"},
+			// An OAuth client's type the app has not authorized (zd:agentWorkspace is built in: TestSwitchboardOAuthTypes).
+			{map[string]any{"name": "agent", "integrationType": "partner-bot"}, 404, "integration_not_found", "Integration not found"},
 			{map[string]any{"name": "agent", "integrationId": agentID, "nextSwitchboardIntegrationId": "5e4af71a81966cfff3ef6550"}, 404, "switchboard_integration_not_found", "SwitchboardIntegration not found"},
 		} {
 			apitest.MustError(t, e.Do(t, "POST", sis, key, c.body), c.status, c.code, c.title)
