@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/sunlamp/sunlamp"
 	"github.com/sunlamp/sunlamp/internal/apitest"
@@ -148,14 +149,14 @@ func TestWebMessengerBrowser(t *testing.T) {
 
 	// The business replies: text in markdown, quick replies, a carousel with a postback.
 	sent := b.post(t, conv, map[string]any{"type": "text", "markdownText": "We do! **Oat, soy and almond**, see [our menu](https://example.org/menu)."})
-	browsertest.WaitFor(t, ctx, 5*time.Second, "the business's text", articleWith("Oat, soy and almond"))
+	browsertest.WaitFor(t, ctx, 15*time.Second, "the business's text", articleWith("Oat, soy and almond"))
 	t.Logf("a business message appeared on the page %v after its 201", time.Since(sent).Round(time.Millisecond))
 	b.post(t, conv, map[string]any{"type": "text", "text": "Which size?", "actions": []any{
 		map[string]any{"type": "reply", "text": "Small", "payload": "SIZE_S"},
 		map[string]any{"type": "reply", "text": "Large", "payload": "SIZE_L"},
 	}})
-	browsertest.WaitFor(t, ctx, 5*time.Second, "the quick replies", byName("Large"))
-	browsertest.Do(t, ctx, 5*time.Second, "tap a quick reply", chromedp.Click(chromedp.CSS(`#quick-replies button:nth-child(2)`)))
+	browsertest.WaitFor(t, ctx, 15*time.Second, "the quick replies", byName("Large"))
+	browsertest.Do(t, ctx, 15*time.Second, "tap a quick reply", chromedp.Click(chromedp.CSS(`#quick-replies button:nth-child(2)`)))
 	b.waitEvent(t, "conversation:message", `"content":{"payload":"SIZE_L","text":"Large","type":"text"}`)
 
 	b.post(t, conv, map[string]any{"type": "carousel", "items": []any{
@@ -165,25 +166,25 @@ func TestWebMessengerBrowser(t *testing.T) {
 		map[string]any{"title": "Cortado", "description": "Equal parts espresso and milk",
 			"actions": []any{map[string]any{"type": "postback", "text": "Order cortado", "payload": "ORDER_CORTADO"}}},
 	}})
-	browsertest.WaitFor(t, ctx, 5*time.Second, "the carousel", byName("Order flat white"))
+	browsertest.WaitFor(t, ctx, 15*time.Second, "the carousel", byName("Order flat white"))
 	// The page told the business it read the conversation.
 	b.waitEvent(t, "conversation:read", `"type":"user"`)
 
 	// Typing, both ways.
 	activity := "/v2/apps/" + b.appID + "/conversations/" + conv + "/activity"
 	apitest.MustStatus(t, e.Do(t, "POST", activity, b.key, map[string]any{"author": map[string]any{"type": "business", "displayName": "Sunny Bot"}, "type": "typing:start"}), 200)
-	browsertest.WaitFor(t, ctx, 5*time.Second, "the business typing", `document.getElementById('typing').textContent.includes('Sunny Bot is typing')`)
+	browsertest.WaitFor(t, ctx, 15*time.Second, "the business typing", `document.getElementById('typing').textContent.includes('Sunny Bot is typing')`)
 	apitest.MustStatus(t, e.Do(t, "POST", activity, b.key, map[string]any{"author": map[string]any{"type": "business"}, "type": "typing:stop"}), 200)
-	browsertest.WaitFor(t, ctx, 5*time.Second, "the business to stop typing", `document.getElementById('typing').textContent === ''`)
-	browsertest.Do(t, ctx, 5*time.Second, "type", chromedp.SendKeys(chromedp.CSS(`textarea[aria-label="Type a message"]`), "A cortado, please"))
+	browsertest.WaitFor(t, ctx, 15*time.Second, "the business to stop typing", `document.getElementById('typing').textContent === ''`)
+	browsertest.Do(t, ctx, 15*time.Second, "type", chromedp.SendKeys(chromedp.CSS(`textarea[aria-label="Type a message"]`), "A cortado, please"))
 	b.waitEvent(t, "conversation:typing", `"type":"typing:start"`, `"type":"user"`)
-	browsertest.Do(t, ctx, 5*time.Second, "send", chromedp.Click(chromedp.CSS(`#send`)))
+	browsertest.Do(t, ctx, 15*time.Second, "send", chromedp.Click(chromedp.CSS(`#send`)))
 	b.waitEvent(t, "conversation:typing", `"type":"typing:stop"`)
 	b.waitEvent(t, "conversation:message", "A cortado, please")
 
 	// The business reads: the page shows it under the visitor's last message.
 	apitest.MustStatus(t, e.Do(t, "POST", activity, b.key, map[string]any{"author": map[string]any{"type": "business"}, "type": "conversation:read"}), 200)
-	browsertest.WaitFor(t, ctx, 5*time.Second, "the business's read receipt", `document.querySelector('.seen') !== null`)
+	browsertest.WaitFor(t, ctx, 15*time.Second, "the business's read receipt", `document.querySelector('.seen') !== null`)
 
 	// An image upload goes round: attachments store, image message, webhook.
 	picture := lattePNG(t)
@@ -197,7 +198,7 @@ func TestWebMessengerBrowser(t *testing.T) {
 	if resp, body := fetch(t, "GET", mediaURL, nil); resp.StatusCode != 200 || !bytes.Equal(body, picture) {
 		t.Errorf("the uploaded image: got %d, %d bytes", resp.StatusCode, len(body))
 	}
-	browsertest.WaitFor(t, ctx, 5*time.Second, "the image on the page", `document.querySelector('article.msg-image img.media') !== null`)
+	browsertest.WaitFor(t, ctx, 15*time.Second, "the image on the page", `document.querySelector('article.msg-image img.media') !== null`)
 
 	// The bot answers with quick replies, for the picture.
 	b.post(t, conv, map[string]any{"type": "text", "text": "Anything else? Our beans: _single origin_, roasted in town.", "actions": []any{
@@ -205,10 +206,14 @@ func TestWebMessengerBrowser(t *testing.T) {
 		map[string]any{"type": "reply", "text": "A croissant", "payload": "CROISSANT"},
 		map[string]any{"type": "reply", "text": "Opening hours?", "payload": "HOURS"},
 	}})
-	browsertest.WaitFor(t, ctx, 5*time.Second, "the quick replies", byName("A croissant"))
+	browsertest.WaitFor(t, ctx, 15*time.Second, "the quick replies", byName("A croissant"))
 	browsertest.Screenshot(t, ctx, dir, "webmessenger-phone.png")
+	// The README's picture (docs/webmessenger.png): the same at 1x, to stay small.
+	browsertest.Do(t, ctx, 10*time.Second, "phone at 1x", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1), chromedp.EmulateMobile))
+	browsertest.WaitFor(t, ctx, 15*time.Second, "the page at 1x", `window.devicePixelRatio === 1`)
+	browsertest.Screenshot(t, ctx, dir, "webmessenger-readme.png")
 	browsertest.Do(t, ctx, 10*time.Second, "desktop size", chromedp.EmulateViewport(1280, 860))
-	browsertest.WaitFor(t, ctx, 5*time.Second, "the page at desktop size", `window.innerWidth === 1280`)
+	browsertest.WaitFor(t, ctx, 15*time.Second, "the page at desktop size", `window.innerWidth === 1280`)
 	browsertest.Screenshot(t, ctx, dir, "webmessenger-desktop.png")
 	t.Logf("screenshots in %s", dir)
 }
@@ -237,4 +242,88 @@ func lattePNG(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// TestWebMessengerContent shows every content and action type the spec has on the page, fills and
+// submits a form, and saves a screenshot of each, at phone width; then a prechat capture, several
+// conversations and a login with a user JWT.
+func TestWebMessengerContent(t *testing.T) {
+	e := apitest.NewEnv(t, "sqlite")
+	b := newBotEnv(t, e, map[string]any{"businessName": "Sunlamp Books", "brandColor": "3d348b", "actionColor": "3d348b",
+		"prechatCapture": map[string]any{"enabled": true, "fields": []any{
+			map[string]any{"type": "text", "name": "name", "label": "Your name"},
+			map[string]any{"type": "email", "name": "email", "label": "Your email"},
+		}}})
+	apitest.MustStatus(t, e.Do(t, "PATCH", "/v2/apps/"+b.appID, b.key, map[string]any{"settings": map[string]any{"multiConvoEnabled": true}}), 200)
+	ctx := browsertest.New(t)
+	dir := screenshotDir(t)
+	browsertest.Do(t, ctx, 20*time.Second, "open the page on a phone",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
+		chromedp.Navigate(e.URL+"/web/"+b.webID))
+	browsertest.WaitFor(t, ctx, 10*time.Second, "the prechat form", `document.querySelector('#prechat label') !== null && !document.getElementById('prechat').hidden`)
+
+	// Prechat capture: the answers are the first message, and fill the profile.
+	browsertest.Do(t, ctx, 10*time.Second, "fill the prechat form",
+		chromedp.SendKeys(chromedp.CSS(`#prechat-0`), "Ada Lovelace"),
+		chromedp.SendKeys(chromedp.CSS(`#prechat-1`), "ada@example.org"),
+		chromedp.Click(chromedp.CSS(`#prechat button[type=submit]`)))
+	msg := b.waitEvent(t, "conversation:message", `"type":"formResponse"`, "ada@example.org")
+	conv := msg["conversation"].(map[string]any)["id"].(string)
+	userID := msg["message"].(map[string]any)["author"].(map[string]any)["userId"].(string)
+	r := e.Do(t, "GET", usersPath(b.appID, userID), b.key, nil)
+	if !strings.Contains(string(r.Body), `"givenName":"Ada","surname":"Lovelace","email":"ada@example.org"`) {
+		t.Errorf("prechat profile: got %s", r.Body)
+	}
+
+	media := e.URL + "/web/assets/none.png"
+	b.post(t, conv, map[string]any{"type": "list", "items": []any{
+		map[string]any{"title": "Dune", "description": "Frank Herbert, 1965", "mediaUrl": media, "actions": []any{map[string]any{"type": "postback", "text": "Reserve Dune", "payload": "R_DUNE"}}},
+		map[string]any{"title": "Solaris", "description": "Stanisław Lem, 1961", "actions": []any{map[string]any{"type": "link", "text": "Read a sample", "uri": "https://example.org/solaris"}}},
+	}, "actions": []any{map[string]any{"type": "webview", "text": "Browse the shelves", "uri": "https://example.org/shelves", "fallback": "https://example.org/shelves"}}})
+	b.post(t, conv, map[string]any{"type": "location", "coordinates": map[string]any{"lat": 45.5262, "long": -73.5953}, "location": map[string]any{"name": "Our shop", "address": "5333 Av. Casgrain, Montréal"}})
+	b.post(t, conv, map[string]any{"type": "file", "mediaUrl": "https://example.org/catalogue.pdf", "altText": "Catalogue (spring).pdf"})
+	b.post(t, conv, map[string]any{"type": "text", "text": "Gift card?", "actions": []any{
+		map[string]any{"type": "buy", "text": "Gift card", "amount": 2500, "currency": "cad"},
+		map[string]any{"type": "locationRequest", "text": "Find the nearest shop"},
+	}})
+	b.post(t, conv, map[string]any{"type": "form", "fields": []any{
+		map[string]any{"type": "text", "name": "title", "label": "Which book?", "placeholder": "Title or author"},
+		map[string]any{"type": "select", "name": "format", "label": "Format", "options": []any{
+			map[string]any{"name": "paper", "label": "Paperback"}, map[string]any{"name": "ebook", "label": "E-book"}}},
+	}})
+	browsertest.WaitFor(t, ctx, 15*time.Second, "every message", `document.querySelectorAll('article').length === 6`)
+	for _, name := range []string{"Reserve Dune", "Read a sample", "Browse the shelves", "Gift card · CA$25.00", "Find the nearest shop", "Submit"} {
+		browsertest.WaitFor(t, ctx, 15*time.Second, "the action "+name, byName(name))
+	}
+	browsertest.WaitFor(t, ctx, 15*time.Second, "the location", articleWith("5333 Av. Casgrain"))
+	browsertest.WaitFor(t, ctx, 15*time.Second, "the file", articleWith("Catalogue (spring).pdf"))
+	browsertest.Screenshot(t, ctx, dir, "webmessenger-content-phone.png")
+	browsertest.Do(t, ctx, 15*time.Second, "scroll up", chromedp.Evaluate[chromedp.Void](`document.getElementById('log').scrollTop = 0`))
+	browsertest.Screenshot(t, ctx, dir, "webmessenger-content-top-phone.png")
+
+	// The form is filled and answered.
+	browsertest.Do(t, ctx, 10*time.Second, "fill the form",
+		chromedp.SendKeys(chromedp.CSS(`form.form input`), "The Left Hand of Darkness"),
+		chromedp.SetValue(chromedp.CSS(`form.form select`), "ebook"),
+		chromedp.Click(chromedp.CSS(`form.form button[type=submit]`)))
+	b.waitEvent(t, "conversation:message", `"type":"formResponse"`, "The Left Hand of Darkness", `"name":"ebook"`)
+	browsertest.WaitFor(t, ctx, 15*time.Second, "the form answered", byName("Submitted"))
+	browsertest.Screenshot(t, ctx, dir, "webmessenger-form-phone.png")
+
+	// Several conversations: a new one from the list.
+	browsertest.Do(t, ctx, 15*time.Second, "the conversation list", chromedp.Click(chromedp.CSS(`#back`)))
+	browsertest.WaitFor(t, ctx, 15*time.Second, "the new conversation button", byName("New conversation"))
+	browsertest.Do(t, ctx, 15*time.Second, "start another conversation", chromedp.Evaluate[chromedp.Void](byName("New conversation")+`.click()`))
+	b.waitEvent(t, "conversation:create", `"creationReason":"none"`)
+	browsertest.WaitFor(t, ctx, 15*time.Second, "the new, empty conversation", `document.querySelectorAll('article').length === 0 && !document.getElementById('conversation').hidden`)
+
+	// Login with a user JWT signed by an app key.
+	appKey := e.MustCreateAppKey(t, b.appID)
+	jwtText := string(token(t, jwt.SigningMethodHS256, appKey.ID, []byte(appKey.Secret), jwt.MapClaims{"scope": "user", "external_id": "ada-42"}))
+	q, _ := json.Marshal(jwtText)
+	browsertest.Do(t, ctx, 10*time.Second, "log in", chromedp.Evaluate[chromedp.Void](`window.sunlamp.login(`+string(q)+`)`, chromedp.EvalAwaitPromise))
+	upd := b.waitEvent(t, "user:update", `"reason":"authentication"`)
+	if u := upd["user"].(map[string]any); u["externalId"] != "ada-42" || u["id"] != userID {
+		t.Errorf("login: got user %v, want the visitor's user with externalId ada-42", u)
+	}
 }

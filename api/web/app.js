@@ -211,7 +211,8 @@ function addMessages(list) {
 
 const handlers = {
   businessName: () => $('business-name').textContent,
-  isSubmitted: (m) => state.submittedForms.has(m.id) || formAnswered(m),
+  isSubmitted: (m) => state.submittedForms.has(m.id),
+  formAnswer,
   async postback(m, a, button) {
     button.disabled = true;
     try {
@@ -250,18 +251,40 @@ const handlers = {
   },
 };
 
-// formAnswered reports whether a later message of the visitor answers form m's fields.
-function formAnswered(m) {
+// formAnswer returns the answers (by field name) of the visitor's later formResponse to form m's
+// fields, or null.
+function formAnswer(m) {
   const names = ((m.content || {}).fields || []).map((f) => f.name).sort().join(',');
-  return state.messages.some((x) => x.id > m.id && x.content && x.content.type === 'formResponse'
+  const r = state.messages.find((x) => x.id > m.id && x.content && x.content.type === 'formResponse'
     && (x.content.fields || []).map((f) => f.name).sort().join(',') === names);
+  if (!r) return null;
+  return Object.fromEntries(r.content.fields.map((f) => [f.name, f]));
 }
 
 function render() {
   const box = $('messages');
   const log = $('log');
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
-  box.replaceChildren(...state.messages.map((m) => renderMessage(m, handlers)));
+  const appended = state.messages.length !== box.children.length;
+  // Messages already on the page stay as they are (a form being filled keeps its input and focus);
+  // new ones are appended, and a form answered since is drawn again.
+  const have = [...box.children];
+  const sameStart = have.length <= state.messages.length && have.every((n, i) => n.dataset.id === state.messages[i].id);
+  const draw = (m) => {
+    const art = renderMessage(m, handlers);
+    if (m.content && m.content.type === 'form' && formAnswer(m)) art.dataset.answered = 'true';
+    return art;
+  };
+  if (!sameStart) {
+    box.replaceChildren(...state.messages.map(draw));
+  } else {
+    for (const m of state.messages.slice(have.length)) box.append(draw(m));
+    for (const art of box.querySelectorAll('article.msg-form:not([data-answered])')) {
+      const m = state.messages.find((x) => x.id === art.dataset.id);
+      if (m && formAnswer(m)) art.replaceWith(draw(m));
+    }
+  }
+  for (const n of box.querySelectorAll('.seen')) n.remove();
   $('intro').hidden = state.messages.length > 0 && !(state.config.integration || {}).fixedIntroPane;
   // "Seen" under the visitor's last message once the business has read the conversation.
   const lastUser = [...state.messages].reverse().find((m) => m.author && m.author.type === 'user');
@@ -294,7 +317,7 @@ function render() {
   qr.hidden = replies.length === 0;
   const last = state.messages[state.messages.length - 1];
   $('text').disabled = !!(last && last.content && last.content.blockChatInput);
-  if (atBottom || true) log.scrollTop = log.scrollHeight;
+  if (atBottom || appended) log.scrollTop = log.scrollHeight;
   markRead();
 }
 

@@ -183,7 +183,15 @@ function form(content, message, handlers) {
     submit.disabled = true;
     submit.textContent = 'Submitted';
   };
-  if (content.submitted || handlers.isSubmitted(message)) disable();
+  const answer = handlers.formAnswer(message);
+  if (answer) {
+    // Show what was answered.
+    for (const { field, input } of inputs) {
+      const a = answer[field.name];
+      if (a) input.value = a.text || a.email || ((a.select || [])[0] || {}).name || '';
+    }
+  }
+  if (content.submitted || answer || handlers.isSubmitted(message)) disable();
   f.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const fields = inputs.map(({ field, input }) => {
