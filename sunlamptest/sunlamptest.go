@@ -1,6 +1,8 @@
 // Package sunlamptest runs a complete Sunlamp inside a Go test: the v2 API and the simulator on a
-// loopback port, SQLite in the test's temporary directory, webhooks delivered, closed when the test
-// ends. A bot's tests then talk to it over real HTTP, as they would to the service:
+// loopback port, SQLite in the test's temporary directory, webhooks delivered and recorded, the
+// emulator controls on (reset, snapshots, a virtual clock, faults: see the client's ResetApp,
+// LoadSnapshot, AdvanceClock, CreateFault, ListDeliveries), closed when the test ends. A bot's
+// tests then talk to it over real HTTP, as they would to the service:
 //
 //	func TestBotAnswers(t *testing.T) {
 //		srv := sunlamptest.New(t)
@@ -36,8 +38,10 @@ type Server struct {
 	URL string
 	// AccountKey is an account key (id and secret) of the server: it reaches every app.
 	AccountKey Key
-	// Client calls the API with the account key.
+	// Client calls the API with the account key; the emulator controls take it.
 	Client *client.Client
+	// Clock is the server's virtual clock (Advance moves it).
+	Clock *sunlamp.VirtualClock
 
 	apps atomic.Int64
 }
@@ -60,7 +64,8 @@ type App struct {
 func New(tb testing.TB) *Server {
 	tb.Helper()
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(tb.TempDir(), "sunlamp.db"))
+	clock := &sunlamp.VirtualClock{} // one clock for the store, the API and the dispatcher
+	store, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(tb.TempDir(), "sunlamp.db"), sqlstore.WithClock(clock))
 	if err != nil {
 		tb.Fatalf("sunlamptest: open store: %v", err)
 	}
@@ -79,14 +84,17 @@ func New(tb testing.TB) *Server {
 		store.Close()
 		tb.Fatalf("sunlamptest: create account key: %v", err)
 	}
+	// Webhooks are delivered as by `sunlamp serve --emulator`, woken by each commit that writes
+	// events, and recorded.
+	dispatcher := webhook.New(webhook.Config{Store: store, Render: api.EventRenderer(store), ReleaseAllClaims: true, UserAgent: "Sunlamp/sunlamptest",
+		Clock: clock, Recorder: store})
 	srv := &http.Server{
-		Handler:           api.NewServer(api.Config{Store: store, BaseURL: base}),
+		Handler: api.NewServer(api.Config{Store: store, BaseURL: base, Clock: clock, Webhooks: dispatcher,
+			Emulator: &api.Emulator{Clock: clock, ClockMoved: dispatcher.ClockMoved}}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	// Webhooks are delivered as by `sunlamp serve`, woken by each commit that writes events.
-	dispatcher := webhook.New(webhook.Config{Store: store, Render: api.EventRenderer(store), ReleaseAllClaims: true, UserAgent: "Sunlamp/sunlamptest"})
 	dctx, stopDispatcher := context.WithCancel(ctx)
 	dispatched := make(chan error, 1)
 	store.OnOutbox(dispatcher.Wake)
@@ -108,7 +116,26 @@ func New(tb testing.TB) *Server {
 	if err != nil {
 		tb.Fatalf("sunlamptest: client: %v", err)
 	}
-	return &Server{URL: base, AccountKey: Key{key.ID, key.Secret}, Client: c}
+	return &Server{URL: base, AccountKey: Key{key.ID, key.Secret}, Client: c, Clock: clock}
+}
+
+// Advance moves the server's clock forward by d: timestamps, webhook retries (made at once when
+// due), JWT expiry and retention follow. It fails tb if the clock cannot move.
+func (s *Server) Advance(tb testing.TB, d time.Duration) {
+	tb.Helper()
+	if _, err := s.Client.AdvanceClock(context.Background(), d); err != nil {
+		tb.Fatalf("sunlamptest: advance the clock: %v", err)
+	}
+}
+
+// Reset empties the app but its settings, keys, integrations, webhooks and switchboard (and
+// removes its faults): what a test that shares an app with others calls first. It fails tb if the
+// reset fails.
+func (s *Server) Reset(tb testing.TB, app App) {
+	tb.Helper()
+	if err := s.Client.ResetApp(context.Background(), app.ID); err != nil {
+		tb.Fatalf("sunlamptest: reset app: %v", err)
+	}
 }
 
 // App creates an app and an app key for it. It fails tb if either cannot be made.
