@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
+	"github.com/sunlamp/sunlamp"
 	"github.com/sunlamp/sunlamp/internal/apitest"
 	"github.com/sunlamp/sunlamp/internal/browsertest"
 	"github.com/sunlamp/sunlamp/internal/webhooktest"
@@ -323,4 +327,102 @@ func consoleDelivered(t *testing.T, r *webhooktest.Receiver, typ, want string) m
 		return false
 	})
 	return got
+}
+
+// BenchmarkConsolePages measures, in Chromium, how long the console takes from navigation to a
+// drawn view on an app with 10,000 conversations: the conversation list (its first page), and a
+// conversation of 30,000 messages (its latest page, participants, the live stream opened). The
+// console's budget is 300 ms. Seeding takes a minute or two.
+func BenchmarkConsolePages(b *testing.B) {
+	e := apitest.NewEmulatorEnv(b, "sqlite")
+	ctx := context.Background()
+	app, err := e.Store.CreateApp(ctx, sunlamp.App{AccountID: sunlamp.DefaultAccountID, DisplayName: "Busy"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	seedStart := time.Now()
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	var big sunlamp.InboundResult
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= 10_000 {
+					return
+				}
+				text := sunlamp.TextContent(fmt.Sprintf("Hello, this is customer %d", i))
+				res, err := e.Store.Inbound(ctx, sunlamp.Inbound{AppID: app.ID, Channel: "whatsapp", Client: sunlamp.Client{ExternalID: fmt.Sprintf("+1514555%05d", i)},
+					Profile: sunlamp.Profile{GivenName: fmt.Sprintf("Customer%d", i), Surname: "Test"}, Content: &text})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if i == 0 {
+					big = res
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	next.Store(0)
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= 30_000-1 {
+					return
+				}
+				author := sunlamp.Author{Type: sunlamp.AuthorBusiness, DisplayName: "Agent"}
+				if i%2 == 0 {
+					author = sunlamp.Author{Type: sunlamp.AuthorUser, UserID: big.User.ID}
+				}
+				if _, err := e.Store.PostMessage(ctx, sunlamp.Message{AppID: app.ID, ConversationID: big.Conversation.ID, Author: author,
+					Content: sunlamp.TextContent(fmt.Sprintf("message %d of a long history, long enough to look like a real one", i)),
+					Source:  sunlamp.Source{Type: sunlamp.SourceAPI}}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if b.Failed() {
+		return
+	}
+	b.Logf("seeded 10,000 conversations and a conversation of 30,000 messages in %v", time.Since(seedStart).Round(time.Second))
+
+	bctx := browsertest.New(b)
+	browsertest.Do(b, bctx, 20*time.Second, "open the console", chromedp.EmulateViewport(1280, 800), chromedp.Navigate(e.URL+"/console"))
+	browsertest.WaitFor(b, bctx, 10*time.Second, "the sign-in", `document.body.dataset.ready === 'true'`)
+	who, _ := json.Marshal(map[string]any{"id": e.AccountKey.ID, "secret": e.AccountKey.Secret,
+		"who": map[string]any{"key": map[string]any{"id": e.AccountKey.ID, "type": "account"}, "emulator": true}})
+	browsertest.Eval[string](b, bctx, `(sessionStorage.setItem('sunlamp.console.session', `+jsString(string(who))+`), 'ok')`)
+	// measure opens the address and returns the milliseconds until the view is drawn.
+	measure := func(hash, view, drawn string) float64 {
+		b.Helper()
+		browsertest.Eval[string](b, bctx, `(location.hash = '#/', 'ok')`)
+		browsertest.WaitFor(b, bctx, 10*time.Second, "the apps view", `document.body.dataset.view === 'apps' && document.body.dataset.ready === 'true'`)
+		browsertest.Eval[string](b, bctx, `(window.__t0 = performance.now(), location.hash = `+jsString(hash)+`, 'ok')`)
+		browsertest.WaitFor(b, bctx, 20*time.Second, "the view", fmt.Sprintf(`document.body.dataset.view === %s && document.body.dataset.ready === 'true' && (%s)`, jsString(view), drawn))
+		return browsertest.Eval[float64](b, bctx, `performance.now() - window.__t0`)
+	}
+	var list, conv []float64
+	for b.Loop() {
+		list = append(list, measure("#/apps/"+app.ID+"/conversations", "conversations", `document.querySelectorAll('ul.rows > li').length === 25`))
+		conv = append(conv, measure("#/apps/"+app.ID+"/conversations/"+big.Conversation.ID, "conversations", `document.querySelectorAll('article.msg').length === 100`))
+	}
+	median := func(v []float64) float64 {
+		s := append([]float64(nil), v...)
+		sort.Float64s(s)
+		return s[len(s)/2]
+	}
+	b.Logf("list ms %.0f; conversation ms %.0f", list, conv)
+	b.ReportMetric(median(list), "list-ms")
+	b.ReportMetric(median(conv), "conversation-ms")
+	b.ReportMetric(0, "ns/op")
 }

@@ -88,22 +88,32 @@ async function conversation(main, ctx) {
   const head = h('h1', 'Conversation');
   const live = h('span.live.off', { role: 'status' }, 'Connecting…');
   main.append(h('p', h('a', { href: ctx.appHash(ctx.appId, 'conversations') }, '\u2190 Conversations')), h('div.conv-head', head, live));
-  let conv;
-  try {
-    ({ conversation: conv } = await api.get(base));
-  } catch (err) {
-    main.append(errorBox(err, 'Loading the conversation'));
+  // Everything the view needs, in two rounds of parallel requests: what names the conversation,
+  // then what depends on its participants and switchboard.
+  const settle = (p) => p.catch((e) => e);
+  const [got, parts, integrations, switchboards, latest] = await Promise.all([
+    settle(api.get(base)),
+    settle(api.get(`${base}/participants`)),
+    settle(api.get(`${appPath(ctx)}/integrations`)),
+    settle(api.get(`${appPath(ctx)}/switchboards`)),
+    settle(api.get(`${base}/messages`)),
+    msgs.ready,
+  ]);
+  if (got instanceof Error) {
+    main.append(errorBox(got, 'Loading the conversation'));
     return null;
   }
+  const conv = got.conversation;
   const abort = new AbortController();
-  const [parts, integrations, switchboards] = await Promise.all([
-    api.get(`${base}/participants`).catch((e) => e),
-    api.get(`${appPath(ctx)}/integrations`).catch((e) => e),
-    api.get(`${appPath(ctx)}/switchboards`).catch((e) => e),
-  ]);
   const participants = parts instanceof Error ? [] : parts.participants;
   const users = new Map();
-  await Promise.all(participants.slice(0, 10).map((p) => api.get(`${appPath(ctx)}/users/${api.enc(p.userId)}`).then((r) => users.set(p.userId, r.user), () => {})));
+  const sb = switchboards instanceof Error ? null : (switchboards.switchboards || [])[0];
+  const first = participants[0];
+  const [sis, clients] = await Promise.all([
+    sb ? settle(api.get(`${appPath(ctx)}/switchboards/${api.enc(sb.id)}/switchboardIntegrations`)) : null,
+    first ? settle(api.get(`${appPath(ctx)}/users/${api.enc(first.userId)}/clients`)) : null,
+    ...participants.slice(0, 10).map((p) => api.get(`${appPath(ctx)}/users/${api.enc(p.userId)}`).then((r) => users.set(p.userId, r.user), () => {})),
+  ]);
   head.textContent = conv.displayName || participants.map((p) => userName(users.get(p.userId)) || p.userExternalId || p.userId).join(', ') || 'Conversation';
 
   // The thread
@@ -121,9 +131,8 @@ async function conversation(main, ctx) {
   function nearBottom() {
     return thread.scrollHeight - thread.scrollTop - thread.clientHeight < 80;
   }
-  async function loadLatest() {
-    const res = await api.get(`${base}/messages`);
-    await msgs.ready;
+  async function loadLatest(pre) {
+    const res = pre || await api.get(`${base}/messages`);
     thread.replaceChildren();
     seen.clear();
     for (const m of res.messages) {
@@ -186,11 +195,8 @@ async function conversation(main, ctx) {
       fetching = null;
     }
   }
-  try {
-    await loadLatest();
-  } catch (err) {
-    showError(threadErr, err, 'Loading the messages');
-  }
+  if (latest instanceof Error) showError(threadErr, latest, 'Loading the messages');
+  else await loadLatest(latest);
 
   // Live
   let typingTimer = null;
@@ -244,10 +250,9 @@ async function conversation(main, ctx) {
   // Side panels
   const sbPanel = h('div');
   let refreshSwitchboard = () => {};
-  const sb = switchboards instanceof Error ? null : (switchboards.switchboards || [])[0];
   if (switchboards instanceof Error) sbPanel.append(section('Switchboard', errorBox(switchboards, 'Reading the switchboard')));
   else if (!sb) sbPanel.append(section('Switchboard', empty('This app has no switchboard.', 'Create one with POST /v2/apps/{appId}/switchboards to pass control between integrations.')));
-  else refreshSwitchboard = await switchboardPanel(sbPanel, ctx, base, sb, conv);
+  else refreshSwitchboard = switchboardPanel(sbPanel, ctx, base, sb, conv, sis);
 
   const side = h('div.conv-side',
     section('Details', dl([['Id', h('span', h('code', conv.id), ' ', copyButton(conv.id, 'Copy id'))], ['Type', conv.type], ['Default', conv.isDefault ? 'yes' : 'no'],
@@ -258,8 +263,7 @@ async function conversation(main, ctx) {
       : empty('No participants.', 'Users join with POST .../conversations/{id}/join.')),
     sbPanel);
 
-  const first = participants[0];
-  const customerPanel = await customerSide(ctx, { conv, user: first ? users.get(first.userId) || { id: first.userId } : null, integrations, handlers: customer, after: () => newer() });
+  const customerPanel = await customerSide(ctx, { conv, user: first ? users.get(first.userId) || { id: first.userId } : null, clients, integrations, handlers: customer, after: () => newer() });
   main.append(h('div.conv-layout', h('div', thread, typing, threadErr, composer, customerPanel), side));
   thread.scrollTop = thread.scrollHeight;
   watch();
@@ -334,14 +338,14 @@ function businessComposer(base, after) {
   return section('Answer as the business', form);
 }
 
-async function switchboardPanel(slot, ctx, base, sb, conv) {
-  let sis = [];
-  try {
-    sis = (await api.get(`${appPath(ctx)}/switchboards/${api.enc(sb.id)}/switchboardIntegrations`)).switchboardIntegrations;
-  } catch (err) {
-    slot.replaceChildren(section('Switchboard', errorBox(err, 'Reading the switchboard integrations')));
+// switchboardPanel draws the switchboard state and its actions; sisAnswer is
+// ListSwitchboardIntegrations' answer (or its Error). It returns the function that redraws it.
+function switchboardPanel(slot, ctx, base, sb, conv, sisAnswer) {
+  if (sisAnswer instanceof Error) {
+    slot.replaceChildren(section('Switchboard', errorBox(sisAnswer, 'Reading the switchboard integrations')));
     return () => {};
   }
+  const sis = sisAnswer.switchboardIntegrations || [];
   const out = h('div');
   const stateSlot = h('div');
   const target = h('select', { name: 'switchboardIntegration' }, sis.map((si) => h('option', { value: si.name }, `${si.name} (${si.integrationType})`)));
@@ -381,6 +385,6 @@ async function switchboardPanel(slot, ctx, base, sb, conv) {
   slot.replaceChildren(section('Switchboard', stateSlot, sis.length ? field('Switchboard integration', target) : empty('No switchboard integrations.'),
     h('div.actions', pass, offer, accept, release), out));
   if (!sis.length) pass.disabled = offer.disabled = true;
-  await refresh(conv);
+  refresh(conv);
   return () => refresh();
 }

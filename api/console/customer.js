@@ -26,12 +26,12 @@ export async function customerSide(ctx, opts) {
     body.append(empty('No user to act as.', 'The conversation has no participant.'));
     return panel;
   }
+  // opts.clients: ListClients' answer when the caller has it already (or its Error).
+  let answer = opts.clients;
+  if (!answer) answer = await api.get(`${appPath(ctx)}/users/${api.enc(user.id)}/clients`).catch((e) => e);
   let clients = [];
-  try {
-    clients = (await api.get(`${appPath(ctx)}/users/${api.enc(user.id)}/clients`)).clients;
-  } catch (err) {
-    body.append(errorBox(err, 'Listing the user\u2019s clients'));
-  }
+  if (answer instanceof Error) body.append(errorBox(answer, 'Listing the user\u2019s clients'));
+  else clients = answer.clients;
   const channels = clients.filter((c) => c.type !== 'sdk' && c.externalId);
   const sdk = clients.find((c) => c.type === 'sdk');
   const options = channels.map((c) => ({ label: `${c.type} ${c.externalId}`, body: { channel: c.type, integrationId: c.integrationId, client: { externalId: c.externalId } } }));
