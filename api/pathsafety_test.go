@@ -351,6 +351,12 @@ var notPlainGETs = map[string]string{
 	"/oauth/authorize": "Authorize answers 302 to the consent page, as the spec documents (TestOAuthFlow)",
 	"/oauth/consent":   "the consent page needs a registered OAuth client (TestOAuthFlow, TestOAuthConsentInChromium)",
 	"/v2/tokenInfo":    "GetTokenInfo needs an OAuth integration's token (TestOAuthFlow)",
+
+	// The emulator's controls answer 404 without --emulator, as the suite's server runs (their own
+	// tests run them: TestFaults, TestClock); the recorder's one attempt needs a delivery.
+	"/_sunlamp/v1/clock":                                "an emulator control: 404 without --emulator (TestClock)",
+	"/_sunlamp/v1/apps/{appId}/faults":                  "an emulator control: 404 without --emulator (TestFaults)",
+	"/_sunlamp/v1/apps/{appId}/deliveries/{deliveryId}": "the fixtures record no delivery attempt (TestRecorder)",
 }
 
 // dotValues are the path parameter values that name no resource because the path cannot hold them
