@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/sunlamp/sunlamp"
 	"github.com/sunlamp/sunlamp/internal/apitest"
@@ -164,7 +165,7 @@ func TestConsoleBrowser(t *testing.T) {
 	c.click("Sign in")
 	c.waitText("Sign-in failed")
 	c.fill("Secret", e.AccountKey.Secret)
-	c.click("Sign in")
+	browsertest.Do(t, ctx, 5*time.Second, "press Enter", chromedp.KeyEvent("\r")) // the keyboard signs in
 	c.ready("apps")
 	if got := c.eval(`JSON.stringify([location.href, document.cookie])`); strings.Contains(got, e.AccountKey.Secret) {
 		t.Errorf("the secret is in the address or a cookie: %s", got)
@@ -265,6 +266,12 @@ func TestConsoleBrowser(t *testing.T) {
 	// Erase the user: a confirmation naming the user, a receipt, the cleared profile.
 	c.open(app + "/users/" + userID)
 	c.ready("users")
+	c.waitText("jane@example.org")
+	// Escape cancels the confirmation, which has the focus on Cancel: nothing is erased.
+	c.click("Erase personal information")
+	c.waitFor("the confirmation", `document.querySelector('dialog[open]') !== null && document.activeElement.textContent === 'Cancel'`)
+	browsertest.Do(t, ctx, 5*time.Second, "press Escape", chromedp.KeyEvent(kb.Escape))
+	c.waitFor("the confirmation to close", `document.querySelector('dialog') === null`)
 	c.waitText("jane@example.org")
 	c.click("Erase personal information")
 	browsertest.WaitFor(t, ctx, 5*time.Second, "the confirmation", `document.querySelector('dialog[open] h2')?.textContent.includes('Jane Doe (externalId jane-1)')`)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sunlamp/sunlamp/api"
 	"github.com/sunlamp/sunlamp/internal/apitest"
+	"github.com/sunlamp/sunlamp/sqlstore"
 )
 
 // Tests of the console's page and of the endpoints it needs beyond /v2 (issue 16).
@@ -278,4 +281,59 @@ func TestConversationEvents(t *testing.T) {
 			t.Errorf("got %s, want typing:start by Bot", got)
 		}
 	})
+}
+
+// TestConversationEventsAcrossProcesses: two servers on one PostgreSQL database; a stream opened
+// on one sees the messages written through the other.
+func TestConversationEventsAcrossProcesses(t *testing.T) {
+	e := apitest.NewEnv(t, "postgres")
+	st, err := sqlstore.Open(context.Background(), e.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := httptest.NewServer(api.NewServer(api.Config{Store: st}))
+	t.Cleanup(func() {
+		other.Close()
+		st.Close()
+	})
+	app := e.MustCreateApp(t, "Two processes")
+	conv := inboundText(t, e, app, "+15145550142", "Jane", "hi")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.URL+"/_sunlamp/v1/apps/"+app+"/conversations/"+conv+"/events", nil)
+	req.SetBasicAuth(e.AccountKey.ID, e.AccountKey.Secret)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	next := func() string {
+		for sc.Scan() {
+			if ev, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				sc.Scan()
+				return ev + " " + strings.TrimPrefix(sc.Text(), "data: ")
+			}
+		}
+		t.Fatalf("the stream ended: %v", sc.Err())
+		return ""
+	}
+	if got := next(); !strings.HasPrefix(got, "ready ") {
+		t.Fatalf("got %s, want ready", got)
+	}
+	// Through the other process.
+	body := strings.NewReader(`{"author":{"type":"business"},"content":{"type":"text","text":"from the other process"}}`)
+	preq, _ := http.NewRequest("POST", other.URL+"/v2/apps/"+app+"/conversations/"+conv+"/messages", body)
+	preq.SetBasicAuth(e.AccountKey.ID, e.AccountKey.Secret)
+	preq.Header.Set("Content-Type", "application/json")
+	presp, err := http.DefaultClient.Do(preq)
+	if err != nil || presp.StatusCode != 201 {
+		t.Fatalf("post through the other process: %v %v", presp, err)
+	}
+	presp.Body.Close()
+	if got := next(); !strings.HasPrefix(got, "message ") || !strings.Contains(got, `"messageCount":2`) {
+		t.Errorf("got %s, want message with 2 messages", got)
+	}
 }

@@ -128,6 +128,12 @@ function renderNav(r, s) {
     items.push(link('#/emulator', 'Emulator', r.view === 'emulator'));
   }
   nav.replaceChildren(h('ul', items.map((i) => h('li', i))));
+  // At phone width the navigation is a row that scrolls: keep the current view in sight.
+  const current = nav.querySelector('[aria-current="page"]');
+  if (current && nav.scrollWidth > nav.clientWidth) {
+    const r = current.getBoundingClientRect();
+    nav.scrollLeft += r.left - nav.getBoundingClientRect().left - (nav.clientWidth - r.width) / 2;
+  }
 }
 
 // render shows the view of the address.
