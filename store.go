@@ -20,6 +20,7 @@ type Store interface {
 	ConversionEventStore
 	InteractiveDataStore
 	OAuthStore
+	ZendeskStore
 	// Ping answers nil when the store can answer queries.
 	Ping(ctx context.Context) error
 	// Close releases the store; on SQLite it checkpoints and truncates the write-ahead log.

@@ -11,6 +11,7 @@ type User struct {
 	AppID        string
 	ExternalID   string // "" when none
 	BrandID      string // "" unless the user is brand-separated
+	ZendeskID    string // the core Zendesk user it is linked to ("" when none; see ZendeskStore)
 	SignedUpAt   time.Time
 	ToBeRetained bool
 	Profile      Profile

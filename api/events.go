@@ -118,13 +118,14 @@ type userTruncatedWire struct {
 	ID            string `json:"id"`
 	ExternalID    string `json:"externalId,omitempty"`
 	BrandID       string `json:"brandId,omitempty"`
+	ZendeskID     string `json:"zendeskId,omitempty"`
 	Authenticated bool   `json:"authenticated"` // Sunlamp has no authenticated (JWT, Help Center) users
 }
 
 // user renders u truncated, or complete with includeFullUser.
 func (r eventRenderer) user(u sunlamp.User) any {
 	if !r.fullUser {
-		return userTruncatedWire{ID: u.ID, ExternalID: u.ExternalID, BrandID: u.BrandID}
+		return userTruncatedWire{ID: u.ID, ExternalID: u.ExternalID, BrandID: u.BrandID, ZendeskID: u.ZendeskID}
 	}
 	return struct {
 		userWire

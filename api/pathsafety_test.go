@@ -180,7 +180,7 @@ func (f *fixtures) param(pattern, name string) string {
 		return "zd:agentWorkspace"
 	case "asset": // the OAuth consent page's stylesheet
 		return "consent.css"
-	case "zendeskId": // SyncUser, which Sunlamp does not serve
+	case "zendeskId": // SyncUser: no user of the fixtures is linked to a core Zendesk user
 		return "zendesk-1"
 	}
 	return ""
@@ -351,6 +351,8 @@ var notPlainGETs = map[string]string{
 	"/oauth/authorize": "Authorize answers 302 to the consent page, as the spec documents (TestOAuthFlow)",
 	"/oauth/consent":   "the consent page needs a registered OAuth client (TestOAuthFlow, TestOAuthConsentInChromium)",
 	"/v2/tokenInfo":    "GetTokenInfo needs an OAuth integration's token (TestOAuthFlow)",
+
+	"/_sunlamp/v1/zendesk/users/{zendeskUserId}": "needs a core user of the simulated Zendesk directory (TestSyncUser)",
 
 	// The emulator's controls answer 404 without --emulator, as the suite's server runs (their own
 	// tests run them: TestFaults, TestClock); the recorder's one attempt needs a delivery.

@@ -135,6 +135,13 @@ func (s *Server) routes() {
 	s.handle("DELETE /_sunlamp/v1/oauth/clients/{oauthClientId}", accountOnly, s.handleDeleteOAuthClient)
 	s.handle("GET /_sunlamp/v1/apps/{appId}/oauth/integrations", appAccess, s.handleListOAuthIntegrations)
 	s.handle("DELETE /_sunlamp/v1/apps/{appId}/oauth/integrations/{integrationId}", appAccess, s.handleDeleteOAuthIntegration)
+	s.handle("POST /v2/apps/{appId}/users/{zendeskId}/sync", appOrIntegration, s.handleSyncUser)
+	s.handle("POST /_sunlamp/v1/zendesk/users", accountOnly, s.handleCreateZendeskUser)
+	s.handle("GET /_sunlamp/v1/zendesk/users", accountOnly, s.handleListZendeskUsers)
+	s.handle("GET /_sunlamp/v1/zendesk/users/{zendeskUserId}", accountOnly, s.handleGetZendeskUser)
+	s.handle("PATCH /_sunlamp/v1/zendesk/users/{zendeskUserId}", accountOnly, s.handleUpdateZendeskUser)
+	s.handle("DELETE /_sunlamp/v1/zendesk/users/{zendeskUserId}", accountOnly, s.handleDeleteZendeskUser)
+	s.handle("POST /_sunlamp/v1/apps/{appId}/users/{userIdOrExternalId}/zendesk", appAccess, s.handleLinkZendeskUser)
 
 	// Console (issue 16): the page and its files (console.go), and what it needs beyond /v2, open
 	// to any client with a key: who the key is, an app's conversations, a conversation's live changes.

@@ -17,6 +17,7 @@ type userWire struct {
 	ID           string         `json:"id"`
 	ExternalID   string         `json:"externalId,omitempty"`
 	BrandID      string         `json:"brandId,omitempty"`
+	ZendeskID    string         `json:"zendeskId,omitempty"`
 	SignedUpAt   string         `json:"signedUpAt"`
 	ToBeRetained bool           `json:"toBeRetained,omitempty"` // the spec's examples leave it out when false
 	Profile      profileWire    `json:"profile"`
@@ -40,7 +41,7 @@ type identityWire struct {
 
 func userOut(u sunlamp.User) userWire {
 	w := userWire{
-		ID: u.ID, ExternalID: u.ExternalID, BrandID: u.BrandID, SignedUpAt: formatTime(u.SignedUpAt),
+		ID: u.ID, ExternalID: u.ExternalID, BrandID: u.BrandID, ZendeskID: u.ZendeskID, SignedUpAt: formatTime(u.SignedUpAt),
 		ToBeRetained: u.ToBeRetained, Profile: profileWire(u.Profile), Metadata: metadataOut(u.Metadata),
 		Identities: []identityWire{},
 	}

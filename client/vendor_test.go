@@ -71,3 +71,29 @@ func TestDownloadMessageRef(t *testing.T) {
 		}
 	})
 }
+
+func TestSyncUser(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		ctx := context.Background()
+		appID := e.MustCreateApp(t, "Sync")
+		acct := e.AccountClient(t)
+		if _, err := acct.CreateZendeskUser(ctx, client.ZendeskUser{ID: "35436", Name: "Jane Doe", Email: "jane@example.com", ExternalID: "your-own-id"}); err != nil {
+			t.Fatal(err)
+		}
+		u, err := acct.CreateUser(ctx, appID, client.UserCreate{ExternalID: "hc-jane"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := acct.LinkZendeskUser(ctx, appID, u.ID, "35436"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := acct.SyncUser(ctx, appID, "35436", client.SyncUserBody{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != u.ID || got.ZendeskID != "35436" || got.ExternalID != "your-own-id" || got.Profile.GivenName != "Jane" ||
+			len(got.Identities) != 1 || got.Identities[0].Value != "jane@example.com" {
+			t.Errorf("got %+v, want the user synced with Jane Doe", got)
+		}
+	})
+}

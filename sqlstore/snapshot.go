@@ -71,6 +71,7 @@ type evUser struct {
 	AppID        string         `json:"appId,omitzero"`
 	ExternalID   string         `json:"externalId,omitzero" personal:"keep"`
 	BrandID      string         `json:"brandId,omitzero"`
+	ZendeskID    string         `json:"zendeskId,omitzero" personal:"keep"`
 	SignedUpAt   int64          `json:"signedUpAt,omitzero"`
 	ToBeRetained bool           `json:"toBeRetained,omitzero"`
 	Profile      evProfile    `json:"profile,omitzero"`
@@ -227,7 +228,7 @@ func snapshotOf(d sunlamp.EventData) *snapshot {
 		ActionMetadata: d.ActionMetadata, ActiveSwitchboardIntegration: evSwitchboardRefOf(d.Switchboard.Active),
 		PendingSwitchboardIntegration: evSwitchboardRefOf(d.Switchboard.Pending)}
 	if u := d.User; u != nil {
-		s.User = &evUser{ID: u.ID, AppID: u.AppID, ExternalID: u.ExternalID, BrandID: u.BrandID, SignedUpAt: millis(u.SignedUpAt),
+		s.User = &evUser{ID: u.ID, AppID: u.AppID, ExternalID: u.ExternalID, BrandID: u.BrandID, ZendeskID: u.ZendeskID, SignedUpAt: millis(u.SignedUpAt),
 			ToBeRetained: u.ToBeRetained, Profile: evProfile(u.Profile), Metadata: u.Metadata}
 		if u.Identities != nil {
 			s.User.Identities = make([]evIdentity, len(u.Identities))
@@ -300,7 +301,7 @@ func evSwitchboardRefOf(si *sunlamp.SwitchboardIntegration) *evSwitchboardRef {
 func (s *snapshot) eventData() sunlamp.EventData {
 	d := sunlamp.EventData{Reason: s.Reason, CreationReason: s.CreationReason, ActionMetadata: s.ActionMetadata}
 	if u := s.User; u != nil {
-		d.User = &sunlamp.User{ID: u.ID, AppID: u.AppID, ExternalID: u.ExternalID, BrandID: u.BrandID, SignedUpAt: timeOf(u.SignedUpAt),
+		d.User = &sunlamp.User{ID: u.ID, AppID: u.AppID, ExternalID: u.ExternalID, BrandID: u.BrandID, ZendeskID: u.ZendeskID, SignedUpAt: timeOf(u.SignedUpAt),
 			ToBeRetained: u.ToBeRetained, Profile: sunlamp.Profile(u.Profile), Metadata: u.Metadata}
 		if u.Identities != nil {
 			d.User.Identities = make([]sunlamp.Identity, len(u.Identities))

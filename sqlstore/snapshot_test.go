@@ -20,7 +20,7 @@ func TestSnapshotFieldsClassified(t *testing.T) {
 	want := map[string]string{
 		"version": "",
 
-		"user": "", "user.id": "owner", "user.appId": "", "user.externalId": "keep", "user.brandId": "",
+		"user": "", "user.id": "owner", "user.appId": "", "user.externalId": "keep", "user.brandId": "", "user.zendeskId": "keep",
 		"user.signedUpAt": "", "user.toBeRetained": "", "user.profile": "", "user.profile.givenName": "erase",
 		"user.profile.surname": "erase", "user.profile.email": "erase", "user.profile.avatarUrl": "erase",
 		"user.profile.locale": "erase", "user.metadata": "erase", "user.identities": "",

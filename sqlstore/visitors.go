@@ -249,6 +249,10 @@ func (t tx) mergeUsers(ctx context.Context, k, d sunlamp.User, now time.Time) (s
 			return m, err
 		}
 	}
+	// The moved events' snapshots name k where they named d, so that erasing k reaches them.
+	if err := t.reownEvents(ctx, d.ID, k.ID); err != nil {
+		return m, err
+	}
 	// The profile fields and metadata k lacks.
 	p := &k.Profile
 	for _, f := range []struct {
