@@ -1,7 +1,7 @@
 // Starts a freshly built Sunlamp on a free port with an empty SQLite database, and configures the
 // official Sunshine Conversations client against it.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,16 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 export const SunshineConversationsClient = require('sunshine-conversations-client');
+
+// Every call the official client makes, in any test file of one `npm test`, is logged (method and
+// path template) to a file named after the test runner's process, so that test/zz-coverage.test.mjs
+// can check that the suite drives every operation of the spec.
+export const callLog = join(tmpdir(), `sunlamp-conformance-calls-${process.ppid}.log`);
+const callApi = SunshineConversationsClient.ApiClient.prototype.callApi;
+SunshineConversationsClient.ApiClient.prototype.callApi = function (path, method, ...rest) {
+  appendFileSync(callLog, `${method} ${path}\n`);
+  return callApi.call(this, path, method, ...rest);
+};
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
