@@ -29,8 +29,9 @@ import (
 // temporary file can hold a copy of personal data. checkSQLitePragmas reads every one of them back.
 //
 // The driver is modernc.org/sqlite, SQLite compiled to Go: no C compiler is needed to build, install
-// or cross-compile Sunlamp, and at the HTTP level it is within a few percent of the cgo driver
-// (README, Speed). It runs these DSN parameters on every new connection.
+// or cross-compile Sunlamp. With the statement cache of sqlite_stmtcache.go it measured within 15%
+// of the cgo driver at the HTTP level, faster on GetConversation (README, Speed). It runs these DSN
+// parameters on every new connection.
 var sqlitePragmas = [][2]string{
 	{"_journal_mode", "WAL"},
 	{"_busy_timeout", strconv.Itoa(sqliteBusyTimeoutMS)},
