@@ -117,7 +117,8 @@ func (c *console) ready(view string) {
 // go opens an address of the console.
 func (c *console) open(hash string) {
 	c.t.Helper()
-	browsertest.Eval[string](c.t, c.ctx, `location.hash = `+jsString(hash))
+	// The view is not ready until the address's view has drawn (the hashchange comes after).
+	browsertest.Eval[string](c.t, c.ctx, `(document.body.dataset.ready = 'false', location.hash = `+jsString(hash)+`)`)
 }
 
 // checkNames fails the test for every visible control without an accessible name.
@@ -249,6 +250,28 @@ func TestConsoleBrowser(t *testing.T) {
 	c.checkNames("conversation")
 	c.eval(`(window.scrollTo(0, 0), 'ok')`)
 	c.shot("console-conversation.png")
+
+	// A switchboard (made through the API): the conversation passes control to the agent and
+	// releases it from the page.
+	acct := e.Account()
+	sb := createSwitchboard(t, e.Env, appID, acct)
+	sis := "/v2/apps/" + appID + "/switchboards/" + sb + "/switchboardIntegrations"
+	var ints struct{ Integrations []struct{ ID, Type string } }
+	e.Do(t, "GET", "/v2/apps/"+appID+"/integrations", acct, nil).Decode(t, &ints)
+	bot := createSwitchboardIntegration(t, e.Env, sis, acct, map[string]any{"name": "bot", "integrationId": ints.Integrations[0].ID})
+	agent := createIntegration(t, e.Env, appID, acct, map[string]any{"type": "web", "displayName": "Website"})
+	createSwitchboardIntegration(t, e.Env, sis, acct, map[string]any{"name": "agent", "integrationId": agent})
+	apitest.MustStatus(t, e.Do(t, "PATCH", "/v2/apps/"+appID+"/switchboards/"+sb, acct, map[string]any{"enabled": true, "defaultSwitchboardIntegrationId": bot}), 200)
+	c.open(app + "/conversations")
+	c.ready("conversations")
+	c.open(app + "/conversations/" + conv)
+	c.ready("conversations")
+	c.waitNamed("Switchboard integration")
+	browsertest.Eval[string](t, ctx, `(() => { const s = `+named("Switchboard integration")+`; s.value = 'agent'; return 'ok' })()`)
+	c.click("Pass control")
+	c.waitFor("the agent in control", `[...document.querySelectorAll('dl.props dd')].some(d => d.textContent === 'agent')`)
+	c.click("Release control")
+	c.waitText("nobody (released)")
 
 	// The flight recorder shows the deliveries; one is delivered again.
 	c.open(app + "/deliveries")

@@ -121,7 +121,7 @@ export async function render(main, ctx) {
     if (i.type === 'custom') {
       const hooks = i.webhooks || [];
       parts.push(hooks.length ? h('ul.rows', hooks.map((w) => h('li', webhook(i, w)))) : empty('No webhooks.', 'Add one below.'));
-      parts.push(addWebhook(i));
+      parts.push(addWebhook(i), integrationKeys(i));
     }
     parts.push(out);
     return h('article.panel', { 'aria-label': `Integration ${i.displayName || i.id}` }, parts);
@@ -160,6 +160,56 @@ export async function render(main, ctx) {
     return h('div', dl([['Webhook', h('code', w.id)], ['Target', h('code', w.target)], ['Triggers', h('span', (w.triggers || []).map((t) => [h('span.badge', t), ' ']))],
       ['Full user', w.includeFullUser ? 'yes' : 'no'], ['Full source', w.includeFullSource ? 'yes' : 'no']]),
     h('div.actions', h('details', h('summary', `Edit triggers of ${w.target}`), edit), remove), out);
+  }
+
+  // integrationKeys manages the custom integration's own API keys: a new one's secret shows once;
+  // rotating is creating a new key, moving the bot to it, and revoking the old one.
+  function integrationKeys(i) {
+    const path = `${base}/${api.enc(i.id)}/keys`;
+    const slot = h('div');
+    const out = h('div');
+    const name = h('input', { name: 'keyName', required: true, maxlength: 100, placeholder: 'bot' });
+    const b = h('button', { type: 'submit' }, 'Create integration key');
+    const form = h('form.inline', field(`Key name for ${i.displayName || i.id}`, name), b);
+    async function load() {
+      try {
+        const res = await api.get(path);
+        slot.replaceChildren(res.keys.length ? h('ul.rows', res.keys.map((k) => {
+          const rm = h('button.small.danger', { type: 'button', 'aria-label': `Revoke integration key ${k.displayName || k.id}` }, 'Revoke');
+          rm.addEventListener('click', async () => {
+            const ok = await confirm({ title: `Revoke key \u201c${k.displayName || k.id}\u201d?`, danger: true, confirm: 'Revoke key',
+              body: [h('p', 'Key ', h('code', k.id), ' of the integration stops working at once.')] });
+            if (!ok) return;
+            try {
+              await api.del(`${path}/${api.enc(k.id)}`);
+              load();
+            } catch (err) {
+              showError(out, err, 'Revoking the key');
+            }
+          });
+          return h('li', h('div.conv-head', h('span', k.displayName || '', ' ', h('code', k.id)), rm));
+        })) : h('p.muted', 'No keys: the integration\u2019s code calls the API with the app\u2019s keys, or create one here.'));
+      } catch (err) {
+        showError(slot, err, 'Listing the integration\u2019s keys');
+      }
+    }
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      busy(b, async () => {
+        try {
+          const { key: k } = await api.post(path, { displayName: name.value.trim() });
+          name.value = '';
+          out.replaceChildren(h('div.secret', { role: 'status' }, h('p', h('strong', 'Key created. '), 'Copy its secret now: it is not shown again.'),
+            dl([['Key id', h('code', k.id)], ['Secret', h('span', h('code.secret-value', k.secret), ' ', copyButton(k.secret, 'Copy secret'))]])));
+          load();
+        } catch (err) {
+          showError(out, err, 'Creating the key');
+        }
+      });
+    });
+    const d = h('details', h('summary', 'Integration keys'), slot, form, out);
+    d.addEventListener('toggle', () => { if (d.open) load(); }, { once: true });
+    return d;
   }
 
   function addWebhook(i) {
