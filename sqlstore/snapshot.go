@@ -49,20 +49,20 @@ const (
 
 // snapshot is an event's snapshot: the stored form of sunlamp.EventData.
 type snapshot struct {
-	Version        int               `json:"version"`
+	Version        int             `json:"version"`
 	User           *evUser         `json:"user,omitzero"`
 	Conversation   *evConversation `json:"conversation,omitzero"`
 	Message        *evMessage      `json:"message,omitzero"`
 	Client         *evClient       `json:"client,omitzero"`
 	Device         *evDevice       `json:"device,omitzero"`
-	Reason         string            `json:"reason,omitzero"`
-	CreationReason string            `json:"creationReason,omitzero"`
+	Reason         string          `json:"reason,omitzero"`
+	CreationReason string          `json:"creationReason,omitzero"`
 	Activity       *evActivity     `json:"activity,omitzero"`
 	// The switchboard state of the conversation: written by the fan-out triggers for conversation
 	// events, by ApplySwitchboardAction for switchboard events.
 	ActiveSwitchboardIntegration  *evSwitchboardRef `json:"activeSwitchboardIntegration,omitzero"`
 	PendingSwitchboardIntegration *evSwitchboardRef `json:"pendingSwitchboardIntegration,omitzero"`
-	ActionMetadata                map[string]any      `json:"actionMetadata,omitzero" personal:"keep"`
+	ActionMetadata                map[string]any    `json:"actionMetadata,omitzero" personal:"keep"`
 	ActionError                   *evError          `json:"actionError,omitzero"`
 }
 
@@ -74,9 +74,9 @@ type evUser struct {
 	ZendeskID    string         `json:"zendeskId,omitzero" personal:"keep"`
 	SignedUpAt   int64          `json:"signedUpAt,omitzero"`
 	ToBeRetained bool           `json:"toBeRetained,omitzero"`
-	Profile      evProfile    `json:"profile,omitzero"`
+	Profile      evProfile      `json:"profile,omitzero"`
 	Metadata     map[string]any `json:"metadata,omitzero" personal:"erase"`
-	Identities   []evIdentity `json:"identities,omitzero"`
+	Identities   []evIdentity   `json:"identities,omitzero"`
 }
 
 type evProfile struct {
@@ -113,9 +113,9 @@ type evMessage struct {
 	AppID          string          `json:"appId,omitzero"`
 	ConversationID string          `json:"conversationId,omitzero"`
 	Received       int64           `json:"received,omitzero"`
-	Author         evAuthor      `json:"author,omitzero"`
-	Content        evContent     `json:"content,omitzero"`
-	Source         evSource      `json:"source,omitzero"`
+	Author         evAuthor        `json:"author,omitzero"`
+	Content        evContent       `json:"content,omitzero"`
+	Source         evSource        `json:"source,omitzero"`
 	Metadata       map[string]any  `json:"metadata,omitzero" personal:"keep"`
 	References     json.RawMessage `json:"references,omitzero" personal:"keep"`
 }
@@ -176,7 +176,7 @@ type evDevice struct {
 }
 
 type evActivity struct {
-	Type   string     `json:"type,omitzero"`
+	Type   string   `json:"type,omitzero"`
 	Author evAuthor `json:"author,omitzero"`
 }
 
