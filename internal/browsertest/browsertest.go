@@ -35,9 +35,16 @@ func Chromium(tb testing.TB) string {
 // New starts a headless Chromium for tb and returns a browser context (one tab) that ends with tb.
 func New(tb testing.TB) context.Context {
 	tb.Helper()
+	// The profile is not tb.TempDir(): Chromium's helper processes may still write to it for a
+	// moment after the browser is stopped, and TempDir's cleanup fails the test when a removal
+	// races them. It is removed on a best-effort basis instead.
+	profile, err := os.MkdirTemp("", "sunlamp-chromium-")
+	if err != nil {
+		tb.Fatalf("chromium profile: %v", err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(Chromium(tb)),
-		chromedp.UserDataDir(tb.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,
@@ -52,6 +59,9 @@ func New(tb testing.TB) context.Context {
 	tb.Cleanup(func() {
 		cancel()
 		cancelAlloc()
+		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
 	})
 	// Start the browser now, so that its start-up is not counted in a step's timeout (with ctx
 	// itself: the context of the first run owns the browser).
