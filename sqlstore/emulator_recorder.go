@@ -107,6 +107,8 @@ func (s *Store) RecordDeliveryAttempts(ctx context.Context, attempts []sunlamp.D
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		// Several rows a statement: one round trip for a batch of results (PostgreSQL).
+		var records [][]any
 		for _, a := range attempts {
 			if !live[a.EventID] {
 				continue
@@ -118,9 +120,19 @@ func (s *Store) RecordDeliveryAttempts(ctx context.Context, attempts []sunlamp.D
 			if err != nil {
 				return err
 			}
-			if _, err := t.exec(ctx, "INSERT INTO delivery_attempts ("+attemptColumns+") VALUES ("+placeholders(19)+")", args...); err != nil {
+			records = append(records, args)
+		}
+		for len(records) > 0 {
+			n := min(len(records), 50) // 950 placeholders, well below either database's limit
+			values := strings.Repeat("("+placeholders(19)+"), ", n)
+			var args []any
+			for _, r := range records[:n] {
+				args = append(args, r...)
+			}
+			if _, err := t.exec(ctx, "INSERT INTO delivery_attempts ("+attemptColumns+") VALUES "+strings.TrimSuffix(values, ", "), args...); err != nil {
 				return err
 			}
+			records = records[n:]
 		}
 		return nil
 	})
