@@ -28,8 +28,8 @@ import (
 
 // console drives the console page in one tab.
 type console struct {
-	t   *testing.T
-	ctx context.Context
+	t     *testing.T
+	ctx   context.Context
 	dir   string
 	start time.Time
 }
@@ -333,6 +333,22 @@ func TestConsoleBrowser(t *testing.T) {
 	c.waitArticle("Almond croissant")
 	c.checkNames("conversation (phone)")
 	c.shot("console-conversation-phone.png")
+
+	// Sign out, and in again with the app key: the console opens that app's conversations and
+	// offers nothing of the account's.
+	c.click("Sign out")
+	c.ready("signin")
+	if got := c.eval(`String(sessionStorage.length)`); got != "0" {
+		t.Errorf("after signing out, sessionStorage holds %s items", got)
+	}
+	c.fill("Key id", keyID)
+	c.fill("Secret", secret)
+	c.click("Sign in")
+	c.ready("conversations")
+	c.waitText("jane-1")
+	if got := c.eval(`document.getElementById('nav').innerText`); strings.Contains(got, "All apps") || strings.Contains(got, "Emulator") {
+		t.Errorf("an app key's navigation offers the account's views: %q", got)
+	}
 	t.Logf("done in %v", time.Since(start).Round(time.Millisecond))
 }
 

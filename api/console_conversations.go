@@ -19,8 +19,8 @@ import (
 // shows it (with its switchboard state), and what a list shows beside it.
 type conversationSummaryWire struct {
 	conversationWire
-	MessageCount     int                     `json:"messageCount"`
-	ParticipantCount int                     `json:"participantCount"`
+	MessageCount     int                      `json:"messageCount"`
+	ParticipantCount int                      `json:"participantCount"`
 	Participants     []participantSummaryWire `json:"participants"`
 	LastMessage      *messagePreviewWire      `json:"lastMessage,omitempty"`
 }

@@ -36,9 +36,10 @@ export function session() {
   return read(SESSION);
 }
 
+// signOut forgets everything the console kept in the tab: the keys, and the receipts and
+// preferences of the session.
 export function signOut() {
-  sessionStorage.removeItem(SESSION);
-  sessionStorage.removeItem(APP_KEYS);
+  for (const k of Object.keys(sessionStorage)) if (k.startsWith('sunlamp.console.')) sessionStorage.removeItem(k);
 }
 
 // appKey returns the app key this tab keeps for appId ({id, secret}), or null. The API lets only
