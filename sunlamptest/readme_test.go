@@ -22,7 +22,7 @@ func echoBot(base string, key sunlamptest.Key) http.Handler {
 			Events []struct {
 				Payload struct {
 					Conversation struct{ ID string } `json:"conversation"`
-					Message      client.Message     `json:"message"`
+					Message      client.Message      `json:"message"`
 				} `json:"payload"`
 			} `json:"events"`
 		}
@@ -38,8 +38,8 @@ func echoBot(base string, key sunlamptest.Key) http.Handler {
 // TestBotAnswers is the README's example of a bot's test (in "Emulator controls").
 func TestBotAnswers(t *testing.T) {
 	ctx := context.Background()
-	srv := sunlamptest.New(t) // a whole Sunlamp on a loopback port, emulator on, gone when the test ends
-	app := srv.App(t)         // an app, an app key, a client with that key
+	srv := sunlamptest.New(t)                            // a whole Sunlamp on a loopback port, emulator on, gone when the test ends
+	app := srv.App(t)                                    // an app, an app key, a client with that key
 	bot := httptest.NewServer(echoBot(srv.URL, app.Key)) // the bot under test, told Sunlamp's URL
 	t.Cleanup(bot.Close)
 	app.Client.CreateIntegration(ctx, app.ID, client.Integration{Type: "custom",
