@@ -247,6 +247,15 @@ func TestConsoleBrowser(t *testing.T) {
 	if again := c.eval(`String(performance.timeOrigin)`); again != page {
 		t.Errorf("the page was reloaded")
 	}
+	// Where the simulator takes a customer's postbacks, the carousel's button is pressed as Jane.
+	if c.eval(`String(`+named("Mark as read")+` !== null)`) == "true" {
+		c.click("Add croissant")
+		c.waitText("Postback “Add croissant” sent as Jane Doe")
+		consoleDelivered(t, receiver, "conversation:postback", `"payload":"ADD_CROISSANT"`)
+	} else {
+		c.waitText("takes no postbacks or activities")
+		t.Log("the simulator takes no postbacks yet: not pressed")
+	}
 	c.checkNames("conversation")
 	c.eval(`(window.scrollTo(0, 0), 'ok')`)
 	c.shot("console-conversation.png")
@@ -283,7 +292,7 @@ func TestConsoleBrowser(t *testing.T) {
 	c.shot("console-deliveries.png")
 	first := c.eval(`document.querySelector('details.attempt dd code').textContent`)
 	c.click("Redeliver")
-	c.waitText("Redelivered conversation:message event")
+	c.waitText("Redelivered conversation:")
 	receiver.WaitFor(t, 10*time.Second, func(all []webhooktest.Received) bool { return receiver.Tries(first) >= 2 })
 
 	// Erase the user: a confirmation naming the user, a receipt, the cleared profile.

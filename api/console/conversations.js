@@ -7,7 +7,7 @@
 import * as api from './api.js';
 import { h, field, section, empty, loading, showError, errorBox, busy, announce, time, ago, dl, userName, copyButton } from './ui.js';
 import * as msgs from './render.js';
-import { customerSide } from './customer.js';
+import { customerSide, takesActions } from './customer.js';
 
 export async function render(main, ctx) {
   return ctx.id ? conversation(main, ctx) : list(main, ctx);
@@ -98,6 +98,7 @@ async function conversation(main, ctx) {
     settle(api.get(`${appPath(ctx)}/switchboards`)),
     settle(api.get(`${base}/messages`)),
     msgs.ready,
+    takesActions(ctx),
   ]);
   if (got instanceof Error) {
     main.append(errorBox(got, 'Loading the conversation'));
@@ -195,6 +196,8 @@ async function conversation(main, ctx) {
       fetching = null;
     }
   }
+  // The customer's side first: it gives the messages' postback and quick reply buttons their action.
+  const customerPanel = await customerSide(ctx, { conv, user: first ? users.get(first.userId) || { id: first.userId } : null, clients, integrations, handlers: customer, after: () => newer() });
   if (latest instanceof Error) showError(threadErr, latest, 'Loading the messages');
   else await loadLatest(latest);
 
@@ -263,7 +266,6 @@ async function conversation(main, ctx) {
       : empty('No participants.', 'Users join with POST .../conversations/{id}/join.')),
     sbPanel);
 
-  const customerPanel = await customerSide(ctx, { conv, user: first ? users.get(first.userId) || { id: first.userId } : null, clients, integrations, handlers: customer, after: () => newer() });
   main.append(h('div.conv-layout', h('div', thread, typing, threadErr, composer, customerPanel), side));
   thread.scrollTop = thread.scrollHeight;
   watch();

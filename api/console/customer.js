@@ -8,6 +8,20 @@ import { h, field, section, empty, errorBox, showError, busy, announce, userName
 
 const appPath = (ctx) => `/v2/apps/${api.enc(ctx.appId)}`;
 
+let actionsProbe = null;
+// takesActions reports whether the server's simulator takes a customer's postbacks and activities
+// (postback, activity in the inbound body). The probe has no effect either way: it names a user
+// that does not exist and carries a postback without a payload, which a simulator that takes
+// actions refuses (400) before it looks the user up, and one that does not answers 404.
+export function takesActions(ctx) {
+  if (!actionsProbe) {
+    actionsProbe = api.post(`/_sunlamp/v1/apps/${api.enc(ctx.appId)}/inbound`,
+      { channel: 'whatsapp', user: { id: '000000000000000000000000' }, client: { externalId: 'console-probe' }, postback: {} })
+      .then(() => false, (e) => e.status === 400);
+  }
+  return actionsProbe;
+}
+
 // customerSide lets the console act as the conversation's user: the web messenger page for a web
 // integration, or the inbound simulator for any channel.
 // customerSide is the panel. opts: conv (the conversation shown, or null on a user's page), user
@@ -78,5 +92,34 @@ export async function customerSide(ctx, opts) {
     }
   });
   body.append(form);
+
+  // Postbacks (buttons in the business's messages) and activities, where the simulator takes them.
+  if (await takesActions(ctx)) {
+    handlers.postback = (m, a, b) => busy(b, async () => {
+      try {
+        await inbound({ postback: { payload: a.payload, messageId: m.id } });
+        out.replaceChildren(h('p.ok', { role: 'status' }, `Postback \u201c${a.text}\u201d sent as ${who} (conversation:postback).`));
+        if (after) after({}, out);
+      } catch (err) {
+        showError(out, err, 'Sending the postback');
+      }
+    });
+    const activity = (label, type) => {
+      const b = h('button.small', { type: 'button' }, label);
+      b.addEventListener('click', () => busy(b, async () => {
+        try {
+          await inbound({ activity: { type } });
+          out.replaceChildren(h('p.ok', { role: 'status' }, `${label}: sent as ${who} (${type}).`));
+        } catch (err) {
+          showError(out, err, label);
+        }
+      }));
+      return b;
+    };
+    body.append(h('div.actions', activity('Start typing', 'typing:start'), activity('Stop typing', 'typing:stop'), activity('Mark as read', 'conversation:read')),
+      h('p.hint', 'Postback buttons in the business\u2019s messages are pressed as the customer.'));
+  } else {
+    body.append(h('p.hint', 'This server\u2019s simulator takes no postbacks or activities (typing, read) yet: the buttons of the business\u2019s messages are shown, not pressed.'));
+  }
   return panel;
 }

@@ -227,7 +227,7 @@ async function detail(main, ctx) {
     canExport ? null : h('p.hint', 'Export needs a server with GET /_sunlamp/v1/apps/{appId}/users/{user}/export (the privacy work in progress); meanwhile ', h('code', 'sunlamp dsr export'), ' builds the same document from v2 calls.'),
     actionsOut, receiptSlot));
 
-  const profile = section('Profile', dl([['Given name', p.givenName], ['Surname', p.surname], ['Email', p.email], ['Avatar', p.avatarUrl ? h('a', { href: p.avatarUrl, target: '_blank', rel: 'noopener noreferrer' }, p.avatarUrl) : null], ['Locale', p.locale]]),
+  const profile = section('Profile', dl([['Given name', p.givenName], ['Surname', p.surname], ['Email', p.email], ['Avatar', p.avatarUrl ? (/^https?:\/\//i.test(p.avatarUrl) ? h('a', { href: p.avatarUrl, target: '_blank', rel: 'noopener noreferrer' }, p.avatarUrl) : p.avatarUrl) : null], ['Locale', p.locale]]),
     Object.keys(p).length ? null : empty('No profile fields are set.'),
     h('h3', 'Metadata'), user.metadata && Object.keys(user.metadata).length ? json(user.metadata) : h('p.muted', 'None.'),
     h('h3', 'Identities'), user.identities && user.identities.length
