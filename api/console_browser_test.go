@@ -342,6 +342,17 @@ func TestConsoleBrowser(t *testing.T) {
 	c.waitArticle("Almond croissant")
 	c.checkNames("conversation (phone)")
 	c.shot("console-conversation-phone.png")
+	for _, v := range []struct{ hash, view, name string }{
+		{app + "/users/" + userID, "users", "user"}, {app + "/deliveries", "deliveries", "deliveries"}, {app + "/webhooks", "webhooks", "webhooks"},
+	} {
+		c.open(v.hash)
+		c.ready(v.view)
+		c.checkNames(v.name + " (phone)")
+		if w := c.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
+			t.Errorf("%s at phone width: the page is %s px wide, want 390 (no sideways scrolling)", v.name, w)
+		}
+		c.shot("console-" + v.name + "-phone.png")
+	}
 
 	// Sign out, and in again with the app key: the console opens that app's conversations and
 	// offers nothing of the account's.
