@@ -41,6 +41,20 @@ type EventData struct {
 	ActionMetadata Metadata
 	// ActionError is the error of a switchboard:*:failure event.
 	ActionError *EventError
+	// Source is where a customer's action came from (its channel and integration): the source of
+	// conversation:postback, conversation:referral, passthrough:messaging and user:update, and of
+	// the read and typing activities a channel reports (nil for PostActivity's: api:conversations).
+	Source *Source
+	// Postback is the button of conversation:postback.
+	Postback *Postback
+	// Referral is the referral of conversation:referral.
+	Referral *Referral
+	// Delivery is what a conversation:message:delivery:* event reports.
+	Delivery *DeliveryReceipt
+	// Merge is what user:merge reports.
+	Merge *UserMerge
+	// Passthrough is the channel data a passthrough:messaging event forwards as it came.
+	Passthrough map[string]any
 }
 
 // EventError is the error a :failure event reports.

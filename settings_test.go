@@ -63,3 +63,27 @@ func TestAppSettingsDefaults(t *testing.T) {
 		t.Errorf("set settings: got the defaults back")
 	}
 }
+
+func TestFindPostback(t *testing.T) {
+	carousel := sunlamp.Content{Type: "carousel", Doc: []byte(`{"type":"carousel","items":[{"title":"A","actions":[{"type":"link","text":"L","uri":"https://a.example"}]},
+		{"title":"B","actions":[{"type":"postback","text":"Order B","payload":"ORDER_B","metadata":{"sku":"b-1"}}]}]}`)}
+	text := sunlamp.Content{Type: "text", Doc: []byte(`{"type":"text","text":"?","actions":[{"type":"postback","text":"Yes","payload":"YES"},{"type":"reply","text":"No","payload":"NO"}]}`)}
+	for _, tc := range []struct {
+		c             sunlamp.Content
+		payload, want string
+		ok            bool
+	}{
+		{carousel, "ORDER_B", "Order B", true},
+		{carousel, "ORDER_A", "", false},
+		{text, "YES", "Yes", true},
+		{text, "NO", "", false}, // a reply is no postback
+	} {
+		got, meta, ok := sunlamp.FindPostback(tc.c, tc.payload)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("FindPostback(%s): got %q %v, want %q %v", tc.payload, got, ok, tc.want, tc.ok)
+		}
+		if tc.payload == "ORDER_B" && meta["sku"] != "b-1" {
+			t.Errorf("FindPostback(ORDER_B): got metadata %v, want sku b-1", meta)
+		}
+	}
+}

@@ -9,6 +9,7 @@ type Store interface {
 	KeyStore
 	UserStore
 	VisitorStore
+	ChannelEventStore
 	ConversationStore
 	IntegrationStore
 	AttachmentStore

@@ -17,6 +17,9 @@ type User struct {
 	Profile      Profile
 	Metadata     Metadata
 	Identities   []Identity
+	// Authenticated says that the user logged in with a user JWT (the web messenger's login, as
+	// the SDKs'); webhooks show it (userTruncated.authenticated), the REST API does not.
+	Authenticated bool
 }
 
 // Profile is a user's profile; "" is a field not set.

@@ -42,7 +42,11 @@ func EventRenderer(users sunlamp.UserStore) func(ev sunlamp.Event, wh sunlamp.We
 		data.User = &u
 		if wh.IncludeFullSource && data.Message.Source.Type != "" && data.Message.Source.Type != sunlamp.SourceAPI {
 			// The client and device the message came through, as they are now (erasure clears them).
-			c, d, err := users.MessageSource(ctx, ev.AppID, u.ID, data.Message.Source.Type, data.Message.Source.IntegrationID)
+			srcType := data.Message.Source.Type
+			if sdkSourceTypes[srcType] { // the SDKs' messages come from their sdk client
+				srcType = sunlamp.ClientTypeSDK
+			}
+			c, d, err := users.MessageSource(ctx, ev.AppID, u.ID, srcType, data.Message.Source.IntegrationID)
 			switch {
 			case err == nil:
 				data.Client, data.Device = &c, d
@@ -73,7 +77,7 @@ func RenderEventPayload(ev sunlamp.Event, wh sunlamp.Webhook) (json.RawMessage, 
 		}
 	}
 	switch ev.Type {
-	case "conversation:message", "conversation:read", "conversation:typing", "conversation:remove":
+	case "conversation:message", "conversation:read", "conversation:typing", "conversation:remove", "user:merge":
 		// No user in these payloads: a message's or activity's user is its author's.
 	default:
 		if data.User != nil {
@@ -101,6 +105,7 @@ func RenderEventPayload(ev sunlamp.Event, wh sunlamp.Webhook) (json.RawMessage, 
 	if e := data.ActionError; e != nil {
 		p["error"] = eventErrorWire{Code: e.Code, Message: e.Message}
 	}
+	r.channelEvent(ev.Type, p)
 	b, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("render %s event: %w", ev.Type, err)
@@ -119,18 +124,18 @@ type userTruncatedWire struct {
 	ExternalID    string `json:"externalId,omitempty"`
 	BrandID       string `json:"brandId,omitempty"`
 	ZendeskID     string `json:"zendeskId,omitempty"`
-	Authenticated bool   `json:"authenticated"` // Sunlamp has no authenticated (JWT, Help Center) users
+	Authenticated bool   `json:"authenticated"` // logged in with a user JWT (the web messenger's login)
 }
 
 // user renders u truncated, or complete with includeFullUser.
 func (r eventRenderer) user(u sunlamp.User) any {
 	if !r.fullUser {
-		return userTruncatedWire{ID: u.ID, ExternalID: u.ExternalID, BrandID: u.BrandID, ZendeskID: u.ZendeskID}
+		return userTruncatedWire{ID: u.ID, ExternalID: u.ExternalID, BrandID: u.BrandID, ZendeskID: u.ZendeskID, Authenticated: u.Authenticated}
 	}
 	return struct {
 		userWire
 		Authenticated bool `json:"authenticated"`
-	}{userOut(u), false}
+	}{userOut(u), u.Authenticated}
 }
 
 // conversationTruncatedWire is the spec's conversationTruncated.
@@ -290,7 +295,91 @@ func (r eventRenderer) activity(a sunlamp.Activity) map[string]any {
 			author["avatarUrl"] = a.Author.AvatarURL
 		}
 	}
-	src := map[string]any{"type": sunlamp.SourceAPI} // activities come through the API only (PostActivity)
+	src := map[string]any{"type": sunlamp.SourceAPI} // PostActivity's; a channel's activity has its source
+	if cs := r.data.Source; cs != nil {
+		src = sourceWebhookOut(*cs)
+	}
 	r.source(src)
 	return map[string]any{"type": a.Type, "author": author, "source": src}
 }
+
+// sourceWebhookOut renders the spec's sourceWebhook of a customer's action: the channel and its
+// integration.
+func sourceWebhookOut(src sunlamp.Source) map[string]any {
+	out := map[string]any{"type": src.Type}
+	if src.IntegrationID != "" {
+		out["integrationId"] = src.IntegrationID
+	}
+	if src.OriginalMessageID != "" {
+		out["originalMessageId"] = src.OriginalMessageID
+	}
+	if !src.OriginalMessageTimestamp.IsZero() {
+		out["originalMessageTimestamp"] = formatTime(src.OriginalMessageTimestamp)
+	}
+	return out
+}
+
+// channelEvent adds what the events of channels' reports carry (issue 14): the source of a
+// customer's action, a postback, a referral, a delivery receipt, a merge, passthrough data.
+func (r eventRenderer) channelEvent(typ string, p map[string]any) {
+	d := r.data
+	if d.Source != nil && d.Activity == nil {
+		src := sourceWebhookOut(*d.Source)
+		r.source(src)
+		p["source"] = src
+	}
+	if pb := d.Postback; pb != nil {
+		w := map[string]any{"payload": pb.Payload}
+		if pb.Metadata != nil {
+			w["metadata"] = map[string]any(pb.Metadata)
+		}
+		p["postback"] = w
+	}
+	if ref := d.Referral; ref != nil {
+		w := map[string]any{"code": ref.Code}
+		if ref.Details != nil {
+			w["details"] = ref.Details
+		}
+		p["referral"] = w
+	}
+	if dl := d.Delivery; dl != nil {
+		p["message"] = map[string]any{"id": dl.MessageID}
+		dest := map[string]any{"type": dl.DestinationType}
+		if dl.DestinationIntegrationID != "" {
+			dest["integrationId"] = dl.DestinationIntegrationID
+		}
+		p["destination"] = dest
+		if len(dl.ExternalMessages) > 0 {
+			ext := make([]map[string]any, len(dl.ExternalMessages))
+			for i, id := range dl.ExternalMessages {
+				ext[i] = map[string]any{"id": id}
+			}
+			p["externalMessages"] = ext
+		}
+		p["isFinalEvent"] = dl.IsFinal
+		if e := dl.Error; e != nil {
+			p["error"] = eventErrorWire{Code: e.Code, Message: e.Message}
+		}
+	}
+	if m := d.Merge; m != nil {
+		p["mergedUsers"] = map[string]any{"surviving": r.user(m.Surviving), "discarded": r.user(m.Discarded)}
+		if m.SurvivingConversation != nil && m.DiscardedConversation != nil {
+			p["mergedConversations"] = map[string]any{"surviving": conversationTruncatedOut(*m.SurvivingConversation),
+				"discarded": conversationTruncatedOut(*m.DiscardedConversation)}
+		}
+		if m.SurvivingClient != nil && m.DiscardedClient != nil {
+			p["mergedClients"] = map[string]any{"surviving": clientOut(*m.SurvivingClient), "discarded": clientOut(*m.DiscardedClient)}
+		}
+		if len(m.DiscardedMetadata) > 0 {
+			p["discardedMetadata"] = map[string]any(m.DiscardedMetadata)
+		}
+	}
+	// passthrough:messaging has no schema in the spec: the channel's data goes under "passthrough",
+	// beside the conversation, the user and the source.
+	if d.Passthrough != nil {
+		p["passthrough"] = d.Passthrough
+	}
+}
+
+// sdkSourceTypes are the source types of the SDKs' messages (the web messenger's are "web").
+var sdkSourceTypes = map[string]bool{"web": true, "ios": true, "android": true, "unity": true}

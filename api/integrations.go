@@ -21,6 +21,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 func (s *Server) handleCreateIntegration(w http.ResponseWriter, r *http.Request) error {
+	defer s.forgetWebApp(r.PathValue("appId")) // the customer side's caches of the app (webmessenger.go)
 	var body map[string]any
 	if err := decodeJSON(r, &body); err != nil {
 		return err
@@ -185,6 +186,7 @@ func (s *Server) handleGetIntegration(w http.ResponseWriter, r *http.Request) er
 }
 
 func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request) error {
+	defer s.forgetWebApp(r.PathValue("appId")) // the customer side's caches of the app (webmessenger.go)
 	var body map[string]any
 	if err := decodeJSON(r, &body); err != nil {
 		return err
@@ -241,6 +243,7 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleDeleteIntegration(w http.ResponseWriter, r *http.Request) error {
+	defer s.forgetWebApp(r.PathValue("appId")) // the customer side's caches of the app (webmessenger.go)
 	id := r.PathValue("integrationId")
 	if _, err := channelIntegration(s.store.Integration(r.Context(), r.PathValue("appId"), id)); err != nil {
 		return err // an OAuth integration is removed as its owner removes it (handleDeleteOAuthIntegration)

@@ -196,7 +196,7 @@ func (s *Server) handlePostMessage(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	s.publishConversation(r.Context(), m.AppID, liveNote{ConversationID: m.ConversationID, Kind: "message"}) // the web messenger's pages
+	s.afterPostMessage(r.Context(), m) // the web messenger's pages, channel delivery receipts
 	// Written by hand like ListMessages' pages (the same JSON values encoding/json would give, see
 	// TestAppendMessageJSON): PostMessage is the busiest write, and encoding/json re-validated and
 	// compacted the content it had just validated.

@@ -101,6 +101,7 @@ func (s *Server) routes() {
 	// Customer side (issue 14): the channel simulator's other deliveries, the web messenger page and its endpoints, with a visitor credential
 	// (webmessenger.go; webPublic routes are rate limited by address instead).
 	s.handle("POST /_sunlamp/v1/apps/{appId}/users/{userIdOrExternalId}/clients/{clientId}/confirm", appOrIntegration, s.handleConfirmClient)
+	s.handle("POST /_sunlamp/v1/apps/{appId}/conversations/{conversationId}/messages/{messageId}/delivery", appOrIntegration, s.handleMessageDelivery)
 	s.web("GET /web/{integrationId}", webPublic, s.handleWebMessengerPage)
 	s.route("GET /web/assets/{file}", s.handleWebMessengerAsset)
 	s.web("OPTIONS /_sunlamp/v1/web/{integrationId}/{path...}", webPublic, s.handleWebPreflight)
@@ -113,6 +114,7 @@ func (s *Server) routes() {
 	s.web("GET /_sunlamp/v1/web/{integrationId}/conversations/{conversationId}/messages", webVisitor, s.handleWebListMessages)
 	s.web("POST /_sunlamp/v1/web/{integrationId}/conversations/{conversationId}/messages", webVisitor, s.handleWebPostMessage)
 	s.web("POST /_sunlamp/v1/web/{integrationId}/conversations/{conversationId}/activity", webVisitor, s.handleWebActivity)
+	s.web("POST /_sunlamp/v1/web/{integrationId}/conversations/{conversationId}/postback", webVisitor, s.handleWebPostback)
 	s.web("GET /_sunlamp/v1/web/{integrationId}/conversations/{conversationId}/events", webVisitor, s.handleWebEvents)
 	s.web("POST /_sunlamp/v1/web/{integrationId}/attachments", webVisitor, s.handleWebUpload)
 	// Channel-vendor extras, marketplace OAuth, Zendesk-linked users (issue 18), and what simulates their outside world.

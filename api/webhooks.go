@@ -24,6 +24,7 @@ func webhookIntegration(r *http.Request) (string, error) {
 }
 
 func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request) error {
+	defer s.forgetWebApp(r.PathValue("appId")) // the customer side's caches of the app (webmessenger.go)
 	integrationID, err := webhookIntegration(r)
 	if err != nil {
 		return err
@@ -84,6 +85,7 @@ func (s *Server) handleGetWebhook(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) handleUpdateWebhook(w http.ResponseWriter, r *http.Request) error {
+	defer s.forgetWebApp(r.PathValue("appId")) // the customer side's caches of the app (webmessenger.go)
 	integrationID, err := webhookIntegration(r)
 	if err != nil {
 		return err
@@ -105,6 +107,7 @@ func (s *Server) handleUpdateWebhook(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) handleDeleteWebhook(w http.ResponseWriter, r *http.Request) error {
+	defer s.forgetWebApp(r.PathValue("appId")) // the customer side's caches of the app (webmessenger.go)
 	integrationID, err := webhookIntegration(r)
 	if err != nil {
 		return err

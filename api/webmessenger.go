@@ -64,11 +64,19 @@ type webMessenger struct {
 	// announced to the other processes (others have no page to tell).
 	mu      sync.Mutex
 	webApps map[string]webAppEntry
+	// hooks caches the triggers each app's webhooks are subscribed to: a business message is
+	// followed by conversation:message:delivery:channel only where one is.
+	hooks map[string]hooksEntry
 }
 
 type webAppEntry struct {
 	has     bool
 	fetched time.Time
+}
+
+type hooksEntry struct {
+	triggers map[string]bool
+	fetched  time.Time
 }
 
 func newWebMessenger(store sunlamp.Store) *webMessenger {
@@ -77,6 +85,7 @@ func newWebMessenger(store sunlamp.Store) *webMessenger {
 		sessions:  newVisitorLimiter(visitorRate, visitorBurst),
 		anonymous: newVisitorLimiter(anonymousRate, anonymousBurst),
 		webApps:   map[string]webAppEntry{},
+		hooks:     map[string]hooksEntry{},
 	}
 }
 
@@ -169,7 +178,8 @@ func (s *Server) webAuthorize(w http.ResponseWriter, r *http.Request, access web
 	}
 	wr := &webRequest{integration: integ}
 	if access == webPublic {
-		if r.Method != http.MethodGet && !s.webMessenger.anonymous.allow(clientAddress(r)) {
+		// The calls that make users or sessions count (not the page, its files or preflights).
+		if r.Method == http.MethodPost && !s.webMessenger.anonymous.allow(clientAddress(r)) {
 			return nil, sunlamp.Errorf(sunlamp.KindRateLimited, "too_many_requests", "Too many requests")
 		}
 		return wr, nil
@@ -413,11 +423,53 @@ func (s *Server) hasWebIntegration(ctx context.Context, appID string) bool {
 	return has
 }
 
-// forgetWebApp drops an app from the web integration cache (one was created or deleted).
+// forgetWebApp drops an app from the caches of its integrations and webhooks: this process
+// changed them. (Another process's changes are seen within the caches' 10 s.)
 func (s *Server) forgetWebApp(appID string) {
 	s.webMessenger.mu.Lock()
 	delete(s.webMessenger.webApps, appID)
+	delete(s.webMessenger.hooks, appID)
 	s.webMessenger.mu.Unlock()
+}
+
+// subscribed reports whether a webhook of the app is subscribed to trigger (cached for 10 s).
+func (s *Server) subscribed(ctx context.Context, appID, trigger string) bool {
+	m := s.webMessenger
+	m.mu.Lock()
+	e, ok := m.hooks[appID]
+	m.mu.Unlock()
+	if ok && time.Since(e.fetched) < 10*time.Second {
+		return e.triggers[trigger]
+	}
+	list, err := s.store.AppTriggers(ctx, appID)
+	if err != nil {
+		return false
+	}
+	e = hooksEntry{triggers: map[string]bool{}, fetched: time.Now()}
+	for _, t := range list {
+		e.triggers[t] = true
+	}
+	m.mu.Lock()
+	if len(m.hooks) > 100_000 {
+		clear(m.hooks)
+	}
+	m.hooks[appID] = e
+	m.mu.Unlock()
+	return e.triggers[trigger]
+}
+
+// afterPostMessage does what follows a business message on the customer side: the pages
+// watching the conversation are told, and when the user has an active channel client (not sdk)
+// conversation:message:delivery:channel is emitted, as the service does once it hands the message
+// to the channel (only for apps with a webhook subscribed to it: others would not read it).
+func (s *Server) afterPostMessage(ctx context.Context, m sunlamp.Message) {
+	s.publishConversation(ctx, m.AppID, liveNote{ConversationID: m.ConversationID, Kind: "message"})
+	if m.Author.Type != sunlamp.AuthorBusiness || !s.subscribed(ctx, m.AppID, "conversation:message:delivery:channel") {
+		return
+	}
+	if err := s.store.AutoChannelDelivery(context.WithoutCancel(ctx), m); err != nil {
+		s.log.ErrorContext(ctx, "channel delivery event", "request_id", requestID(ctx), "error", err.Error())
+	}
 }
 
 // publishConversation tells the pages watching a conversation that its messages changed, or of an

@@ -167,6 +167,12 @@ func TestWebMessengerBrowser(t *testing.T) {
 			"actions": []any{map[string]any{"type": "postback", "text": "Order cortado", "payload": "ORDER_CORTADO"}}},
 	}})
 	browsertest.WaitFor(t, ctx, 15*time.Second, "the carousel", byName("Order flat white"))
+	// The visitor taps the postback: the bot gets conversation:postback, from the web.
+	browsertest.Do(t, ctx, 15*time.Second, "tap the postback", chromedp.Evaluate[chromedp.Void](byName("Order flat white")+`.click()`))
+	pb := b.waitEvent(t, "conversation:postback", `"payload":"ORDER_FLAT_WHITE"`)
+	if src := pb["source"].(map[string]any); src["type"] != "web" || src["integrationId"] != b.webID {
+		t.Errorf("postback: got source %v, want web and the integration", src)
+	}
 	// The page told the business it read the conversation.
 	b.waitEvent(t, "conversation:read", `"type":"user"`)
 

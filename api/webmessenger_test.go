@@ -392,6 +392,9 @@ func TestWebMessengerLogin(t *testing.T) {
 			webhooktest.ValidateBody(t, g.Body)
 			p := g.Payload(t)
 			types = append(types, g.EventType+" "+fmt.Sprint(p["reason"]))
+			if p["reason"] == "authentication" && p["user"].(map[string]any)["authenticated"] != true {
+				t.Errorf("user:update (authentication): got user %v, want authenticated", p["user"])
+			}
 		}
 		slices.Sort(types)
 		want := []string{"user:merge sdkLogin", "user:update authentication", "user:update authentication", "user:update authentication", "user:update localeDetection"}

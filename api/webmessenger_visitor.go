@@ -386,13 +386,65 @@ func (s *Server) handleWebActivity(w http.ResponseWriter, r *http.Request) error
 	case b.Type.Value != sunlamp.ActivityRead && b.Type.Value != sunlamp.ActivityTypingStart && b.Type.Value != sunlamp.ActivityTypingStop:
 		return sunlamp.Invalid("type should be equal to one of the allowed values: conversation:read, typing:start, typing:stop")
 	}
-	sess := webOf(r).session
-	a := sunlamp.Activity{Type: b.Type.Value, Author: sunlamp.Author{Type: sunlamp.AuthorUser, UserID: sess.UserID}}
-	if err := s.store.PostActivity(r.Context(), c.AppID, c.ID, a); err != nil {
+	wr := webOf(r)
+	app, err := s.store.App(r.Context(), c.AppID)
+	if err != nil {
 		return err
 	}
-	s.publishConversation(r.Context(), c.AppID, liveNote{ConversationID: c.ID, Kind: a.Type, Role: sunlamp.AuthorUser, UserID: sess.UserID,
-		At: s.clock.Now().UnixMilli()})
+	if err := s.customerAction(r.Context(), app, wr.session.UserID, c.ID, "", webSource(wr), &sunlamp.CustomerAction{Activity: b.Type.Value}); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
+
+// webSource is the source of what a visitor does: the web messenger's integration.
+func webSource(wr *webRequest) sunlamp.Source {
+	return sunlamp.Source{Type: "web", IntegrationID: wr.integration.ID}
+}
+
+// handleWebPostback reports the visitor's tap on a postback button of a message
+// (conversation:postback, with the button's text and metadata; echoed as the visitor's message
+// when the app's echoPostback is on).
+func (s *Server) handleWebPostback(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.visitorConversation(r)
+	if err != nil {
+		return err
+	}
+	var b struct {
+		MessageID Nullable[string] `json:"messageId"`
+		Payload   Nullable[string] `json:"payload"`
+	}
+	if err := decodeJSON(r, &b); err != nil {
+		return err
+	}
+	messageID, err := optString("messageId", b.MessageID, 1, 64)
+	if err != nil {
+		return err
+	}
+	payload, err := optString("payload", b.Payload, 1, 4096)
+	if err != nil {
+		return err
+	}
+	if messageID == "" || payload == "" {
+		return sunlamp.Invalid("the body should have required properties 'messageId' and 'payload'")
+	}
+	m, err := s.store.Message(r.Context(), c.AppID, c.ID, messageID)
+	if err != nil {
+		return err
+	}
+	if _, _, ok := sunlamp.FindPostback(m.Content, payload); !ok {
+		return sunlamp.Invalid("the message has no postback button with that payload")
+	}
+	wr := webOf(r)
+	app, err := s.store.App(r.Context(), c.AppID)
+	if err != nil {
+		return err
+	}
+	a := &sunlamp.CustomerAction{Postback: &sunlamp.Postback{Payload: payload, MessageID: messageID}}
+	if err := s.customerAction(r.Context(), app, wr.session.UserID, c.ID, messageID, webSource(wr), a); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, struct{}{})
 	return nil
 }

@@ -132,6 +132,8 @@ type snapUser struct {
 	Metadata     json.RawMessage `json:"metadata,omitempty" db:"metadata"`
 	Identities   json.RawMessage `json:"identities,omitempty" db:"identities"`
 	DeletedAt    *snapTime       `json:"deletedAt,omitempty" db:"deleted_at"`
+	// Authenticated: logged in with a user JWT (migration 0017, issue 14).
+	Authenticated bool `json:"authenticated,omitempty" db:"authenticated"`
 }
 
 type snapUserPurge struct {

@@ -64,6 +64,76 @@ type snapshot struct {
 	PendingSwitchboardIntegration *evSwitchboardRef `json:"pendingSwitchboardIntegration,omitzero"`
 	ActionMetadata                map[string]any    `json:"actionMetadata,omitzero" personal:"keep"`
 	ActionError                   *evError          `json:"actionError,omitzero"`
+	// What channels report besides messages (issue 14).
+	Source      *evSource      `json:"source,omitzero"`
+	Postback    *evPostback    `json:"postback,omitzero"`
+	Referral    *evReferral    `json:"referral,omitzero"`
+	Delivery    *evDelivery    `json:"delivery,omitzero"`
+	Merge       *evMerge       `json:"merge,omitzero"`
+	Passthrough *evPassthrough `json:"passthrough,omitzero"`
+}
+
+// evPostback is the button of conversation:postback: the business's payload and metadata, and
+// the button's text.
+type evPostback struct {
+	Payload   string         `json:"payload,omitzero" personal:"keep"`
+	Metadata  map[string]any `json:"metadata,omitzero" personal:"keep"`
+	MessageID string         `json:"messageId,omitzero"`
+	Text      string         `json:"text,omitzero" personal:"keep"`
+}
+
+// evReferral is the referral of conversation:referral, as the channel gave it.
+type evReferral struct {
+	Code    string         `json:"code,omitzero" personal:"keep"`
+	Details map[string]any `json:"details,omitzero" personal:"keep"`
+}
+
+// evDelivery is a channel's receipt for a message.
+type evDelivery struct {
+	MessageID                string   `json:"messageId,omitzero"`
+	Status                   string   `json:"status,omitzero"`
+	DestinationType          string   `json:"destinationType,omitzero"`
+	DestinationIntegrationID string   `json:"destinationIntegrationId,omitzero"`
+	ExternalMessages         []string `json:"externalMessages,omitzero" personal:"keep"`
+	IsFinal                  bool     `json:"isFinal,omitzero"`
+	Error                    *evError `json:"error,omitzero"`
+}
+
+// evMerge is what user:merge reports. The surviving user is its own owner; the discarded user,
+// deleted by the merge, is a copy of data that the surviving user now holds, so it belongs to the
+// surviving user too (evMergedUser.SurvivorID), and so does the discarded client (its UserID is
+// the surviving user's).
+type evMerge struct {
+	Surviving             *evUser         `json:"surviving,omitzero"`
+	Discarded             *evMergedUser   `json:"discarded,omitzero"`
+	SurvivingConversation *evConversation `json:"survivingConversation,omitzero"`
+	DiscardedConversation *evConversation `json:"discardedConversation,omitzero"`
+	SurvivingClient       *evClient       `json:"survivingClient,omitzero"`
+	DiscardedClient       *evClient       `json:"discardedClient,omitzero"`
+	Reason                string          `json:"reason,omitzero"`
+}
+
+// evMergedUser is the discarded user of a merge, owned by the surviving one.
+type evMergedUser struct {
+	SurvivorID        string         `json:"survivorId" personal:"owner"`
+	ID                string         `json:"id,omitzero"`
+	AppID             string         `json:"appId,omitzero"`
+	ExternalID        string         `json:"externalId,omitzero" personal:"keep"`
+	BrandID           string         `json:"brandId,omitzero"`
+	ZendeskID         string         `json:"zendeskId,omitzero" personal:"keep"`
+	SignedUpAt        int64          `json:"signedUpAt,omitzero"`
+	ToBeRetained      bool           `json:"toBeRetained,omitzero"`
+	Profile           evProfile      `json:"profile,omitzero"`
+	Metadata          map[string]any `json:"metadata,omitzero" personal:"erase"`
+	Identities        []evIdentity   `json:"identities,omitzero"`
+	DiscardedMetadata map[string]any `json:"discardedMetadata,omitzero" personal:"erase"`
+	Authenticated     bool           `json:"authenticated,omitzero"`
+}
+
+// evPassthrough is the channel data of passthrough:messaging, which may name the user.
+type evPassthrough struct {
+	UserID string         `json:"userId,omitzero" personal:"owner"`
+	Data   map[string]any `json:"data,omitzero" personal:"erase"`
 }
 
 type evUser struct {
@@ -77,6 +147,8 @@ type evUser struct {
 	Profile      evProfile      `json:"profile,omitzero"`
 	Metadata     map[string]any `json:"metadata,omitzero" personal:"erase"`
 	Identities   []evIdentity   `json:"identities,omitzero"`
+	// Authenticated: the user logged in with a user JWT (issue 14).
+	Authenticated bool `json:"authenticated,omitzero"`
 }
 
 type evProfile struct {
@@ -227,16 +299,7 @@ func snapshotOf(d sunlamp.EventData) *snapshot {
 	s := &snapshot{Version: snapshotVersion, Reason: d.Reason, CreationReason: d.CreationReason,
 		ActionMetadata: d.ActionMetadata, ActiveSwitchboardIntegration: evSwitchboardRefOf(d.Switchboard.Active),
 		PendingSwitchboardIntegration: evSwitchboardRefOf(d.Switchboard.Pending)}
-	if u := d.User; u != nil {
-		s.User = &evUser{ID: u.ID, AppID: u.AppID, ExternalID: u.ExternalID, BrandID: u.BrandID, ZendeskID: u.ZendeskID, SignedUpAt: millis(u.SignedUpAt),
-			ToBeRetained: u.ToBeRetained, Profile: evProfile(u.Profile), Metadata: u.Metadata}
-		if u.Identities != nil {
-			s.User.Identities = make([]evIdentity, len(u.Identities))
-			for i, id := range u.Identities {
-				s.User.Identities[i] = evIdentity(id)
-			}
-		}
-	}
+	s.User = evUserOf(d.User)
 	if c := d.Conversation; c != nil {
 		s.Conversation = evConversationOf(c)
 	}
@@ -259,7 +322,123 @@ func snapshotOf(d sunlamp.EventData) *snapshot {
 	if e := d.ActionError; e != nil {
 		s.ActionError = &evError{Code: e.Code, Message: e.Message}
 	}
+	if src := d.Source; src != nil {
+		s.Source = &evSource{Type: src.Type, IntegrationID: src.IntegrationID, OriginalMessageID: src.OriginalMessageID,
+			OriginalMessageTimestamp: millis(src.OriginalMessageTimestamp)}
+	}
+	if p := d.Postback; p != nil {
+		s.Postback = &evPostback{Payload: p.Payload, Metadata: p.Metadata, MessageID: p.MessageID, Text: p.Text}
+	}
+	if r := d.Referral; r != nil {
+		s.Referral = &evReferral{Code: r.Code, Details: r.Details}
+	}
+	if dl := d.Delivery; dl != nil {
+		s.Delivery = &evDelivery{MessageID: dl.MessageID, Status: dl.Status, DestinationType: dl.DestinationType,
+			DestinationIntegrationID: dl.DestinationIntegrationID, ExternalMessages: dl.ExternalMessages, IsFinal: dl.IsFinal}
+		if e := dl.Error; e != nil {
+			s.Delivery.Error = &evError{Code: e.Code, Message: e.Message}
+		}
+	}
+	if m := d.Merge; m != nil {
+		s.Merge = evMergeOf(m)
+	}
+	if d.Passthrough != nil {
+		s.Passthrough = &evPassthrough{Data: d.Passthrough}
+		if d.User != nil {
+			s.Passthrough.UserID = d.User.ID
+		}
+	}
 	return s
+}
+
+// evUserOf returns the snapshot of u.
+func evUserOf(u *sunlamp.User) *evUser {
+	if u == nil {
+		return nil
+	}
+	s := &evUser{ID: u.ID, AppID: u.AppID, ExternalID: u.ExternalID, BrandID: u.BrandID, ZendeskID: u.ZendeskID, SignedUpAt: millis(u.SignedUpAt),
+		ToBeRetained: u.ToBeRetained, Profile: evProfile(u.Profile), Metadata: u.Metadata, Authenticated: u.Authenticated}
+	if u.Identities != nil {
+		s.Identities = make([]evIdentity, len(u.Identities))
+		for i, id := range u.Identities {
+			s.Identities[i] = evIdentity(id)
+		}
+	}
+	return s
+}
+
+// userOf returns the user of a snapshot.
+func (u *evUser) user() *sunlamp.User {
+	if u == nil {
+		return nil
+	}
+	d := &sunlamp.User{ID: u.ID, AppID: u.AppID, ExternalID: u.ExternalID, BrandID: u.BrandID, ZendeskID: u.ZendeskID, SignedUpAt: timeOf(u.SignedUpAt),
+		ToBeRetained: u.ToBeRetained, Profile: sunlamp.Profile(u.Profile), Metadata: u.Metadata, Authenticated: u.Authenticated}
+	if u.Identities != nil {
+		d.Identities = make([]sunlamp.Identity, len(u.Identities))
+		for i, id := range u.Identities {
+			d.Identities[i] = sunlamp.Identity(id)
+		}
+	}
+	return d
+}
+
+func evClientOf(c *sunlamp.Client) *evClient {
+	if c == nil {
+		return nil
+	}
+	return &evClient{ID: c.ID, AppID: c.AppID, UserID: c.UserID, Type: c.Type, Status: c.Status, IntegrationID: c.IntegrationID,
+		ExternalID: c.ExternalID, LastSeen: millis(c.LastSeen), LinkedAt: millis(c.LinkedAt), DisplayName: c.DisplayName,
+		AvatarURL: c.AvatarURL, Info: c.Info, Raw: c.Raw, Primary: c.Primary, TargetConversationID: c.TargetConversationID}
+}
+
+func (c *evClient) client() *sunlamp.Client {
+	if c == nil {
+		return nil
+	}
+	return &sunlamp.Client{ID: c.ID, AppID: c.AppID, UserID: c.UserID, Type: c.Type, Status: c.Status, IntegrationID: c.IntegrationID,
+		ExternalID: c.ExternalID, LastSeen: timeOf(c.LastSeen), LinkedAt: timeOf(c.LinkedAt), DisplayName: c.DisplayName,
+		AvatarURL: c.AvatarURL, Info: c.Info, Raw: c.Raw, Primary: c.Primary, TargetConversationID: c.TargetConversationID}
+}
+
+func (c *evConversation) conversation() *sunlamp.Conversation {
+	if c == nil {
+		return nil
+	}
+	return &sunlamp.Conversation{ID: c.ID, AppID: c.AppID, Type: c.Type, IsDefault: c.IsDefault, DisplayName: c.DisplayName,
+		Description: c.Description, IconURL: c.IconURL, Metadata: c.Metadata, BusinessLastRead: timeOf(c.BusinessLastRead),
+		LastUpdatedAt: timeOf(c.LastUpdatedAt), CreatedAt: timeOf(c.CreatedAt), MessageCount: c.MessageCount}
+}
+
+// evMergeOf returns the snapshot of a merge: the discarded user and client owned by the survivor.
+func evMergeOf(m *sunlamp.UserMerge) *evMerge {
+	s := &evMerge{Surviving: evUserOf(&m.Surviving), SurvivingClient: evClientOf(m.SurvivingClient),
+		DiscardedClient: evClientOf(m.DiscardedClient), Reason: m.Reason}
+	if c := m.SurvivingConversation; c != nil {
+		s.SurvivingConversation = evConversationOf(c)
+	}
+	if c := m.DiscardedConversation; c != nil {
+		s.DiscardedConversation = evConversationOf(c)
+	}
+	u := evUserOf(&m.Discarded)
+	s.Discarded = &evMergedUser{SurvivorID: m.Surviving.ID, ID: u.ID, AppID: u.AppID, ExternalID: u.ExternalID, BrandID: u.BrandID, ZendeskID: u.ZendeskID,
+		SignedUpAt: u.SignedUpAt, ToBeRetained: u.ToBeRetained, Profile: u.Profile, Metadata: u.Metadata, Identities: u.Identities,
+		DiscardedMetadata: m.DiscardedMetadata, Authenticated: u.Authenticated}
+	return s
+}
+
+func (s *evMerge) merge() *sunlamp.UserMerge {
+	m := &sunlamp.UserMerge{SurvivingConversation: s.SurvivingConversation.conversation(), DiscardedConversation: s.DiscardedConversation.conversation(),
+		SurvivingClient: s.SurvivingClient.client(), DiscardedClient: s.DiscardedClient.client(), Reason: s.Reason}
+	if u := s.Surviving.user(); u != nil {
+		m.Surviving = *u
+	}
+	if d := s.Discarded; d != nil {
+		u := (&evUser{ID: d.ID, AppID: d.AppID, ExternalID: d.ExternalID, BrandID: d.BrandID, ZendeskID: d.ZendeskID, SignedUpAt: d.SignedUpAt,
+			ToBeRetained: d.ToBeRetained, Profile: d.Profile, Metadata: d.Metadata, Identities: d.Identities, Authenticated: d.Authenticated}).user()
+		m.Discarded, m.DiscardedMetadata = *u, d.DiscardedMetadata
+	}
+	return m
 }
 
 // evConversationOf returns the snapshot of c.
@@ -300,16 +479,7 @@ func evSwitchboardRefOf(si *sunlamp.SwitchboardIntegration) *evSwitchboardRef {
 // eventData returns the EventData s holds.
 func (s *snapshot) eventData() sunlamp.EventData {
 	d := sunlamp.EventData{Reason: s.Reason, CreationReason: s.CreationReason, ActionMetadata: s.ActionMetadata}
-	if u := s.User; u != nil {
-		d.User = &sunlamp.User{ID: u.ID, AppID: u.AppID, ExternalID: u.ExternalID, BrandID: u.BrandID, ZendeskID: u.ZendeskID, SignedUpAt: timeOf(u.SignedUpAt),
-			ToBeRetained: u.ToBeRetained, Profile: sunlamp.Profile(u.Profile), Metadata: u.Metadata}
-		if u.Identities != nil {
-			d.User.Identities = make([]sunlamp.Identity, len(u.Identities))
-			for i, id := range u.Identities {
-				d.User.Identities[i] = sunlamp.Identity(id)
-			}
-		}
-	}
+	d.User = s.User.user()
 	if c := s.Conversation; c != nil {
 		d.Conversation = &sunlamp.Conversation{ID: c.ID, AppID: c.AppID, Type: c.Type, IsDefault: c.IsDefault, DisplayName: c.DisplayName,
 			Description: c.Description, IconURL: c.IconURL, Metadata: c.Metadata, BusinessLastRead: timeOf(c.BusinessLastRead),
@@ -339,6 +509,29 @@ func (s *snapshot) eventData() sunlamp.EventData {
 		Pending: s.PendingSwitchboardIntegration.switchboardIntegration()}
 	if e := s.ActionError; e != nil {
 		d.ActionError = &sunlamp.EventError{Code: e.Code, Message: e.Message}
+	}
+	if src := s.Source; src != nil {
+		d.Source = &sunlamp.Source{Type: src.Type, IntegrationID: src.IntegrationID, OriginalMessageID: src.OriginalMessageID,
+			OriginalMessageTimestamp: timeOf(src.OriginalMessageTimestamp)}
+	}
+	if p := s.Postback; p != nil {
+		d.Postback = &sunlamp.Postback{Payload: p.Payload, Metadata: p.Metadata, MessageID: p.MessageID, Text: p.Text}
+	}
+	if r := s.Referral; r != nil {
+		d.Referral = &sunlamp.Referral{Code: r.Code, Details: r.Details}
+	}
+	if dl := s.Delivery; dl != nil {
+		d.Delivery = &sunlamp.DeliveryReceipt{MessageID: dl.MessageID, Status: dl.Status, DestinationType: dl.DestinationType,
+			DestinationIntegrationID: dl.DestinationIntegrationID, ExternalMessages: dl.ExternalMessages, IsFinal: dl.IsFinal}
+		if e := dl.Error; e != nil {
+			d.Delivery.Error = &sunlamp.EventError{Code: e.Code, Message: e.Message}
+		}
+	}
+	if m := s.Merge; m != nil {
+		d.Merge = m.merge()
+	}
+	if p := s.Passthrough; p != nil {
+		d.Passthrough = p.Data
 	}
 	return d
 }

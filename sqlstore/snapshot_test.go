@@ -24,7 +24,7 @@ func TestSnapshotFieldsClassified(t *testing.T) {
 		"user.signedUpAt": "", "user.toBeRetained": "", "user.profile": "", "user.profile.givenName": "erase",
 		"user.profile.surname": "erase", "user.profile.email": "erase", "user.profile.avatarUrl": "erase",
 		"user.profile.locale": "erase", "user.metadata": "erase", "user.identities": "",
-		"user.identities[].type": "", "user.identities[].value": "keep", "user.identities[].verification": "",
+		"user.identities[].type": "", "user.identities[].value": "keep", "user.identities[].verification": "", "user.authenticated": "",
 
 		"conversation": "", "conversation.id": "", "conversation.appId": "", "conversation.type": "",
 		"conversation.isDefault": "", "conversation.displayName": "keep", "conversation.description": "keep",
@@ -57,6 +57,36 @@ func TestSnapshotFieldsClassified(t *testing.T) {
 		"pendingSwitchboardIntegration": "", "pendingSwitchboardIntegration.id": "", "pendingSwitchboardIntegration.name": "",
 		"pendingSwitchboardIntegration.integrationId": "", "pendingSwitchboardIntegration.integrationType": "",
 		"actionMetadata": "keep", "actionError": "", "actionError.code": "", "actionError.message": "",
+
+		"source": "", "source.type": "", "source.integrationId": "", "source.originalMessageId": "", "source.originalMessageTimestamp": "",
+		"postback": "", "postback.payload": "keep", "postback.metadata": "keep", "postback.messageId": "", "postback.text": "keep",
+		"referral": "", "referral.code": "keep", "referral.details": "keep",
+		"delivery": "", "delivery.messageId": "", "delivery.status": "", "delivery.destinationType": "", "delivery.destinationIntegrationId": "",
+		"delivery.externalMessages": "keep", "delivery.isFinal": "", "delivery.error": "", "delivery.error.code": "", "delivery.error.message": "",
+		"merge": "", "merge.reason": "",
+		"merge.surviving": "", "merge.surviving.id": "owner", "merge.surviving.appId": "", "merge.surviving.externalId": "keep", "merge.surviving.brandId": "", "merge.surviving.zendeskId": "keep",
+		"merge.surviving.signedUpAt": "", "merge.surviving.toBeRetained": "", "merge.surviving.profile": "", "merge.surviving.profile.givenName": "erase",
+		"merge.surviving.profile.surname": "erase", "merge.surviving.profile.email": "erase", "merge.surviving.profile.avatarUrl": "erase",
+		"merge.surviving.profile.locale": "erase", "merge.surviving.metadata": "erase", "merge.surviving.identities": "",
+		"merge.surviving.identities[].type": "", "merge.surviving.identities[].value": "keep", "merge.surviving.identities[].verification": "", "merge.surviving.authenticated": "",
+		"merge.discarded": "", "merge.discarded.survivorId": "owner", "merge.discarded.id": "", "merge.discarded.appId": "", "merge.discarded.externalId": "keep",
+		"merge.discarded.brandId": "", "merge.discarded.zendeskId": "keep", "merge.discarded.signedUpAt": "", "merge.discarded.toBeRetained": "", "merge.discarded.profile": "",
+		"merge.discarded.profile.givenName": "erase", "merge.discarded.profile.surname": "erase", "merge.discarded.profile.email": "erase",
+		"merge.discarded.profile.avatarUrl": "erase", "merge.discarded.profile.locale": "erase", "merge.discarded.metadata": "erase",
+		"merge.discarded.identities": "", "merge.discarded.identities[].type": "", "merge.discarded.identities[].value": "keep",
+		"merge.discarded.identities[].verification": "", "merge.discarded.discardedMetadata": "erase", "merge.discarded.authenticated": "",
+		"passthrough": "", "passthrough.userId": "owner", "passthrough.data": "erase",
+	}
+	for _, side := range []string{"surviving", "discarded"} {
+		for k, v := range map[string]string{"": "", ".id": "", ".appId": "", ".type": "", ".isDefault": "", ".displayName": "keep", ".description": "keep",
+			".iconUrl": "keep", ".metadata": "keep", ".businessLastRead": "", ".lastUpdatedAt": "", ".createdAt": "", ".messageCount": ""} {
+			want["merge."+side+"Conversation"+k] = v
+		}
+		for k, v := range map[string]string{"": "", ".id": "", ".appId": "", ".userId": "owner", ".type": "", ".status": "", ".integrationId": "",
+			".externalId": "keep", ".lastSeen": "", ".linkedAt": "", ".displayName": "erase", ".avatarUrl": "erase", ".info": "erase", ".raw": "erase",
+			".primary": "", ".targetConversationId": ""} {
+			want["merge."+side+"Client"+k] = v
+		}
 	}
 	got := map[string]string{}
 	var walk func(typ reflect.Type, prefix string, owned bool)

@@ -10,7 +10,7 @@ import (
 	"github.com/sunlamp/sunlamp"
 )
 
-const userColumns = "id, app_id, external_id, brand_id, signed_up_at, to_be_retained, given_name, surname, email, avatar_url, locale, metadata, identities, zendesk_id"
+const userColumns = "id, app_id, external_id, brand_id, signed_up_at, to_be_retained, given_name, surname, email, avatar_url, locale, metadata, identities, zendesk_id, authenticated"
 
 // liveUser is the condition every lookup of a user adds: a user deleted by DeleteUser is gone at
 // once, even while its history is still being removed.
@@ -19,13 +19,13 @@ const liveUser = "deleted_at IS NULL"
 func scanUser(r scanner) (sunlamp.User, error) {
 	var u sunlamp.User
 	var ext, brand, given, surname, email, avatar, locale, metadata, identities, zendesk sql.NullString
-	var signed, retained int64
-	if err := r.Scan(&u.ID, &u.AppID, &ext, &brand, &signed, &retained, &given, &surname, &email, &avatar, &locale, &metadata, &identities, &zendesk); err != nil {
+	var signed, retained, authenticated int64
+	if err := r.Scan(&u.ID, &u.AppID, &ext, &brand, &signed, &retained, &given, &surname, &email, &avatar, &locale, &metadata, &identities, &zendesk, &authenticated); err != nil {
 		return u, err
 	}
 	u.ExternalID, u.BrandID, u.ZendeskID = ext.String, brand.String, zendesk.String
 	u.SignedUpAt = sunlamp.FromMillis(signed)
-	u.ToBeRetained = retained != 0
+	u.ToBeRetained, u.Authenticated = retained != 0, authenticated != 0
 	u.Profile = sunlamp.Profile{GivenName: given.String, Surname: surname.String, Email: email.String, AvatarURL: avatar.String, Locale: locale.String}
 	if err := fromJSON(metadata, &u.Metadata); err != nil {
 		return u, err
@@ -77,10 +77,10 @@ func (t tx) insertUser(ctx context.Context, u sunlamp.User) error {
 	p := u.Profile
 	// ON CONFLICT DO NOTHING: a taken externalId must not raise a unique violation, which PostgreSQL
 	// would write to its log with the key's values (personal data the log keeps past any erasure).
-	res, err := t.exec(ctx, "INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+	res, err := t.exec(ctx, "INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
 		u.ID, u.AppID, nullStr(u.ExternalID), nullStr(u.BrandID), u.SignedUpAt.UnixMilli(), boolInt(u.ToBeRetained),
 		nullStr(p.GivenName), nullStr(p.Surname), nullStr(p.Email), nullStr(p.AvatarURL), nullStr(p.Locale),
-		metadata, identities, nullStr(u.ZendeskID))
+		metadata, identities, nullStr(u.ZendeskID), boolInt(u.Authenticated))
 	if err != nil {
 		return err
 	}

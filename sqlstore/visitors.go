@@ -132,7 +132,7 @@ func (s *Store) LoginVisitor(ctx context.Context, in sunlamp.VisitorLogin) (sunl
 			}
 			res.Merged = &m
 			res.User = m.Surviving
-			if err := t.emitUserEvent(ctx, "user:merge", m.Surviving, sunlamp.EventData{User: &m.Surviving, Reason: m.Reason}); err != nil {
+			if err := t.emitUserEvent(ctx, "user:merge", m.Surviving, sunlamp.EventData{User: &m.Surviving, Reason: m.Reason, Merge: &m}); err != nil {
 				return err
 			}
 		case hasKnown:
@@ -151,6 +151,11 @@ func (s *Store) LoginVisitor(ctx context.Context, in sunlamp.VisitorLogin) (sunl
 			}
 			res.User = u
 		}
+		// The user is authenticated from now on (webhooks' userTruncated.authenticated).
+		if _, err := t.exec(ctx, "UPDATE users SET authenticated = 1 WHERE id = ?", res.User.ID); err != nil {
+			return err
+		}
+		res.User.Authenticated = true
 		return t.emitUserEvent(ctx, "user:update", res.User, sunlamp.EventData{User: &res.User, Reason: "authentication"})
 	})
 	if err != nil {
@@ -252,6 +257,12 @@ func (t tx) mergeUsers(ctx context.Context, k, d sunlamp.User, now time.Time) (s
 	// The moved events' snapshots name k where they named d, so that erasing k reaches them.
 	if err := t.reownEvents(ctx, d.ID, k.ID); err != nil {
 		return m, err
+	}
+	if m.DiscardedClient != nil {
+		// The discarded client's data is the surviving user's now: erasing it reaches the copy.
+		dc := *m.DiscardedClient
+		dc.UserID = k.ID
+		m.DiscardedClient = &dc
 	}
 	// The profile fields and metadata k lacks.
 	p := &k.Profile

@@ -296,7 +296,7 @@ func (s *Store) SyncUser(ctx context.Context, appID, zendeskID, survivingZendesk
 		res.User = u
 
 		for _, m := range res.Merges {
-			if err := t.emitUserEvent(ctx, "user:merge", m.Surviving, sunlamp.EventData{User: &m.Surviving, Reason: m.Reason}); err != nil {
+			if err := t.emitUserEvent(ctx, "user:merge", m.Surviving, sunlamp.EventData{User: &m.Surviving, Reason: m.Reason, Merge: &m}); err != nil {
 				return err
 			}
 		}

@@ -72,6 +72,10 @@ func loadSpec() {
 	spec.router, spec.err = gorillamux.NewRouter(doc)
 }
 
+// ImplicitDiscriminatorMappings is implicitDiscriminatorMappings, for the other validators of the
+// spec (webhook bodies).
+func ImplicitDiscriminatorMappings(doc *openapi3.T) { implicitDiscriminatorMappings(doc) }
+
 // implicitDiscriminatorMappings gives every oneOf discriminator without a mapping (the spec's
 // action and actionSubset) the implicit one OpenAPI 3.0 defines: the discriminator value is the
 // name of a oneOf schema. The validator applies explicit mappings only; without this, a reply

@@ -169,6 +169,7 @@ func ValidateBody(tb testing.TB, body []byte) {
 			spec.err = err
 			return
 		}
+		apitest.ImplicitDiscriminatorMappings(doc) // a reply action would also match postback
 		spec.doc = doc
 		spec.byTitle = map[string]*openapi3.Schema{}
 		for _, s := range doc.Components.Schemas {
@@ -197,6 +198,11 @@ func ValidateBody(tb testing.TB, body []byte) {
 	for _, e := range events {
 		typ, _ := e.(map[string]any)["type"].(string)
 		s := spec.byTitle[typ]
+		if s == nil && typ == "passthrough:messaging" {
+			// The spec lists the trigger but gives it no event schema: the event's own fields
+			// (id, type, createdAt, payload) are checked.
+			s = schemas["eventSubSchema"].Value
+		}
 		if s == nil {
 			tb.Errorf("the spec has no event schema titled %q", typ)
 			continue
