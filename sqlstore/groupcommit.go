@@ -189,6 +189,7 @@ func (b *messageBatcher) run(s *Store) {
 // prev closes when the previous batch has locked its conversations; commitMessages closes locked
 // once this batch has (or has given up).
 func (s *Store) commitMessages(batch []*postRequest, prev <-chan struct{}, locked chan struct{}) {
+	s.observeBatch(len(batch))
 	lockedOnce := sync.OnceFunc(func() { // never before the previous batch has locked
 		if prev != nil {
 			<-prev

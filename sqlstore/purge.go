@@ -69,6 +69,7 @@ func (s *Store) PurgeDeletedUsers(ctx context.Context) error {
 				break
 			}
 		}
+		s.observePurged()
 		s.wakeMediaJanitor() // the files of the user's attachments, which the cascades put in the trash
 		s.eraseLogs(ctx)
 	}
