@@ -44,14 +44,20 @@ func (s *Server) emulatorOn() error {
 	return nil
 }
 
-// operationOf returns the operationId that a handler serves, from its name: routes.go names every
-// handler handle + the spec's operationId (handlePostMessage serves PostMessage). It is read once,
-// when the route is registered.
-func operationOf(h any) string {
+// handlerOperation returns the operationId that a handler serves, from its name: routes.go names
+// every handler handle + the spec's operationId (handlePostMessage serves PostMessage); ok is false
+// for a handler not so named. It is read once, when the route is registered (faults and metrics).
+func handlerOperation(h any) (op string, ok bool) {
 	name := runtime.FuncForPC(reflect.ValueOf(h).Pointer()).Name() // ".../api.(*Server).handlePostMessage-fm"
-	name = name[strings.LastIndex(name, ".")+1:]
-	name = strings.TrimSuffix(name, "-fm")
-	return strings.TrimPrefix(name, "handle")
+	name = strings.TrimSuffix(name[strings.LastIndex(name, ".")+1:], "-fm")
+	op, ok = strings.CutPrefix(name, "handle")
+	return op, ok && op != ""
+}
+
+// operationOf is handlerOperation for the handlers of handleLimited, all named handle + operationId.
+func operationOf(h any) string {
+	op, _ := handlerOperation(h)
+	return op
 }
 
 // registerOperation notes the operation of a route, so that faults can name it: the operations of

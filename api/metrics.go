@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"reflect"
-	"runtime"
-	"strings"
 	"time"
 
 	"github.com/sunlamp/sunlamp"
@@ -15,17 +12,6 @@ import (
 
 // unroutedOperation names, in metrics, the requests that no route took (404, 405, refused paths).
 const unroutedOperation = "unrouted"
-
-// handlerOperation returns the operationId that a handler's name carries (routes.go names each
-// handler handle + operationId): handlePostMessage gives PostMessage; false for a function not so
-// named. It reads the function's name, once per route when the route is registered, never per
-// request.
-func handlerOperation(h any) (string, bool) {
-	name := runtime.FuncForPC(reflect.ValueOf(h).Pointer()).Name() // ".../api.(*Server).handlePostMessage-fm"
-	name = strings.TrimSuffix(name[strings.LastIndex(name, ".")+1:], "-fm")
-	op, ok := strings.CutPrefix(name, "handle")
-	return op, ok && op != ""
-}
 
 // measureRoute notes, when the server has metrics, the operation of the route pattern, by the name of
 // its handler (a handler not named handle+operationId, such as the wrapper that handleLimited
