@@ -126,7 +126,15 @@ func (s *Store) FinishDeliveries(ctx context.Context, now time.Time, results []s
 	for i, r := range results {
 		stmts[i] = finishStmt(nowMs, r)
 	}
-	err := s.d.exec.each(ctx, s, stmts)
+	// A finish can lose a deadlock against a writer removing deliveries (a purge, a deletion):
+	// running the statements again is harmless, since each applies only while the delivery is still
+	// the attempt's, so the ones that committed the first time change nothing.
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = s.d.exec.each(ctx, s, stmts); sunlamp.KindOf(err) != sunlamp.KindRateLimited {
+			break
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("finish deliveries: %w", err)
 	}
