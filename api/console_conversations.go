@@ -1,8 +1,6 @@
 package api
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -174,21 +172,8 @@ func (s *Server) handleConversationEvents(w http.ResponseWriter, r *http.Request
 	}
 	notes, cancel := s.webMessenger.live.subscribe(state.ConversationID)
 	defer cancel()
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the minute a JSON answer gets
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	send := func(event string, data any) error {
-		b, _ := json.Marshal(data)
-		_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil {
-			return err
-		}
-		return rc.Flush()
-	}
+	stream := startEventStream(w)
+	send := stream.send
 	if send("ready", state) != nil {
 		return nil
 	}
@@ -224,10 +209,7 @@ func (s *Server) handleConversationEvents(w http.ResponseWriter, r *http.Request
 		case <-end:
 			return nil
 		case <-ping.C:
-			_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-			if _, err = fmt.Fprint(w, ": ping\n\n"); err == nil {
-				err = rc.Flush()
-			}
+			err = stream.ping()
 		case <-poll.C:
 			err = changed()
 		case n := <-notes:

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -478,21 +479,8 @@ func (s *Server) handleWebEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	notes, cancel := s.webMessenger.live.subscribe(c.ID)
 	defer cancel()
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the minute a JSON answer gets
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	send := func(event string, data any) error {
-		b, _ := json.Marshal(data)
-		_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil {
-			return err
-		}
-		return rc.Flush()
-	}
+	stream := startEventStream(w)
+	send := stream.send
 	if err := send("ready", map[string]any{"conversationId": c.ID}); err != nil {
 		return nil
 	}
@@ -508,10 +496,7 @@ func (s *Server) handleWebEvents(w http.ResponseWriter, r *http.Request) error {
 		case <-end:
 			return nil
 		case <-ping.C:
-			_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-			if _, err = fmt.Fprint(w, ": ping\n\n"); err == nil {
-				err = rc.Flush()
-			}
+			err = stream.ping()
 		case n := <-notes:
 			switch n.Kind {
 			case "message":
@@ -728,4 +713,40 @@ func (s *Server) userToken(ctx context.Context, appID, raw string) (string, erro
 		return "", errBadUserToken
 	}
 	return ext, nil
+}
+
+// eventStream is a response of Server-Sent Events.
+type eventStream struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+// startEventStream answers w as a stream of Server-Sent Events. The stream has no overall write
+// deadline (it outlives the minute a JSON answer gets); each event must be written within 30 s.
+func startEventStream(w http.ResponseWriter) *eventStream {
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	return &eventStream{w, rc}
+}
+
+// send writes one event, its data as JSON, and flushes it.
+func (e *eventStream) send(event string, data any) error {
+	b, _ := json.Marshal(data)
+	return e.write(fmt.Sprintf("event: %s\ndata: %s\n\n", event, b))
+}
+
+// ping writes a comment, which keeps proxies from closing an idle stream.
+func (e *eventStream) ping() error { return e.write(": ping\n\n") }
+
+func (e *eventStream) write(s string) error {
+	_ = e.rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.WriteString(e.w, s); err != nil {
+		return err
+	}
+	return e.rc.Flush()
 }
