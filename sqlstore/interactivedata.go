@@ -53,11 +53,13 @@ func (s *Store) RecordInteractiveData(ctx context.Context, d sunlamp.Interactive
 func (s *Store) InteractiveData(ctx context.Context, appID, conversationID, userID string, ref sunlamp.InteractiveDataRef) (sunlamp.InteractiveData, error) {
 	var d sunlamp.InteractiveData
 	err := s.readTx(ctx, func(t tx) error {
-		if _, err := t.conversation(ctx, appID, conversationID); err != nil {
-			return err
-		}
+		// The user before the conversation: a deleted user's personal conversation goes in the
+		// background after it, and the answer must not depend on how far that has come.
 		uid, err := t.userID(ctx, appID, userID)
 		if err != nil {
+			return err
+		}
+		if _, err := t.conversation(ctx, appID, conversationID); err != nil {
 			return err
 		}
 		var content string
