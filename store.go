@@ -22,6 +22,7 @@ type Store interface {
 	InteractiveDataStore
 	OAuthStore
 	ZendeskStore
+	AuditStore
 	// Ping answers nil when the store can answer queries.
 	Ping(ctx context.Context) error
 	// Close releases the store; on SQLite it checkpoints and truncates the write-ahead log.

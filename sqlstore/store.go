@@ -32,6 +32,7 @@ type Store struct {
 	nRebound atomic.Int64
 	purge    purgeState // background removal of deleted users' history (purge.go)
 	media    mediaState // where attachments' bytes live, and their background removal (attachments.go)
+	audit    auditState // the audit trail's log, retention and janitor (audit.go)
 
 	msgBatch messageBatcher // group commit of PostMessage (groupcommit.go)
 	onOutbox atomic.Pointer[func()]
@@ -103,6 +104,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	s.startPurger()
 	s.startMediaJanitor()
+	s.startAuditJanitor()
 	return s, nil
 }
 
@@ -155,6 +157,7 @@ func (s *Store) Close() error {
 	s.live.stop()
 	s.stopPurger()
 	s.stopMediaJanitor()
+	s.stopAuditJanitor()
 	var errs []error
 	if s.d.scrubLog != nil && s.write != nil {
 		if err := s.d.scrubLog(context.Background(), s.write); err != nil {
@@ -233,6 +236,8 @@ type txState struct {
 	// outbox: it wrote outbox events, or removed some (the deliveries queued behind a removed one
 	// may now be due): the webhook dispatcher is woken once it commits.
 	outbox bool
+	// audits: the audit entries it recorded, logged once it commits (audit.go).
+	audits []sunlamp.AuditEntry
 }
 
 func (t tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -279,6 +284,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx) error) error {
 	if st.outbox {
 		s.outboxWritten()
 	}
+	s.logAudits(st.audits)
 	return nil
 }
 
