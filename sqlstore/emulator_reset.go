@@ -19,6 +19,8 @@ var appResets = []string{
 	"DELETE FROM events WHERE app_id = ?", // their deliveries cascade (deliveries_by_event)
 	"DELETE FROM delivery_attempts WHERE app_id = ?",
 	"DELETE FROM user_purges WHERE app_id = ?",
+	"DELETE FROM deletions WHERE app_id = ?",
+	"DELETE FROM audit_entries WHERE app_id = ?", // a reset app starts with an empty audit trail too
 	"DELETE FROM attachments WHERE app_id = ?",
 	"DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE app_id = ?)",
 	"DELETE FROM conversations WHERE app_id = ?",
@@ -61,6 +63,8 @@ var allResets = []string{
 	"DELETE FROM delivery_attempts",
 	"DELETE FROM recorder_erasures",
 	"DELETE FROM user_purges",
+	"DELETE FROM deletions",
+	"DELETE FROM audit_entries",
 	"DELETE FROM attachments",
 	"DELETE FROM messages",
 	"DELETE FROM participants",
