@@ -23,9 +23,12 @@ type InteractiveData struct {
 	AppID         string
 	IntegrationID string // an apple integration of the app
 	UserID        string
-	Ref           InteractiveDataRef
-	Content       []byte // a JSON object, answered as DownloadMessageRef's body
-	CreatedAt     time.Time
+	// ConversationID is the customer's conversation where passthrough:messaging told the
+	// business of the data (set by the store when it records it).
+	ConversationID string
+	Ref            InteractiveDataRef
+	Content        []byte // a JSON object, answered as DownloadMessageRef's body
+	CreatedAt      time.Time
 }
 
 // AppleDefaultBid is the bid of the interactive data that Apple's Messages for Business extension

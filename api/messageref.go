@@ -91,7 +91,8 @@ type interactiveDataBody struct {
 
 // handleRecordInteractiveData records interactive data that an Apple customer sent (a form, a list
 // picker, a payment) and answers the reference that the service's passthrough:messaging webhook
-// would carry: {"interactiveDataRef": {url, bid, key, signature, owner}, "userId"}.
+// carries: {"interactiveDataRef": {url, bid, key, signature, owner}, "userId", "conversationId"}. The
+// webhook itself goes out too, in the customer's conversation (opened if they had none).
 func (s *Server) handleRecordInteractiveData(w http.ResponseWriter, r *http.Request) error {
 	var b interactiveDataBody
 	if err := decodeJSON(r, &b); err != nil {
@@ -128,6 +129,7 @@ func (s *Server) handleRecordInteractiveData(w http.ResponseWriter, r *http.Requ
 	writeJSON(w, http.StatusCreated, map[string]any{
 		"interactiveDataRef": map[string]string{"url": d.Ref.URL, "bid": d.Ref.Bid, "key": d.Ref.Key, "signature": d.Ref.Signature, "owner": d.Ref.Owner},
 		"userId":             d.UserID,
+		"conversationId":     d.ConversationID,
 	})
 	return nil
 }

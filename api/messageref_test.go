@@ -4,9 +4,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sunlamp/sunlamp"
 	"github.com/sunlamp/sunlamp/internal/apitest"
+	"github.com/sunlamp/sunlamp/internal/webhooktest"
 )
 
 // TestDownloadMessageRef has an Apple customer send interactive data through the simulator, which
@@ -19,6 +21,8 @@ func TestDownloadMessageRef(t *testing.T) {
 		apple := mustCreate(t, e, "/v2/apps/"+appID+"/integrations", "integration", map[string]any{"type": "apple",
 			"businessId": "biz", "apiSecret": "secret", "mspId": "msp"})
 		web := mustCreate(t, e, "/v2/apps/"+appID+"/integrations", "integration", map[string]any{"type": "web"})
+		rc := webhooktest.NewReceiver(t, nil)
+		createIntegration(t, e, appID, key, customBody(rc.URL, "passthrough:messaging"))
 		r := e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/inbound", key, map[string]any{
 			"channel": "apple", "integrationId": apple, "client": map[string]any{"externalId": "urn:mbid:AQAAY"},
 			"content": map[string]any{"type": "text", "text": "I filled in the form"},
@@ -37,9 +41,29 @@ func TestDownloadMessageRef(t *testing.T) {
 		var rec struct {
 			InteractiveDataRef map[string]string
 			UserID             string
+			ConversationID     string
 		}
 		r.Decode(t, &rec)
 		ref := rec.InteractiveDataRef
+		if rec.ConversationID != in.Conversation.ID {
+			t.Errorf("recorded in conversation %q, want the customer's %q", rec.ConversationID, in.Conversation.ID)
+		}
+		// The business learns of it as the service tells it: passthrough:messaging with the reference.
+		deliverDue(t, newDispatcher(e))
+		got := rc.WaitFor(t, 10*time.Second, func(all []webhooktest.Received) bool { return len(all) > 0 })
+		webhooktest.ValidateBody(t, got[0].Body)
+		p := got[0].Payload(t)
+		pass, _ := p["passthrough"].(map[string]any)
+		appleRef, _ := pass["apple"].(map[string]any)
+		sent, _ := appleRef["interactiveDataRef"].(map[string]any)
+		if got[0].EventType != "passthrough:messaging" || p["conversation"].(map[string]any)["id"] != in.Conversation.ID || len(sent) != 5 {
+			t.Fatalf("webhook %s %s, want passthrough:messaging in the customer's conversation with apple.interactiveDataRef", got[0].EventType, got[0].Body)
+		}
+		for k, v := range ref {
+			if sent[k] != v {
+				t.Errorf("webhook's interactiveDataRef.%s = %v, want %q", k, sent[k], v)
+			}
+		}
 		if rec.UserID != in.User.ID || ref["bid"] != sunlamp.AppleDefaultBid || !strings.HasPrefix(ref["url"], "https://") ||
 			!strings.HasSuffix(ref["url"], ref["owner"]) || len(ref["key"]) != 66 || len(ref["signature"]) != 42 {
 			t.Errorf("got %+v, want a reference shaped like Apple's for the user", rec)

@@ -13,6 +13,20 @@ import (
 // RecordInteractiveData stores interactive data for a user of an apple integration; see
 // sunlamp.InteractiveDataStore.
 func (s *Store) RecordInteractiveData(ctx context.Context, d sunlamp.InteractiveData) (sunlamp.InteractiveData, error) {
+	r, err := s.recordInteractiveData(ctx, d)
+	if errors.Is(err, errInboundRace) { // the default conversation was opened concurrently: once more finds it
+		r, err = s.recordInteractiveData(ctx, d)
+	}
+	if errors.Is(err, errInboundRace) {
+		err = fmt.Errorf("%w: %w", sunlamp.ErrBusy, err)
+	}
+	if err != nil {
+		return r, fmt.Errorf("record interactive data: %w", err)
+	}
+	return r, nil
+}
+
+func (s *Store) recordInteractiveData(ctx context.Context, d sunlamp.InteractiveData) (sunlamp.InteractiveData, error) {
 	if d.CreatedAt.IsZero() {
 		d.CreatedAt = s.now()
 	}
@@ -41,12 +55,24 @@ func (s *Store) RecordInteractiveData(ctx context.Context, d sunlamp.Interactive
 		_, err = t.exec(ctx, `INSERT INTO interactive_data_refs (id, app_id, integration_id, user_id, url, bid, ref_key, signature, owner, content, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, d.AppID, d.IntegrationID, d.UserID, d.Ref.URL, d.Ref.Bid, d.Ref.Key, d.Ref.Signature,
 			d.Ref.Owner, string(d.Content), d.CreatedAt.UnixMilli())
-		return err
+		if err != nil {
+			return err
+		}
+		// The service tells the business of interactive data by passthrough:messaging, whose
+		// apple.interactiveDataRef is what DownloadMessageRef takes; it happens in the customer's
+		// conversation, opened by what they sent if they had none.
+		c, err := t.defaultConversation(ctx, u, d.CreatedAt)
+		if err != nil {
+			return err
+		}
+		d.ConversationID = c.ID
+		src := sunlamp.Source{Type: "apple", IntegrationID: in.ID}
+		ref := map[string]any{"url": d.Ref.URL, "bid": d.Ref.Bid, "key": d.Ref.Key, "signature": d.Ref.Signature, "owner": d.Ref.Owner}
+		return t.emit(ctx, sunlamp.Event{Type: "passthrough:messaging", AppID: d.AppID, ConversationID: c.ID, UserID: u.ID,
+			IntegrationID: in.ID, CreatedAt: d.CreatedAt, Data: sunlamp.EventData{User: &u, Conversation: &c, Source: &src,
+				Passthrough: map[string]any{"apple": map[string]any{"interactiveDataRef": ref}}}})
 	})
-	if err != nil {
-		return d, fmt.Errorf("record interactive data: %w", err)
-	}
-	return d, nil
+	return d, err
 }
 
 // InteractiveData returns what a recorded reference points at; see sunlamp.InteractiveDataStore.
