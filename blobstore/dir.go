@@ -2,6 +2,11 @@
 // attachments when the database is SQLite (the sqlstore package keeps them in PostgreSQL itself when
 // several server processes share a PostgreSQL database).
 //
+// A blob is personal data (a user's upload): removing one overwrites its content with zeros, flushes
+// them to disk, and only then unlinks it, so that its bytes are not left in the file system's free
+// blocks (shred). That holds on file systems that write in place (ext4, xfs); a copy-on-write file
+// system (btrfs, ZFS) or an SSD's wear levelling may keep the old blocks anyway: see the README.
+//
 // A blob is written to a temporary file in the directory's tmp folder, flushed to disk, and only then
 // renamed to its name, so that a blob either exists whole or not at all; a failed or interrupted write
 // removes its temporary file. Blobs are spread over 1024 sub-folders by the last two characters of
@@ -158,7 +163,7 @@ func (t *Temp) Abort() {
 	if !t.flushed {
 		t.f.Close()
 	}
-	os.Remove(t.f.Name())
+	_ = shred(t.f.Name()) // a partial upload is personal data too
 }
 
 // syncDir flushes a directory entry change (a rename, a removal) to disk; best effort.
@@ -178,16 +183,65 @@ func (d *Dir) Open(id string) (*os.File, error) {
 	return os.Open(d.file(id))
 }
 
-// Remove deletes the blob id; a blob that does not exist is not an error.
+// Remove deletes the blob id, its content overwritten with zeros on disk first (see shred); a blob
+// that does not exist is not an error. A reader that has the blob open reads zeros from then on.
 func (d *Dir) Remove(id string) error {
 	if !validName(id) {
 		return nil
 	}
-	err := os.Remove(d.file(id))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := shred(d.file(id)); err != nil {
 		return fmt.Errorf("remove blob: %w", err)
 	}
 	return nil
+}
+
+// zeros is what shred writes, a block at a time.
+var zeros = make([]byte, 64<<10)
+
+// shred overwrites the file at path with zeros over its whole length, flushes that to disk, and
+// removes it; a file that does not exist is not an error. The file is unlinked even when the
+// overwrite fails (the error is returned), so that a removal never leaves it reachable.
+//
+// The zeros go over the same blocks (no truncation first, which would free them with their bytes,
+// and no O_TRUNC), and the fsync makes them reach the disk before the unlink frees the blocks.
+func shred(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	var werr error
+	if err != nil {
+		werr = err
+	} else {
+		werr = overwrite(f)
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return errors.Join(werr, err)
+	}
+	if werr != nil {
+		return fmt.Errorf("overwrite: %w", werr)
+	}
+	return nil
+}
+
+// overwrite writes zeros over the whole length of f and flushes them to disk.
+func overwrite(f *os.File) error {
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	for off, n := int64(0), info.Size(); off < n; {
+		chunk := zeros[:min(int64(len(zeros)), n-off)]
+		w, err := f.WriteAt(chunk, off)
+		if err != nil {
+			return err
+		}
+		off += int64(w)
+	}
+	return f.Sync()
 }
 
 // RemoveStaleTemps removes temporary files older than age: writes interrupted by a crash. It returns
@@ -204,7 +258,7 @@ func (d *Dir) RemoveStaleTemps(age time.Duration) (int, error) {
 		if err != nil || info.ModTime().After(cutoff) {
 			continue
 		}
-		if os.Remove(filepath.Join(d.path, "tmp", e.Name())) == nil {
+		if shred(filepath.Join(d.path, "tmp", e.Name())) == nil {
 			n++
 		}
 	}

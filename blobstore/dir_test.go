@@ -92,3 +92,73 @@ func TestDir(t *testing.T) {
 		t.Errorf("removed %d stale temporary files (%d left), want 1 (0 left)", n, temps())
 	}
 }
+
+// TestRemoveOverwrites shows that a removed blob's bytes are overwritten on disk before it is
+// unlinked: a file descriptor opened before the removal (the same inode, so the same blocks) reads
+// zeros over the whole length afterwards. The same holds for an aborted upload and a stale temporary
+// file.
+func TestRemoveOverwrites(t *testing.T) {
+	d, err := Open(filepath.Join(t.TempDir(), "media"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := strings.Repeat("secret upload bytes ", 10_000) // several blocks of zeros
+	mustBeZeros := func(t *testing.T, f *os.File, what string) {
+		t.Helper()
+		b, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<30))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) != len(content) {
+			t.Errorf("%s: got %d bytes through the open file, want %d (overwritten, not truncated)", what, len(b), len(content))
+		}
+		if i := strings.IndexFunc(string(b), func(r rune) bool { return r != 0 }); i >= 0 {
+			t.Errorf("%s: byte %d is %q after removal, want zeros over the whole file", what, i, b[i])
+		}
+	}
+
+	tmp, _ := d.Create()
+	tmp.Write([]byte(content))
+	if err := tmp.Commit("blob-to-remove"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := d.Open("blob-to-remove")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := d.Remove("blob-to-remove"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Open("blob-to-remove"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Open after Remove: got %v, want not exist", err)
+	}
+	mustBeZeros(t, f, "Remove")
+
+	tmp, _ = d.Create()
+	tmp.Write([]byte(content))
+	if err := tmp.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f2, err := os.Open(tmp.f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f2.Close()
+	tmp.Abort()
+	mustBeZeros(t, f2, "Abort")
+
+	stale := filepath.Join(d.Path(), "tmp", "upload-crashed")
+	os.WriteFile(stale, []byte(content), 0o600)
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(stale, old, old)
+	f3, err := os.Open(stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f3.Close()
+	if n, _ := d.RemoveStaleTemps(time.Hour); n != 1 {
+		t.Errorf("removed %d stale temporary files, want 1", n)
+	}
+	mustBeZeros(t, f3, "RemoveStaleTemps")
+}

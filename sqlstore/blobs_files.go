@@ -18,7 +18,10 @@ import (
 // name, flushed, and renamed into place in the transaction that inserts its row; if that transaction
 // fails the file is removed. A deleted row, however it goes (DeleteAttachment, or a cascade from its
 // app, conversation, message or user), leaves its id in attachment_trash by a trigger; the media
-// janitor removes the file and then the trash row, so that no bytes outlive their attachment.
+// janitor removes the file and then the trash row, so that no bytes outlive their attachment. Every
+// removal (the janitor's, a failed upload's, the sweep of orphans) overwrites the file with zeros and
+// flushes them before unlinking it (blobstore's shred), so that a deleted user's uploads are not left
+// intact in the file system's free blocks.
 type filesBackend struct {
 	s    *Store
 	path string // the media directory
