@@ -77,7 +77,8 @@ func (s *Server) authorize(r *http.Request, p policy) (*http.Request, error) {
 		r = r.WithContext(context.WithValue(r.Context(), requestStateKey{}, st))
 	}
 	st.key = key
-	return r, nil
+	// The store records the acting key in the audit trail (issue 17).
+	return r.WithContext(sunlamp.WithActor(r.Context(), key.ID)), nil
 }
 
 // authenticator checks credentials against keys, caching lookups so that a request does not pay a

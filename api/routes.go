@@ -145,6 +145,11 @@ func (s *Server) routes() {
 	s.handle("DELETE /_sunlamp/v1/zendesk/users/{zendeskUserId}", accountOnly, s.handleDeleteZendeskUser)
 	s.handle("POST /_sunlamp/v1/apps/{appId}/users/{userIdOrExternalId}/zendesk", appAccess, s.handleLinkZendeskUser)
 
+	// The audit trail (the app's key or the account) and Delete User's receipts (whoever may delete
+	// users may follow the deletion), issue 17 (audit.go).
+	s.handle("GET /_sunlamp/v1/apps/{appId}/audit", appAccess, s.handleListAuditEntries)
+	s.handle("GET /_sunlamp/v1/apps/{appId}/deletions/{userId}", appOrIntegration, s.handleGetDeletion)
+
 	// Console (issue 16): the page and its files (console.go), and what it needs beyond /v2, open
 	// to any client with a key: who the key is, an app's conversations, a conversation's live changes.
 	s.route("GET /console", s.handleConsolePage)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -124,6 +125,24 @@ func (s *Store) RecordAudit(ctx context.Context, e sunlamp.AuditEntry) error {
 	}
 	s.logAudit(rec)
 	return nil
+}
+
+// auditFailure records that op failed on userID's user of appID (userID "" when the user was not
+// found: what the caller named it by may be an externalId, which the trail never holds), with the
+// error's code as the outcome. Nothing is recorded for an app that does not exist. Failing to record
+// is logged, not returned: the caller returns the operation's own error.
+func (s *Store) auditFailure(ctx context.Context, appID, op, userID string, err error) {
+	outcome := "internal"
+	if se := (*sunlamp.Error)(nil); errors.As(err, &se) {
+		if se.Code == sunlamp.ErrAppNotFound.Code {
+			return
+		}
+		outcome = se.Code
+	}
+	e := sunlamp.AuditEntry{AppID: appID, Operation: op, UserID: userID, Outcome: outcome}
+	if rerr := s.RecordAudit(context.WithoutCancel(ctx), e); rerr != nil && !errors.Is(rerr, errForeignKey) {
+		s.auditLog().Warn("audit entry not recorded", "appId", appID, "operation", op, "userId", userID, "outcome", outcome, "error", rerr.Error())
+	}
 }
 
 // recordAudit stores an audit entry in the transaction, so that it commits with the change it

@@ -356,7 +356,7 @@ func scrubAttempt(a sunlamp.DeliveryAttempt) sunlamp.DeliveryAttempt {
 }
 
 // scrubPayload walks a webhook payload of one of userID's events (in the wire's camelCase) and
-// clears what erasure clears: the user's profile fields and metadata, a user author's name and
+// clears what erasure clears: the user's profile fields, metadata and identities, a user author's name and
 // avatar, and the channel data of clients and devices, which in such a payload are the user's
 // (the "client" of a client event, the source's client and device). inClient says that v is
 // such a client or device.
@@ -370,6 +370,9 @@ func scrubPayload(v any, userID string, inClient bool) {
 				}
 				if _, ok := x["metadata"]; ok {
 					x["metadata"] = map[string]any{}
+				}
+				if _, ok := x["identities"]; ok { // beyond the spec's profile fields, as erasure does
+					x["identities"] = []any{}
 				}
 			}
 		}

@@ -13,17 +13,21 @@ import (
 // DeleteUserPersonalInformation erases the user's personal data in one transaction whose cost does
 // not depend on the user's history:
 //
-//   - the user's givenName, surname, email, avatarUrl, locale and metadata (the spec's example answers
-//     `profile: {}`, so locale goes too) — one row;
+//   - the user's givenName, surname, email, avatarUrl, locale, metadata and identities (the spec's
+//     example answers `profile: {}`, so locale goes too) — one row;
 //   - the displayName, avatarUrl, info and raw of each of the user's clients, and the info, push
 //     token and appVersion of each of its devices — a handful of rows;
 //   - the copies of those values in the event outbox (snapshots taken for webhooks): the fields the
 //     snapshot schema marks personal:"erase" (snapshot.go), found through the events_by_user
-//     index — as many rows as the user has undelivered or retained events;
+//     index — as many rows as the user has undelivered or retained events. Identities are among
+//     them: an email identity is personal data wherever it is kept, so erasure goes beyond the
+//     spec's list of profile fields here;
 //
 // and nothing else, because nothing else holds them: messages render their author's name and avatar
-// from the user and clients when read. Kept: id, externalId, brandId, signedUpAt, identities, the
-// clients and devices themselves (ids, types, status, lastSeen), conversations and message content.
+// from the user and clients when read. Kept: id, externalId, brandId, signedUpAt, the clients and
+// devices themselves (ids, types, status, lastSeen), conversations and message content.
+//
+// An audit entry (ids and counts only) commits with the erasure.
 //
 // On SQLite, secure_delete zeroes the old bytes in the database pages, and a checkpoint afterwards
 // copies the new pages into the database file and truncates the write-ahead log, so that the old
@@ -39,25 +43,37 @@ func (s *Store) DeleteUserPersonalInformation(ctx context.Context, appID, idOrEx
 		if u, err = t.userLocked(ctx, appID, idOrExternalID, lockUpdate); err != nil {
 			return err
 		}
-		if _, err := t.exec(ctx, "UPDATE users SET given_name = NULL, surname = NULL, email = NULL, avatar_url = NULL, locale = NULL, metadata = NULL WHERE id = ?", u.ID); err != nil {
+		// Identities go too, beyond the spec's list of profile fields: an email identity is the
+		// same personal data as the profile's email, and ListUsers finds the user by it.
+		if _, err := t.exec(ctx, "UPDATE users SET given_name = NULL, surname = NULL, email = NULL, avatar_url = NULL, locale = NULL, metadata = NULL, identities = NULL WHERE id = ?", u.ID); err != nil {
 			return err
 		}
-		if _, err := t.exec(ctx, "UPDATE clients SET display_name = NULL, avatar_url = NULL, info = NULL, raw = NULL WHERE user_id = ? AND app_id = ?", u.ID, appID); err != nil {
+		res, err := t.exec(ctx, "UPDATE clients SET display_name = NULL, avatar_url = NULL, info = NULL, raw = NULL WHERE user_id = ? AND app_id = ?", u.ID, appID)
+		if err != nil {
 			return err
 		}
+		clients, _ := res.RowsAffected()
 		// Devices are the SDK client's channel data: their info (page URLs, user agents, OS and
 		// browser), push token and app version go like the clients' info; id, type, guid, status,
 		// integrationId, lastSeen and clientId stay, since they only say that a device exists.
-		if _, err := t.exec(ctx, "UPDATE devices SET info = NULL, push_notification_token = NULL, app_version = NULL WHERE user_id = ? AND app_id = ?", u.ID, appID); err != nil {
+		res, err = t.exec(ctx, "UPDATE devices SET info = NULL, push_notification_token = NULL, app_version = NULL WHERE user_id = ? AND app_id = ?", u.ID, appID)
+		if err != nil {
 			return err
 		}
-		return t.scrubEvents(ctx, u.ID)
+		devices, _ := res.RowsAffected()
+		if err := t.scrubEvents(ctx, u.ID); err != nil {
+			return err
+		}
+		return t.recordAudit(ctx, sunlamp.AuditEntry{AppID: appID, Operation: sunlamp.AuditDeleteUserPersonalInformation, UserID: u.ID,
+			Counts: map[string]int64{sunlamp.CountClientsCleared: clients, sunlamp.CountDevicesCleared: devices, sunlamp.CountIdentitiesCleared: int64(len(u.Identities))}})
 	})
 	if err != nil {
+		s.auditFailure(ctx, appID, sunlamp.AuditDeleteUserPersonalInformation, u.ID, err)
 		return u, fmt.Errorf("delete user personal information: %w", err)
 	}
 	u.Profile = sunlamp.Profile{}
 	u.Metadata = nil
+	u.Identities = nil
 	s.eraseLogs(ctx)
 	return u, nil
 }

@@ -90,12 +90,17 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 		}
 		switch {
 		case err == nil:
+			// The attachments of the batch go with it (cascade); the receipt counts them first.
+			var files int64
+			if err := t.queryRow(ctx, "SELECT COUNT(*) FROM attachments WHERE conversation_id = ? AND message_id IN (SELECT id FROM messages WHERE conversation_id = ? ORDER BY id LIMIT ?)", convID, convID, purgeBatch).Scan(&files); err != nil {
+				return err
+			}
 			res, err := t.exec(ctx, "DELETE FROM messages WHERE conversation_id = ? AND id IN (SELECT id FROM messages WHERE conversation_id = ? ORDER BY id LIMIT ?)", convID, convID, purgeBatch)
 			if err != nil {
 				return err
 			}
 			if n, _ := res.RowsAffected(); n > 0 {
-				return nil
+				return t.countDeletion(ctx, userID, n, 0, files)
 			}
 			// Its outbox events (one per message) go in batches too, through events_by_conversation.
 			t.outboxChanged() // the deliveries queued behind a removed one may now be due
@@ -106,8 +111,15 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 			if n, _ := res.RowsAffected(); n > 0 {
 				return nil
 			}
-			_, err = t.exec(ctx, "DELETE FROM conversations WHERE id = ?", convID)
-			return err
+			if err := t.queryRow(ctx, "SELECT COUNT(*) FROM attachments WHERE conversation_id = ?", convID).Scan(&files); err != nil {
+				return err
+			}
+			res, err = t.exec(ctx, "DELETE FROM conversations WHERE id = ?", convID)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			return t.countDeletion(ctx, userID, 0, n, files)
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
@@ -129,16 +141,25 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 			return err
 		}
 		if len(byConv) > 0 {
+			var messages, files int64
 			for c, ids := range byConv {
 				args := append([]any{c}, ids...)
-				if _, err := t.exec(ctx, "DELETE FROM messages WHERE conversation_id = ? AND id IN ("+placeholders(len(ids))+")", args...); err != nil {
+				var n int64
+				if err := t.queryRow(ctx, "SELECT COUNT(*) FROM attachments WHERE conversation_id = ? AND message_id IN ("+placeholders(len(ids))+")", args...).Scan(&n); err != nil {
 					return err
 				}
+				files += n
+				res, err := t.exec(ctx, "DELETE FROM messages WHERE conversation_id = ? AND id IN ("+placeholders(len(ids))+")", args...)
+				if err != nil {
+					return err
+				}
+				n, _ = res.RowsAffected()
+				messages += n
 				if _, err := t.exec(ctx, "UPDATE conversations SET message_count = message_count - ? WHERE id = ?", len(ids), c); err != nil {
 					return err
 				}
 			}
-			return nil
+			return t.countDeletion(ctx, userID, messages, 0, files)
 		}
 		// user:remove is spared: another purger of the same user may have emitted it already.
 		t.outboxChanged() // the deliveries queued behind a removed one may now be due
@@ -148,6 +169,11 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
 			return nil
+		}
+		// The user's own uploads not attached to a removed message go with the user row (cascade).
+		var files int64
+		if err := t.queryRow(ctx, "SELECT COUNT(*) FROM attachments WHERE user_id = ?", userID).Scan(&files); err != nil {
+			return err
 		}
 		if _, err := t.exec(ctx, "DELETE FROM users WHERE id = ? AND app_id = ?", userID, appID); err != nil {
 			return err
@@ -161,10 +187,16 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 		var removed sql.NullString
 		err = t.queryRow(ctx, "DELETE FROM user_purges WHERE user_id = ? RETURNING removed_event", userID).Scan(&removed)
 		done = true
-		if errors.Is(err, sql.ErrNoRows) || err == nil && !removed.Valid {
+		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
+		if err == nil && !removed.Valid {
+			return t.completePurge(ctx, appID, userID, files)
+		}
 		if err != nil {
+			return err
+		}
+		if err := t.completePurge(ctx, appID, userID, files); err != nil {
 			return err
 		}
 		data, err := decodeEventData(removed.String)
@@ -174,4 +206,22 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 		return t.emit(ctx, sunlamp.Event{Type: "user:remove", AppID: appID, UserID: userID, Data: data})
 	})
 	return done, err
+}
+
+// completePurge completes the deletion receipt of userID with the last files removed, and records
+// the audit entry of the completed deletion with what the whole purge removed. The work is the
+// store's own: its key is the system's, whoever asked for the deletion (that is the deleteUser entry).
+func (t tx) completePurge(ctx context.Context, appID, userID string, files int64) error {
+	if err := t.countDeletion(ctx, userID, 0, 0, files); err != nil {
+		return err
+	}
+	d, ok, err := t.completeDeletion(ctx, userID, t.s.now().UnixMilli())
+	if err != nil {
+		return err
+	}
+	e := sunlamp.AuditEntry{AppID: appID, Operation: sunlamp.AuditDeleteUserCompleted, UserID: userID, KeyID: sunlamp.AuditSystemActor}
+	if ok {
+		e.Counts = map[string]int64{sunlamp.CountMessagesRemoved: d.MessagesRemoved, sunlamp.CountConversationsRemoved: d.ConversationsRemoved, sunlamp.CountFilesRemoved: d.FilesRemoved}
+	}
+	return t.recordAudit(ctx, e)
 }

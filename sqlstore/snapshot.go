@@ -125,7 +125,7 @@ type evMergedUser struct {
 	ToBeRetained      bool           `json:"toBeRetained,omitzero"`
 	Profile           evProfile      `json:"profile,omitzero"`
 	Metadata          map[string]any `json:"metadata,omitzero" personal:"erase"`
-	Identities        []evIdentity   `json:"identities,omitzero"`
+	Identities        []evIdentity   `json:"identities,omitzero" personal:"erase"`
 	DiscardedMetadata map[string]any `json:"discardedMetadata,omitzero" personal:"erase"`
 	Authenticated     bool           `json:"authenticated,omitzero"`
 }
@@ -146,7 +146,9 @@ type evUser struct {
 	ToBeRetained bool           `json:"toBeRetained,omitzero"`
 	Profile      evProfile      `json:"profile,omitzero"`
 	Metadata     map[string]any `json:"metadata,omitzero" personal:"erase"`
-	Identities   []evIdentity   `json:"identities,omitzero"`
+	// Identities are erased whole, beyond the spec's list of profile fields: an email identity is
+	// personal data wherever it is kept (issue 17).
+	Identities []evIdentity `json:"identities,omitzero" personal:"erase"`
 	// Authenticated: the user logged in with a user JWT (issue 14).
 	Authenticated bool `json:"authenticated,omitzero"`
 }
@@ -161,7 +163,7 @@ type evProfile struct {
 
 type evIdentity struct {
 	Type         string `json:"type,omitzero"`
-	Value        string `json:"value,omitzero" personal:"keep"`
+	Value        string `json:"value,omitzero" personal:"erase"`
 	Verification string `json:"verification,omitzero"`
 }
 

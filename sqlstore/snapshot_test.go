@@ -23,8 +23,8 @@ func TestSnapshotFieldsClassified(t *testing.T) {
 		"user": "", "user.id": "owner", "user.appId": "", "user.externalId": "keep", "user.brandId": "", "user.zendeskId": "keep",
 		"user.signedUpAt": "", "user.toBeRetained": "", "user.profile": "", "user.profile.givenName": "erase",
 		"user.profile.surname": "erase", "user.profile.email": "erase", "user.profile.avatarUrl": "erase",
-		"user.profile.locale": "erase", "user.metadata": "erase", "user.identities": "",
-		"user.identities[].type": "", "user.identities[].value": "keep", "user.identities[].verification": "", "user.authenticated": "",
+		"user.profile.locale": "erase", "user.metadata": "erase", "user.identities": "erase",
+		"user.identities[].type": "", "user.identities[].value": "erase", "user.identities[].verification": "", "user.authenticated": "",
 
 		"conversation": "", "conversation.id": "", "conversation.appId": "", "conversation.type": "",
 		"conversation.isDefault": "", "conversation.displayName": "keep", "conversation.description": "keep",
@@ -67,13 +67,13 @@ func TestSnapshotFieldsClassified(t *testing.T) {
 		"merge.surviving": "", "merge.surviving.id": "owner", "merge.surviving.appId": "", "merge.surviving.externalId": "keep", "merge.surviving.brandId": "", "merge.surviving.zendeskId": "keep",
 		"merge.surviving.signedUpAt": "", "merge.surviving.toBeRetained": "", "merge.surviving.profile": "", "merge.surviving.profile.givenName": "erase",
 		"merge.surviving.profile.surname": "erase", "merge.surviving.profile.email": "erase", "merge.surviving.profile.avatarUrl": "erase",
-		"merge.surviving.profile.locale": "erase", "merge.surviving.metadata": "erase", "merge.surviving.identities": "",
-		"merge.surviving.identities[].type": "", "merge.surviving.identities[].value": "keep", "merge.surviving.identities[].verification": "", "merge.surviving.authenticated": "",
+		"merge.surviving.profile.locale": "erase", "merge.surviving.metadata": "erase", "merge.surviving.identities": "erase",
+		"merge.surviving.identities[].type": "", "merge.surviving.identities[].value": "erase", "merge.surviving.identities[].verification": "", "merge.surviving.authenticated": "",
 		"merge.discarded": "", "merge.discarded.survivorId": "owner", "merge.discarded.id": "", "merge.discarded.appId": "", "merge.discarded.externalId": "keep",
 		"merge.discarded.brandId": "", "merge.discarded.zendeskId": "keep", "merge.discarded.signedUpAt": "", "merge.discarded.toBeRetained": "", "merge.discarded.profile": "",
 		"merge.discarded.profile.givenName": "erase", "merge.discarded.profile.surname": "erase", "merge.discarded.profile.email": "erase",
 		"merge.discarded.profile.avatarUrl": "erase", "merge.discarded.profile.locale": "erase", "merge.discarded.metadata": "erase",
-		"merge.discarded.identities": "", "merge.discarded.identities[].type": "", "merge.discarded.identities[].value": "keep",
+		"merge.discarded.identities": "erase", "merge.discarded.identities[].type": "", "merge.discarded.identities[].value": "erase",
 		"merge.discarded.identities[].verification": "", "merge.discarded.discardedMetadata": "erase", "merge.discarded.authenticated": "",
 		"passthrough": "", "passthrough.userId": "owner", "passthrough.data": "erase",
 	}
@@ -146,7 +146,10 @@ func fillSnapshot(v reflect.Value, path, mark, owner string) {
 			f := v.Type().Field(i)
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 			m := f.Tag.Get("personal")
-			if m == "" {
+			switch {
+			case m == "" && mark == "erase": // inside an erased field (identities): erased with it
+				m = "erase"
+			case m == "":
 				m = "plain"
 			}
 			fillSnapshot(v.Field(i), strings.TrimPrefix(path+"."+name, "."), m, owner)

@@ -244,12 +244,14 @@ func (s *Store) UpdateUser(ctx context.Context, appID, idOrExternalID string, up
 // DeleteUser removes the user for the API at once, in one short transaction: the user row becomes a
 // tombstone (deleted_at set; externalId, profile, metadata and identities cleared, so the externalId
 // is free for a new user and no personal data stays), its clients and devices and its memberships of
-// group conversations are deleted, the outbox snapshots of it are scrubbed, a user_purges row is
-// written, and user:remove is emitted. The user's conversation history (its personal conversations
-// and the messages it authored elsewhere) is then removed in the background in small transactions,
-// so that a user with 30,000 messages does not hold the write lock for long; the user_purges row
-// makes that removal resume after a restart.
+// group conversations are deleted, the outbox snapshots of it are scrubbed, and a user_purges row, a
+// pending deletion receipt (deletions.go) and an audit entry are written. The user's conversation
+// history (its personal conversations and the messages it authored elsewhere) is then removed in the
+// background in small transactions, so that a user with 30,000 messages does not hold the write lock
+// for long; the user_purges row makes that removal resume after a restart, and its end completes the
+// receipt and emits user:remove.
 func (s *Store) DeleteUser(ctx context.Context, appID, idOrExternalID string) error {
+	var userID string // once found
 	err := s.inTx(ctx, func(t tx) error {
 		u, err := t.userLocked(ctx, appID, idOrExternalID, lockUpdate) // as DeleteUserPersonalInformation
 		if err != nil {
@@ -260,9 +262,11 @@ func (s *Store) DeleteUser(ctx context.Context, appID, idOrExternalID string) er
 		if _, err := t.exec(ctx, "UPDATE users SET deleted_at = ?, external_id = NULL, zendesk_id = NULL, given_name = NULL, surname = NULL, email = NULL, avatar_url = NULL, locale = NULL, metadata = NULL, identities = NULL WHERE id = ?", now, u.ID); err != nil {
 			return err
 		}
-		if _, err := t.exec(ctx, "DELETE FROM clients WHERE user_id = ? AND app_id = ?", u.ID, appID); err != nil {
+		res, err := t.exec(ctx, "DELETE FROM clients WHERE user_id = ? AND app_id = ?", u.ID, appID)
+		if err != nil {
 			return err
 		}
+		clients, _ := res.RowsAffected()
 		// Memberships of group conversations go now; personal conversations go with their
 		// messages in the background (purgeStep finds them through the membership).
 		if _, err := t.exec(ctx, "DELETE FROM participants WHERE user_id = ? AND conversation_id IN (SELECT id FROM conversations WHERE app_id = ? AND type <> ?)", u.ID, appID, sunlamp.ConversationPersonal); err != nil {
@@ -279,10 +283,19 @@ func (s *Store) DeleteUser(ctx context.Context, appID, idOrExternalID string) er
 		if err != nil {
 			return err
 		}
-		_, err = t.exec(ctx, "INSERT INTO user_purges (user_id, app_id, created_at, removed_event) VALUES (?, ?, ?, ?)", u.ID, appID, now, string(data))
-		return err
+		if _, err := t.exec(ctx, "INSERT INTO user_purges (user_id, app_id, created_at, removed_event) VALUES (?, ?, ?, ?)", u.ID, appID, now, string(data)); err != nil {
+			return err
+		}
+		// The receipt (GET .../deletions/{userId}) and the audit entry commit with the request.
+		if err := t.insertDeletion(ctx, appID, u.ID, now); err != nil {
+			return err
+		}
+		userID = u.ID
+		return t.recordAudit(ctx, sunlamp.AuditEntry{AppID: appID, Operation: sunlamp.AuditDeleteUser, UserID: u.ID,
+			Counts: map[string]int64{sunlamp.CountClientsCleared: clients, sunlamp.CountIdentitiesCleared: int64(len(u.Identities))}})
 	})
 	if err != nil {
+		s.auditFailure(ctx, appID, sunlamp.AuditDeleteUser, userID, err)
 		return fmt.Errorf("delete user: %w", err)
 	}
 	s.wakePurger()
