@@ -23,6 +23,7 @@ type Store interface {
 	OAuthStore
 	ZendeskStore
 	AuditStore
+	ExportStore
 	// Ping answers nil when the store can answer queries.
 	Ping(ctx context.Context) error
 	// Close releases the store; on SQLite it checkpoints and truncates the write-ahead log.

@@ -30,6 +30,8 @@ func (s *Server) routes() {
 	s.handle("GET /v2/apps/{appId}/users/{userIdOrExternalId}/devices", appOrIntegration, s.handleListDevices)
 	s.handle("GET /v2/apps/{appId}/users/{userIdOrExternalId}/devices/{deviceId}", appOrIntegration, s.handleGetDevice)
 	s.handle("POST /_sunlamp/v1/apps/{appId}/inbound", appOrIntegration, s.handleInbound)
+	// The data-subject export (issue 17, export.go): account key or the app's own key.
+	s.handle("GET /_sunlamp/v1/apps/{appId}/users/{userIdOrExternalId}/export", appAccess, s.handleExportUser)
 
 	// Conversations, Participants, Messages, Activities (issue 4)
 	s.handle("POST /v2/apps/{appId}/conversations", appOrIntegration, s.handleCreateConversation)

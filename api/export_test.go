@@ -1,0 +1,513 @@
+package api_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sunlamp/sunlamp"
+	"github.com/sunlamp/sunlamp/client"
+	"github.com/sunlamp/sunlamp/internal/apitest"
+)
+
+// exportDocument is the export document as a test reads it: the command line's document (see
+// cmd/sunlamp/export_test.go's exportDoc) and the server's two sections of its own.
+type exportDocument struct {
+	Version    int    `json:"version"`
+	ExportedAt string `json:"exportedAt"`
+	Source     struct {
+		URL   string `json:"url"`
+		AppID string `json:"appId"`
+	} `json:"source"`
+	User          client.User         `json:"user"`
+	Clients       []client.UserClient `json:"clients"`
+	Devices       []client.Device     `json:"devices"`
+	Conversations []struct {
+		Conversation client.Conversation `json:"conversation"`
+		Messages     []client.Message    `json:"messages"`
+	} `json:"conversations"`
+	Media []struct {
+		URL       string `json:"url"`
+		File      string `json:"file,omitempty"`
+		SHA256    string `json:"sha256,omitempty"`
+		Size      int64  `json:"size,omitempty"`
+		MediaType string `json:"mediaType,omitempty"`
+		Skipped   string `json:"skipped,omitempty"`
+	} `json:"media"`
+	PendingEvents []struct {
+		ID                string         `json:"id"`
+		Type              string         `json:"type"`
+		CreatedAt         string         `json:"createdAt"`
+		Payload           map[string]any `json:"payload"`
+		PendingDeliveries int            `json:"pendingDeliveries"`
+	} `json:"pendingEvents"`
+	Audit []struct {
+		ID        string           `json:"id"`
+		At        string           `json:"at"`
+		Operation string           `json:"operation"`
+		UserID    string           `json:"userId"`
+		KeyID     string           `json:"keyId"`
+		Outcome   string           `json:"outcome"`
+		Counts    map[string]int64 `json:"counts"`
+	} `json:"audit"`
+}
+
+// MustDecodeExport decodes an export document, refusing fields it does not know.
+func MustDecodeExport(tb testing.TB, b []byte) exportDocument {
+	tb.Helper()
+	var d exportDocument
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		tb.Fatalf("decode the export: %v\n%.3000s", err, b)
+	}
+	if dec.More() {
+		tb.Fatalf("the export has more than one JSON value")
+	}
+	return d
+}
+
+// exportPNG is a 1x1 PNG image.
+const exportPNG = "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+
+// exportSeed is a user with something of everything an export holds, and another user of the
+// same app whose data it must not hold.
+type exportSeed struct {
+	app, user, other  string
+	personal, group   string // conversations
+	left              string // a group conversation the user wrote in and left
+	ownInGroup        string // the user's message in the group conversation
+	ownInLeft         string // the user's message in the conversation they left
+	imageURL, offHost string
+	otherMarkers      []string
+	cl                *client.Client
+}
+
+// MustSeedExportUser makes the seed through the API and the inbound simulator: profile, metadata,
+// an identity, a channel client (WhatsApp) and an SDK client with its device, a personal conversation
+// of messages pages long with an uploaded image and an image on another host, a group conversation
+// with the other user's messages, a conversation the user left, and a webhook whose deliveries stay
+// pending (no dispatcher runs in the test).
+func MustSeedExportUser(tb testing.TB, e *apitest.Env, personalMessages int) exportSeed {
+	tb.Helper()
+	ctx := context.Background()
+	must := func(err error) {
+		tb.Helper()
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	var f exportSeed
+	f.app = e.MustCreateApp(tb, "export")
+	key := e.MustCreateAppKey(tb, f.app)
+	cl := e.Client(tb, client.Basic(key.ID, key.Secret))
+	f.cl = cl
+
+	integ, err := cl.CreateIntegration(ctx, f.app, client.Integration{Type: "custom", DisplayName: "crm",
+		Webhooks: []client.Webhook{{Target: "https://hooks.example.org/sunlamp", Triggers: []string{"conversation:message", "client:add", "conversation:create"}}}})
+	must(err)
+	_ = integ
+
+	in, err := cl.Inbound(ctx, f.app, client.Inbound{Channel: "whatsapp",
+		User:    &client.InboundUser{Identities: []client.Identity{{Type: "email", Value: "jane@example.org", Verification: "sso"}}},
+		Client:  &client.InboundClient{ExternalID: "+15145550199", DisplayName: "Jane D.", AvatarURL: "https://example.org/jane.png", Info: map[string]any{"city": "Montreal"}, Raw: map[string]any{"From": "+15145550199"}},
+		Content: &client.Content{Type: "text", Text: "hello from whatsapp"}})
+	must(err)
+	f.user, f.personal = in.User.ID, in.Conversation.ID
+	_, err = cl.UpdateUser(ctx, f.app, f.user, client.UserUpdate{
+		Profile:  &client.ProfileUpdate{GivenName: client.Set("Jane"), Surname: client.Set("Doe"), Email: client.Set("jane.doe@example.org"), Locale: client.Set("fr-CA")},
+		Metadata: client.Set(client.Metadata{"plan": "gold", "seats": 3.0})})
+	must(err)
+	_, err = cl.Inbound(ctx, f.app, client.Inbound{Channel: "sdk", User: &client.InboundUser{ID: f.user},
+		Device: &client.InboundDevice{Type: "web", GUID: "guid-jane-browser", AppVersion: "1.2.3", PushNotificationToken: "push-token-jane",
+			Info: map[string]any{"currentUrl": "https://shop.example.org/cart"}}})
+	must(err)
+
+	for i := 0; i < personalMessages; i++ {
+		author := client.Author{Type: "business", DisplayName: "Agent"}
+		if i%2 == 0 {
+			author = client.Author{Type: "user", UserID: f.user}
+		}
+		_, err := cl.PostMessage(ctx, f.app, f.personal, client.MessagePost{Author: author, Content: client.Content{Type: "text", Text: fmt.Sprintf("personal message %d", i)}})
+		must(err)
+	}
+	att, err := cl.UploadAttachment(ctx, f.app, "holiday photo.png", strings.NewReader(exportPNG), client.UploadOptions{For: "message", ConversationID: f.personal})
+	must(err)
+	f.imageURL = att.MediaURL
+	_, err = cl.PostMessage(ctx, f.app, f.personal, client.MessagePost{Author: client.Author{Type: "user", UserID: f.user}, Content: client.Content{Type: "image", MediaURL: f.imageURL, Text: "my photo"}})
+	must(err)
+	f.offHost = "https://cdn.example.org/catalog/shoe.png?size=large&v=2"
+	_, err = cl.PostMessage(ctx, f.app, f.personal, client.MessagePost{Author: client.Author{Type: "business"}, Content: client.Content{Type: "image", MediaURL: f.offHost}})
+	must(err)
+
+	other, err := cl.CreateUser(ctx, f.app, client.UserCreate{ExternalID: "other-person", Profile: &client.Profile{GivenName: "Otto", Email: "otto@example.org"}})
+	must(err)
+	f.other = other.ID
+	oc, err := cl.CreateConversation(ctx, f.app, client.ConversationCreate{Type: "personal", Participants: []client.ParticipantJoin{{UserID: f.other}}})
+	must(err)
+	_, err = cl.PostMessage(ctx, f.app, oc.ID, client.MessagePost{Author: client.Author{Type: "user", UserID: f.other}, Content: client.Content{Type: "text", Text: "otto's own conversation"}})
+	must(err)
+	oatt, err := cl.UploadAttachment(ctx, f.app, "otto.png", strings.NewReader(exportPNG+"otto"), client.UploadOptions{})
+	must(err)
+
+	no := false
+	group := func(name string) string {
+		g, err := cl.CreateConversation(ctx, f.app, client.ConversationCreate{Type: "sdkGroup", DisplayName: name,
+			Participants: []client.ParticipantJoin{{UserID: f.user, SubscribeSDKClient: &no}, {UserID: f.other, SubscribeSDKClient: &no}}})
+		must(err)
+		return g.ID
+	}
+	post := func(conv string, a client.Author, ct client.Content) string {
+		tb.Helper()
+		ms, err := cl.PostMessage(ctx, f.app, conv, client.MessagePost{Author: a, Content: ct})
+		must(err)
+		return ms[0].ID
+	}
+	f.group = group("Book club")
+	post(f.group, client.Author{Type: "user", UserID: f.other}, client.Content{Type: "text", Text: "otto says something private"})
+	post(f.group, client.Author{Type: "business", DisplayName: "Club bot"}, client.Content{Type: "text", Text: "welcome to the club"})
+	f.ownInGroup = post(f.group, client.Author{Type: "user", UserID: f.user}, client.Content{Type: "text", Text: "jane in the group"})
+	post(f.group, client.Author{Type: "user", UserID: f.other}, client.Content{Type: "image", MediaURL: oatt.MediaURL})
+
+	f.left = group("Chess club")
+	f.ownInLeft = post(f.left, client.Author{Type: "user", UserID: f.user}, client.Content{Type: "text", Text: "jane leaves the chess club"})
+	post(f.left, client.Author{Type: "user", UserID: f.other}, client.Content{Type: "text", Text: "otto stays at chess"})
+	must(cl.LeaveConversation(ctx, f.app, f.left, client.ParticipantLeave{UserID: f.user}))
+
+	f.otherMarkers = []string{f.other, "other-person", "Otto", "otto@example.org", "otto says", "otto's own", "otto stays", oatt.MediaURL, oc.ID}
+	return f
+}
+
+// mustListAll returns every message of a conversation, oldest first, as ListMessages shows them.
+func mustListAll(tb testing.TB, cl *client.Client, app, conv string) []client.Message {
+	tb.Helper()
+	var out []client.Message
+	for m, err := range cl.Messages(context.Background(), app, conv, client.Page{}) {
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b client.Message) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// exportGet sends GET .../export with auth and answers the response (not validated against the
+// spec, which does not have the extension; the error envelope is checked by the callers).
+func exportGet(tb testing.TB, e *apitest.Env, app, user, query string, auth func(*http.Request)) (int, http.Header, []byte) {
+	tb.Helper()
+	u := e.URL + "/_sunlamp/v1/apps/" + app + "/users/" + user + "/export" + query
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if auth != nil {
+		auth(req)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatalf("read the export: %v", err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+func basic(id, secret string) func(*http.Request) {
+	return func(r *http.Request) { r.SetBasicAuth(id, secret) }
+}
+
+// TestExportUser exports a user over HTTP on every store: the document holds exactly what the v2 API
+// shows of them (user, clients, devices, the conversations they take part in or wrote in, every
+// message of their personal conversation and their own messages elsewhere, oldest first), their media,
+// the webhook events about them still pending and the audit entries about them, and nothing of
+// another user of the app. The export is audited; after Delete User Personal Information the next
+// export shows the erased profile. format=zip holds the same document and the file bytes.
+func TestExportUser(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		f := MustSeedExportUser(t, e, 260) // the personal conversation spans several pages of ListMessages
+		ctx := context.Background()
+		key := e.MustCreateAppKey(t, f.app)
+		status, h, body := exportGet(t, e, f.app, f.user, "", basic(key.ID, key.Secret))
+		if status != http.StatusOK || !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+			t.Fatalf("got status %d, Content-Type %q, want 200 JSON; body %.500s", status, h.Get("Content-Type"), body)
+		}
+		doc := MustDecodeExport(t, body)
+		text := string(body)
+
+		if doc.Version != 1 || doc.Source.URL != e.URL || doc.Source.AppID != f.app || doc.ExportedAt == "" {
+			t.Errorf("got version %d, source %+v, exportedAt %q; want 1, the server's URL and app, a time", doc.Version, doc.Source, doc.ExportedAt)
+		}
+		user, err := f.cl.GetUser(ctx, f.app, f.user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(*user, doc.User); diff != "" {
+			t.Errorf("user (-GetUser +export):\n%s", diff)
+		}
+		if len(doc.User.Identities) != 1 || doc.User.Profile.Surname != "Doe" || doc.User.Metadata["plan"] != "gold" {
+			t.Errorf("got user %+v, want the identity, profile and metadata", doc.User)
+		}
+		cls, err := f.cl.ListClients(ctx, f.app, f.user, client.Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(cls.Clients, doc.Clients); diff != "" || len(doc.Clients) != 2 {
+			t.Errorf("clients (-ListClients +export), want 2 (whatsapp and sdk):\n%s", diff)
+		}
+		devs, err := f.cl.ListDevices(ctx, f.app, f.user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(devs, doc.Devices); diff != "" || len(doc.Devices) != 1 || doc.Devices[0].PushNotificationToken != "push-token-jane" {
+			t.Errorf("devices (-ListDevices +export), want the one with its token:\n%s", diff)
+		}
+
+		var convs []string
+		for _, cv := range doc.Conversations {
+			convs = append(convs, cv.Conversation.ID)
+			var want []client.Message
+			all := mustListAll(t, f.cl, f.app, cv.Conversation.ID)
+			switch cv.Conversation.ID {
+			case f.personal:
+				want = all
+			case f.group, f.left:
+				for _, m := range all {
+					if m.ID == f.ownInGroup || m.ID == f.ownInLeft {
+						want = append(want, m)
+					}
+				}
+			}
+			if diff := cmp.Diff(want, cv.Messages); diff != "" || len(want) == 0 {
+				t.Errorf("messages of %s conversation %q (-want +export):\n%s", cv.Conversation.Type, cv.Conversation.DisplayName, diff)
+			}
+		}
+		wantConvs := []string{f.personal, f.group, f.left}
+		slices.Sort(convs)
+		slices.Sort(wantConvs)
+		if diff := cmp.Diff(wantConvs, convs); diff != "" {
+			t.Errorf("conversations (-want +got): the personal one, the group, the one left:\n%s", diff)
+		}
+		if n := len(doc.Conversations[0].Messages); doc.Conversations[0].Conversation.ID == f.personal && n != 263 {
+			t.Errorf("got %d messages in the personal conversation, want 263", n)
+		}
+		for _, m := range f.otherMarkers {
+			if strings.Contains(text, m) {
+				t.Errorf("the export holds %q, of another user", m)
+			}
+		}
+
+		type media struct{ URL, File, Skipped, MediaType string }
+		var gotMedia []media
+		for _, m := range doc.Media {
+			gotMedia = append(gotMedia, media{m.URL, m.File, m.Skipped, m.MediaType})
+			if m.URL == f.imageURL && m.Size != int64(len(exportPNG)) {
+				t.Errorf("got size %d for the image, want %d", m.Size, len(exportPNG))
+			}
+		}
+		wantMedia := []media{
+			{URL: f.imageURL, Skipped: "not included: the files are in format=zip", MediaType: "image/png"},
+			{URL: f.offHost, Skipped: "not an attachment of this server"},
+		}
+		if diff := cmp.Diff(wantMedia, gotMedia); diff != "" {
+			t.Errorf("media (-want +got):\n%s", diff)
+		}
+		if !strings.Contains(text, `"url":"`+f.offHost+`"`) {
+			t.Errorf("the media list escapes the off-host URL, want it as it is")
+		}
+
+		// The webhook's deliveries are pending: the user's events are there (their messages, their
+		// clients, their conversations), each about them, none about the other user.
+		types := map[string]int{}
+		for _, ev := range doc.PendingEvents {
+			types[ev.Type]++
+			if ev.PendingDeliveries != 1 || ev.ID == "" || ev.CreatedAt == "" || ev.Payload == nil {
+				t.Errorf("got pending event %+v, want one pending delivery, an id, a time and a payload", ev)
+			}
+		}
+		// 130 of the 260 personal messages, the WhatsApp one, the photo, one in each group.
+		if types["conversation:message"] != 130+1+1+1+1 || types["client:add"] != 1 || types["conversation:create"] != 1 {
+			t.Errorf("got pending events by type %v, want the user's 134 messages, their client:add and conversation:create", types)
+		}
+
+		// The export is audited: ids and counts, no personal data.
+		entries, _, err := e.Store.AuditEntries(ctx, f.app, sunlamp.AuditFilter{UserID: f.user, Operation: sunlamp.AuditExport}, sunlamp.Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCounts := map[string]int64{sunlamp.CountMessagesExported: 265, sunlamp.CountConversationsExported: 3, sunlamp.CountAttachmentsExported: 1}
+		if len(entries) != 1 || entries[0].KeyID != key.ID || entries[0].Outcome != sunlamp.AuditOK || !cmp.Equal(entries[0].Counts, wantCounts) {
+			t.Errorf("got audit entries %+v, want one export by %s with counts %v", entries, key.ID, wantCounts)
+		}
+
+		// format=zip: the same document (but the files' names and hashes) and the file's bytes.
+		status, h, zbody := exportGet(t, e, f.app, "other-person", "?format=zip", basic(e.AccountKey.ID, e.AccountKey.Secret))
+		if status != http.StatusOK || h.Get("Content-Type") != "application/zip" {
+			t.Fatalf("zip of another user: got status %d, Content-Type %q", status, h.Get("Content-Type"))
+		}
+		status, h, zbody = exportGet(t, e, f.app, f.user, "?format=zip", basic(e.AccountKey.ID, e.AccountKey.Secret))
+		if status != http.StatusOK || h.Get("Content-Type") != "application/zip" || !strings.Contains(h.Get("Content-Disposition"), f.user+".zip") {
+			t.Fatalf("got status %d, headers %v, want 200 application/zip; body %.300s", status, h, zbody)
+		}
+		zr, err := zip.NewReader(bytes.NewReader(zbody), int64(len(zbody)))
+		if err != nil {
+			t.Fatalf("read the zip: %v", err)
+		}
+		files := map[string][]byte{}
+		var names []string
+		for _, zf := range zr.File {
+			names = append(names, zf.Name)
+			if zf.Mode().Perm() != 0o600 {
+				t.Errorf("%s: got mode %v, want 0600", zf.Name, zf.Mode().Perm())
+			}
+			rc, err := zf.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[zf.Name], err = io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				t.Fatalf("%s: %v", zf.Name, err)
+			}
+		}
+		attID, _, _ := strings.Cut(strings.TrimPrefix(f.imageURL, e.URL+"/attachments/v2/"), "/")
+		imageFile := f.user + ".json.media/" + attID + "-holiday_photo.png"
+		if diff := cmp.Diff([]string{f.user + ".json", imageFile}, names); diff != "" {
+			t.Fatalf("zip entries (-want +got):\n%s", diff)
+		}
+		if string(files[imageFile]) != exportPNG {
+			t.Errorf("got the image's bytes %q, want the uploaded file", files[imageFile])
+		}
+		zdoc := MustDecodeExport(t, files[f.user+".json"])
+		sum := sha256.Sum256([]byte(exportPNG))
+		if m := zdoc.Media[0]; m.File != imageFile || m.SHA256 != hex.EncodeToString(sum[:]) || m.Skipped != "" || m.Size != int64(len(exportPNG)) {
+			t.Errorf("got the image's media entry %+v, want file %s with its sha256 and size", m, imageFile)
+		}
+		zdoc.Media[0].File, zdoc.Media[0].SHA256, zdoc.Media[0].Skipped = "", "", doc.Media[0].Skipped
+		zdoc.ExportedAt, zdoc.Audit = doc.ExportedAt, doc.Audit // the first export is audited since
+		if diff := cmp.Diff(doc, zdoc); diff != "" {
+			t.Errorf("the zip's document differs from the JSON one (-json +zip):\n%s", diff)
+		}
+
+		// Erasure: the next export shows the erased profile and names it in its audit section.
+		if _, err := f.cl.DeleteUserPersonalInformation(ctx, f.app, f.user); err != nil {
+			t.Fatal(err)
+		}
+		status, _, body = exportGet(t, e, f.app, f.user, "", basic(key.ID, key.Secret))
+		if status != http.StatusOK {
+			t.Fatalf("after erasure: got status %d, body %.300s", status, body)
+		}
+		after := MustDecodeExport(t, body)
+		if after.User.Profile != (client.Profile{}) || len(after.User.Metadata) != 0 {
+			t.Errorf("after erasure: got profile %+v, metadata %v, want both empty", after.User.Profile, after.User.Metadata)
+		}
+		for _, c := range after.Clients {
+			if c.DisplayName != "" || c.AvatarURL != "" || len(c.Info) != 0 || len(c.Raw) != 0 {
+				t.Errorf("after erasure: got client %+v, want no displayName, avatarUrl, info, raw", c)
+			}
+		}
+		for _, m := range []string{"Jane", "Doe", "jane.doe@example.org", "gold", "Montreal", "jane.png"} {
+			if strings.Contains(string(body), m) {
+				t.Errorf("after erasure: the export holds %q", m)
+			}
+		}
+		var ops []string
+		for _, a := range after.Audit {
+			ops = append(ops, a.Operation)
+			if a.UserID != f.user {
+				t.Errorf("got audit entry %+v about another user", a)
+			}
+		}
+		if diff := cmp.Diff([]string{"export", "export", "deleteUserPersonalInformation"}, ops); diff != "" {
+			t.Errorf("audit section (-want +got), oldest first:\n%s", diff)
+		}
+		if len(after.Audit) > 0 && !cmp.Equal(after.Audit[0].Counts, wantCounts) {
+			t.Errorf("got counts %v of the first export, want %v", after.Audit[0].Counts, wantCounts)
+		}
+	})
+}
+
+// TestExportUserRefused: the export is the app's (account key or that app's key; another app's
+// key, an integration's key or none is refused in the envelope, the same whether the user exists), an unknown user is user_not_found,
+// and a format other than json or zip is a 400, each before anything is read or audited.
+func TestExportUserRefused(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		ctx := context.Background()
+		appA, appB := e.MustCreateApp(t, "a"), e.MustCreateApp(t, "b")
+		keyA, keyB := e.MustCreateAppKey(t, appA), e.MustCreateAppKey(t, appB)
+		clA := e.Client(t, client.Basic(keyA.ID, keyA.Secret))
+		u, err := clA.CreateUser(ctx, appA, client.UserCreate{ExternalID: "alice", Profile: &client.Profile{GivenName: "Alice"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		integ, err := clA.CreateIntegration(ctx, appA, client.Integration{Type: "custom", DisplayName: "bot",
+			Webhooks: []client.Webhook{{Target: "https://hooks.example.org/bot", Triggers: []string{"conversation:message"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ik, err := clA.CreateCustomIntegrationKey(ctx, appA, integ.ID, "bot key")
+		if err != nil {
+			t.Fatal(err)
+		}
+		errorOf := func(b []byte) string {
+			var env struct {
+				Errors []struct{ Code, Title string } `json:"errors"`
+			}
+			if json.Unmarshal(b, &env) != nil || len(env.Errors) != 1 {
+				return "not the envelope: " + string(b)
+			}
+			return env.Errors[0].Code
+		}
+		for _, tc := range []struct {
+			name, app, user, query string
+			auth                   func(*http.Request)
+			status                 int
+			code                   string
+		}{
+			// As every app route answers another app's key (TestAuth): 403, whether the user exists or not.
+			{"app B's key on app A", appA, u.ID, "", basic(keyB.ID, keyB.Secret), http.StatusForbidden, "forbidden"},
+			{"app B's key on app A by externalId", appA, "alice", "", basic(keyB.ID, keyB.Secret), http.StatusForbidden, "forbidden"},
+			{"app B's key on app A, an unknown user", appA, "nobody", "", basic(keyB.ID, keyB.Secret), http.StatusForbidden, "forbidden"},
+			{"app B's key on its own app, app A's user", appB, u.ID, "", basic(keyB.ID, keyB.Secret), http.StatusNotFound, "user_not_found"},
+			{"an integration's key", appA, u.ID, "", basic(ik.ID, ik.Secret), http.StatusForbidden, "forbidden"},
+			{"no key", appA, u.ID, "", nil, http.StatusUnauthorized, "unauthorized"},
+			{"a wrong secret", appA, u.ID, "", basic(keyA.ID, "wrong"), http.StatusUnauthorized, "unauthorized"},
+			{"an unknown user", appA, "nobody", "", basic(keyA.ID, keyA.Secret), http.StatusNotFound, "user_not_found"},
+			{"format=xml", appA, u.ID, "?format=xml", basic(keyA.ID, keyA.Secret), http.StatusBadRequest, "bad_request"},
+			{"format=xml of an unknown user", appA, "nobody", "?format=xml", basic(keyA.ID, keyA.Secret), http.StatusBadRequest, "bad_request"},
+		} {
+			status, h, b := exportGet(t, e, tc.app, tc.user, tc.query, tc.auth)
+			if status != tc.status || errorOf(b) != tc.code || !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+				t.Errorf("%s: got %d %s, want %d %s in the envelope", tc.name, status, b, tc.status, tc.code)
+			}
+			if strings.Contains(string(b), "Alice") {
+				t.Errorf("%s: the answer holds the user's name", tc.name)
+			}
+		}
+		entries, _, err := e.Store.AuditEntries(ctx, appA, sunlamp.AuditFilter{Operation: sunlamp.AuditExport}, sunlamp.Page{})
+		if err != nil || len(entries) != 0 {
+			t.Errorf("got audit entries %+v, %v; want none for refused exports", entries, err)
+		}
+		// The right keys: the app's and the account's.
+		for _, auth := range []func(*http.Request){basic(keyA.ID, keyA.Secret), basic(e.AccountKey.ID, e.AccountKey.Secret)} {
+			status, _, b := exportGet(t, e, appA, "alice", "?format=json", auth)
+			if status != http.StatusOK || MustDecodeExport(t, b).User.ID != u.ID {
+				t.Errorf("got %d %.200s, want alice's export", status, b)
+			}
+		}
+	})
+}
