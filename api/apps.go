@@ -101,9 +101,19 @@ func (s *Server) handleGetApp(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"app": appOut(app)})
+	writeJSON(w, http.StatusOK, map[string]any{"app": appWithSubdomainOut(app)})
 	return nil
 }
+
+// appWithSubdomain is the spec's appResponseWithSubdomain's app, which GetApp and GetTokenInfo
+// answer. Sunlamp has no Zendesk subdomains: an app's subdomain is its id (a valid DNS label), so
+// that it is stable and unique.
+type appWithSubdomain struct {
+	appWire
+	Subdomain string `json:"subdomain"`
+}
+
+func appWithSubdomainOut(a sunlamp.App) appWithSubdomain { return appWithSubdomain{appOut(a), a.ID} }
 
 func (s *Server) handleUpdateApp(w http.ResponseWriter, r *http.Request) error {
 	var b appBody

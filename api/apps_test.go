@@ -23,11 +23,15 @@ func TestApps(t *testing.T) {
 		appID := r.JSON(t)["app"].(map[string]any)["id"].(string)
 
 		t.Run("get", func(t *testing.T) {
+			// GetApp answers the spec's appResponseWithSubdomain: the subdomain is the app's id.
 			r := e.Do(t, "GET", "/v2/apps/"+appID, acct, nil)
 			e.MustJSON(t, r, http.StatusOK, `{"app":{"id":"ID","displayName":"My App",
 				"settings":{"conversationRetentionSeconds":3600,"maskCreditCardNumbers":true,"useAnimalNames":true,
 					"echoPostback":false,"multiConvoEnabled":false,"appLocalizationEnabled":false},
-				"metadata":{"plan":"gold","seats":12,"trial":false}}}`)
+				"metadata":{"plan":"gold","seats":12,"trial":false},"subdomain":"ID"}}`)
+			if sub := r.JSON(t)["app"].(map[string]any)["subdomain"]; sub != appID {
+				t.Errorf("subdomain %v, want the app's id %s", sub, appID)
+			}
 			apitest.MustError(t, e.Do(t, "GET", "/v2/apps/5d8cff3cd55b040010928b5b", acct, nil), 404, "app_not_found", "App not found")
 		})
 

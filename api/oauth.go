@@ -550,8 +550,7 @@ func (s *Server) oauthIntegration(r *http.Request) (sunlamp.Integration, error) 
 	return in, nil
 }
 
-// handleGetTokenInfo answers the app of the token, with its subdomain. Sunlamp has no Zendesk
-// subdomains: an app's subdomain is its id (a valid DNS label), so that it is stable and unique.
+// handleGetTokenInfo answers the app of the token, with its subdomain (see appWithSubdomain).
 func (s *Server) handleGetTokenInfo(w http.ResponseWriter, r *http.Request) error {
 	in, err := s.oauthIntegration(r)
 	if err != nil {
@@ -561,10 +560,7 @@ func (s *Server) handleGetTokenInfo(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"app": struct {
-		appWire
-		Subdomain string `json:"subdomain"`
-	}{appOut(a), a.ID}})
+	writeJSON(w, http.StatusOK, map[string]any{"app": appWithSubdomainOut(a)})
 	return nil
 }
 

@@ -213,7 +213,8 @@ func (t tx) linkIntegration(ctx context.Context, appID, integrationID, integrati
 	case 1:
 		return found[0], nil
 	}
-	// Sunlamp has no OAuth integrations: a type links the app's only integration of that type.
+	// A type links the app's only integration of that type (an OAuth client's id, once installed,
+	// or a built-in such as zd:agentWorkspace); with several, the caller must say which.
 	return sunlamp.Integration{}, sunlamp.Invalid("integrationType %s matches several integrations of the app: give integrationId instead", integrationType)
 }
 
