@@ -28,11 +28,12 @@ type Store struct {
 	path  string  // SQLite: the database file
 	clock sunlamp.Clock
 	// PostgreSQL: queries rebound to $n placeholders, by their `?` text (see q), and how many.
-	rebound  sync.Map
-	nRebound atomic.Int64
-	purge    purgeState // background removal of deleted users' history (purge.go)
-	media    mediaState // where attachments' bytes live, and their background removal (attachments.go)
-	audit    auditState // the audit trail's log, retention and janitor (audit.go)
+	rebound   sync.Map
+	nRebound  atomic.Int64
+	purge     purgeState     // background removal of deleted users' history (purge.go)
+	media     mediaState     // where attachments' bytes live, and their background removal (attachments.go)
+	audit     auditState     // the audit trail's log, retention and janitor (audit.go)
+	retention retentionState // background sweep of conversations past their app's retention (retention.go)
 
 	msgBatch messageBatcher // group commit of PostMessage (groupcommit.go)
 	onOutbox atomic.Pointer[func()]
@@ -105,6 +106,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	s.startPurger()
 	s.startMediaJanitor()
 	s.startAuditJanitor()
+	s.startRetention()
 	return s, nil
 }
 
@@ -158,6 +160,7 @@ func (s *Store) Close() error {
 	s.stopPurger()
 	s.stopMediaJanitor()
 	s.stopAuditJanitor()
+	s.stopRetention()
 	var errs []error
 	if s.d.scrubLog != nil && s.write != nil {
 		if err := s.d.scrubLog(context.Background(), s.write); err != nil {

@@ -1,0 +1,6 @@
+-- Conversation retention (issue 17): the retention sweep finds an app's conversations inactive for
+-- longer than its conversationRetentionSeconds by this index, oldest activity first, instead of
+-- reading every conversation of the app. Only conversations that hold messages are in it: one
+-- emptied by the sweep (or by Delete All Messages) leaves it, so that each sweep reads only what it
+-- will delete, and a conversation enters it with its first message.
+CREATE INDEX conversations_expiring ON conversations (app_id, last_updated_at) WHERE message_count > 0;
