@@ -463,7 +463,11 @@ window.sunlamp = {
   },
 };
 
+// Only the site that frames the page may log its visitor in (not a window that opened it, nor a frame
+// inside it); which sites may frame it is the integration's originWhitelist, enforced by the page's
+// frame-ancestors policy.
 window.addEventListener('message', (ev) => {
+  if (window.parent === window || ev.source !== window.parent) return;
   if (ev.data && ev.data.type === 'sunlamp:login' && typeof ev.data.jwt === 'string') login(ev.data.jwt).catch((e) => notice(e.message));
 });
 
