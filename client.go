@@ -93,6 +93,9 @@ type Inbound struct {
 	// SourceType is the source.type of the message, "" for the channel (the web messenger's
 	// messages come from "web", as the service's do).
 	SourceType string
+	// CreationReason is the creationReason of a conversation the message opens; "" is "message" (the
+	// web messenger's prechat capture answers open theirs with "prechatCapture").
+	CreationReason string
 }
 
 // InboundResult is what Inbound found or made.

@@ -275,6 +275,7 @@ func TestWebMessengerContent(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#prechat button[type=submit]`)))
 	msg := b.waitEvent(t, "conversation:message", `"type":"formResponse"`, "ada@example.org")
 	conv := msg["conversation"].(map[string]any)["id"].(string)
+	b.waitEvent(t, "conversation:create", `"creationReason":"prechatCapture"`, conv)
 	userID := msg["message"].(map[string]any)["author"].(map[string]any)["userId"].(string)
 	r := e.Do(t, "GET", usersPath(b.appID, userID), b.key, nil)
 	if !strings.Contains(string(r.Body), `"givenName":"Ada","surname":"Lovelace","email":"ada@example.org"`) {

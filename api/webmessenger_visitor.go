@@ -160,7 +160,8 @@ func (s *Server) handleWebCreateVisitor(w http.ResponseWriter, r *http.Request) 
 		content = maskUserContent(app.Settings, content)
 		in.Content = &content
 		if content.Type == "formResponse" {
-			in.Profile = prechatProfile(content)
+			// A visitor's first message is a form only when it answers the prechat capture.
+			in.Profile, in.CreationReason = prechatProfile(content), "prechatCapture"
 		}
 	}
 	res, err := s.store.Inbound(r.Context(), in)

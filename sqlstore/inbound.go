@@ -124,7 +124,7 @@ func (s *Store) inbound(ctx context.Context, in sunlamp.Inbound) (sunlamp.Inboun
 		if in.Content == nil {
 			return nil
 		}
-		conv, err := t.defaultConversation(ctx, u, now)
+		conv, err := t.defaultConversationFor(ctx, u, now, cmp.Or(in.CreationReason, "message"))
 		if err != nil {
 			return err
 		}
@@ -318,12 +318,17 @@ func (t tx) upsertDevice(ctx context.Context, u sunlamp.User, c sunlamp.Client, 
 // defaultConversation returns the user's default conversation, creating it (personal, with the user
 // as its participant, creationReason message) when the user has none.
 func (t tx) defaultConversation(ctx context.Context, u sunlamp.User, now time.Time) (sunlamp.Conversation, error) {
+	return t.defaultConversationFor(ctx, u, now, "message")
+}
+
+// defaultConversationFor is defaultConversation with the creationReason of a conversation it creates.
+func (t tx) defaultConversationFor(ctx context.Context, u sunlamp.User, now time.Time, reason string) (sunlamp.Conversation, error) {
 	c, err := scanConversation(t.queryRow(ctx, "SELECT "+conversationColumns+" FROM conversations WHERE default_user_id = ? AND app_id = ?", u.ID, u.AppID))
 	if err == nil || !errors.Is(err, sql.ErrNoRows) {
 		return c, err
 	}
 	c = sunlamp.Conversation{ID: sunlamp.NewID(), AppID: u.AppID, Type: sunlamp.ConversationPersonal, CreatedAt: now, LastUpdatedAt: now}
-	c, err = t.insertConversation(ctx, c, []sunlamp.User{u}, "message")
+	c, err = t.insertConversation(ctx, c, []sunlamp.User{u}, reason)
 	if err == nil && !c.IsDefault {
 		// Another transaction made the default conversation since the SELECT above (PostgreSQL,
 		// read committed): run again to use it rather than open a second conversation.
