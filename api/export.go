@@ -147,17 +147,6 @@ type exportEventWire struct {
 	PendingDeliveries int             `json:"pendingDeliveries"`
 }
 
-// exportAuditWire is an audit entry of the document.
-type exportAuditWire struct {
-	ID        string           `json:"id"`
-	At        string           `json:"at"`
-	Operation string           `json:"operation"`
-	UserID    string           `json:"userId,omitempty"`
-	KeyID     string           `json:"keyId"`
-	Outcome   string           `json:"outcome"`
-	Counts    map[string]int64 `json:"counts,omitempty"`
-}
-
 // The skipped reasons of media entries.
 const (
 	skippedNotIncluded = "not included: the files are in format=zip"
@@ -462,7 +451,7 @@ func (x *userExporter) AuditEntries(page []sunlamp.AuditEntry) error {
 	x.section("audit")
 	for _, e := range page {
 		x.item()
-		if err := x.value(exportAuditWire{ID: e.ID, At: formatTime(e.At), Operation: e.Operation, UserID: e.UserID, KeyID: e.KeyID, Outcome: e.Outcome, Counts: e.Counts}); err != nil {
+		if err := x.value(auditEntryOut(e)); err != nil { // as GET /_sunlamp/v1/apps/{appId}/audit shows it
 			return err
 		}
 	}
