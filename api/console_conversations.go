@@ -208,6 +208,8 @@ func (s *Server) handleConversationEvents(w http.ResponseWriter, r *http.Request
 			return nil
 		case <-end:
 			return nil
+		case <-s.streamsEnd:
+			return nil
 		case <-ping.C:
 			err = stream.ping()
 		case <-poll.C:

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sunlamp/sunlamp"
@@ -71,7 +72,16 @@ type Server struct {
 	appOperations map[string]bool // the operationIds of the app routes, which faults may name
 	// webMessenger is the customer side's state (webmessenger.go).
 	webMessenger *webMessenger
+	// streamsEnd is closed by EndStreams: the Server-Sent Event streams end when it is.
+	streamsEnd chan struct{}
+	endStreams sync.Once
 }
+
+// EndStreams ends the Server-Sent Event streams (the web messenger's and the console's) open now or
+// opened later: they last up to minutes, so a graceful shutdown, which waits for requests to
+// finish, calls it first (http.Server.RegisterOnShutdown). The pages open their next stream on
+// another server process, or when this one is back, and read what they missed.
+func (s *Server) EndStreams() { s.endStreams.Do(func() { close(s.streamsEnd) }) }
 
 // NewServer returns the API as an http.Handler.
 func NewServer(cfg Config) *Server {
@@ -83,6 +93,8 @@ func NewServer(cfg Config) *Server {
 		metrics: cfg.Metrics,
 		mux:     http.NewServeMux(),
 		top:     http.NewServeMux(),
+
+		streamsEnd: make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

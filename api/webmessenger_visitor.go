@@ -496,6 +496,8 @@ func (s *Server) handleWebEvents(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		case <-end:
 			return nil
+		case <-s.streamsEnd:
+			return nil
 		case <-ping.C:
 			err = stream.ping()
 		case n := <-notes:

@@ -207,12 +207,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}()
 
+	handler := api.NewServer(api.Config{Store: store, BaseURL: c.baseURL, Logger: log, Clock: em.clockOrNil(), Emulator: em.api(dispatcher), Webhooks: dispatcher, RateLimit: c.rateLimit, Metrics: m})
 	srv := &http.Server{
-		Handler:           api.NewServer(api.Config{Store: store, BaseURL: c.baseURL, Logger: log, Clock: em.clockOrNil(), Emulator: em.api(dispatcher), Webhooks: dispatcher, RateLimit: c.rateLimit, Metrics: m}),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    api.ServeMaxHeaderBytes, // the API answers over 64 KiB itself, in its envelope
 	}
+	srv.RegisterOnShutdown(handler.EndStreams) // else the pages' event streams hold the shutdown for minutes
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "sunlamp %s listening on http://%s (base URL %s, store: %s)\n", version(), ln.Addr(), c.baseURL, storeName(store))
