@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sunlamp/sunlamp"
+	"github.com/sunlamp/sunlamp/api"
 	"github.com/sunlamp/sunlamp/client"
 	"github.com/sunlamp/sunlamp/internal/apitest"
 )
@@ -508,6 +510,60 @@ func TestExportUserRefused(t *testing.T) {
 			if status != http.StatusOK || MustDecodeExport(t, b).User.ID != u.ID {
 				t.Errorf("got %d %.200s, want alice's export", status, b)
 			}
+		}
+	})
+}
+
+// failingExport is a store whose export fails after the first page of messages, as a database that
+// goes away in the middle of an export would.
+type failingExport struct {
+	sunlamp.Store
+}
+
+func (f failingExport) ExportUser(ctx context.Context, appID, user string, x sunlamp.UserExport) error {
+	return f.Store.ExportUser(ctx, appID, user, &failAfterMessages{UserExport: x})
+}
+
+type failAfterMessages struct {
+	sunlamp.UserExport
+	pages int
+}
+
+func (f *failAfterMessages) Messages(page []sunlamp.Message) error {
+	if f.pages++; f.pages > 1 {
+		return fmt.Errorf("the database went away")
+	}
+	return f.UserExport.Messages(page)
+}
+
+// TestExportUserCutShort: a failure after the document has begun cuts the connection, so that the
+// client sees a broken response rather than a document that looks whole, and the audit entry
+// records the failure.
+func TestExportUserCutShort(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		ctx := context.Background()
+		appID := e.MustCreateApp(t, "cut")
+		u, err := e.Store.CreateUser(ctx, sunlamp.User{AppID: appID, ExternalID: "cut-user"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seedMessages(t, e.Store, appID, u.ID, sunlamp.Client{ExternalID: "+15145550100"}, 1200) // three pages of the store's export
+		ts := httptest.NewServer(api.NewServer(api.Config{Store: failingExport{e.Store}, BaseURL: e.URL}))
+		defer ts.Close()
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+"/_sunlamp/v1/apps/"+appID+"/users/cut-user/export", nil)
+		req.SetBasicAuth(e.AccountKey.ID, e.AccountKey.Secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			t.Errorf("got status %d and a whole body of %d bytes (valid JSON: %v), want the connection cut", resp.StatusCode, len(b), json.Valid(b))
+		}
+		entries, _, err := e.Store.AuditEntries(ctx, appID, sunlamp.AuditFilter{Operation: sunlamp.AuditExport}, sunlamp.Page{})
+		if err != nil || len(entries) != 1 || entries[0].Outcome != "internal_error" || entries[0].Counts[sunlamp.CountMessagesExported] != 500 {
+			t.Errorf("got audit entries %+v, %v; want one export with outcome internal_error and the 500 messages written", entries, err)
 		}
 	})
 }
