@@ -44,6 +44,7 @@ type serveConfig struct {
 	emulator          bool          // --emulator: reset, snapshot loading, the clock and faults
 	load              string        // --load: a snapshot file loaded at start
 	rateLimit         int           // --rate-limit: requests a second per key, 0 for none
+	auditRetention    time.Duration // --audit-retention: how long audit entries and deletion receipts are kept
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -65,6 +66,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.StringVar(&c.load, "load", env("SUNLAMP_LOAD", ""), "load the app of a snapshot file at start, keeping its ids, unless an app with its id exists (`SUNLAMP_LOAD`)")
 	fs.IntVar(&c.rateLimit, "rate-limit", envInt(getenv, "SUNLAMP_RATE_LIMIT"), "requests a second per key (burst as many), 429 with Retry-After beyond; 0 for no limit (`SUNLAMP_RATE_LIMIT`)")
 	fs.StringVar(&c.logFormat, "log-format", env("SUNLAMP_LOG_FORMAT", "text"), "text (key=value lines) or json (one object a line) (`SUNLAMP_LOG_FORMAT`)")
+	fs.DurationVar(&c.auditRetention, "audit-retention", sunlamp.DefaultAuditRetention, "how long audit entries and deletion receipts are kept, e.g. 52560h (6 years, the default); older ones are removed in the background (`SUNLAMP_AUDIT_RETENTION`)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", env("SUNLAMP_METRICS_ADDR", ""), "serve Prometheus metrics at http://ADDR/metrics on a listener of their own; off when empty (`SUNLAMP_METRICS_ADDR`)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: sunlamp serve [flags]
@@ -116,6 +118,16 @@ Flags:
 	if v := getenv("SUNLAMP_RATE_LIMIT"); v != "" && envInt(getenv, "SUNLAMP_RATE_LIMIT") == 0 && v != "0" {
 		return c, fmt.Errorf("SUNLAMP_RATE_LIMIT must be a whole number, got %q", v)
 	}
+	if v := getenv("SUNLAMP_AUDIT_RETENTION"); v != "" && !flagSet(fs, "audit-retention") {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return c, fmt.Errorf("SUNLAMP_AUDIT_RETENTION must be a duration such as 52560h, got %q", v)
+		}
+		c.auditRetention = d
+	}
+	if c.auditRetention <= 0 {
+		return c, errors.New("--audit-retention must be positive, e.g. 52560h (6 years)")
+	}
 	if v := getenv("SUNLAMP_WEBHOOK_POLL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -148,7 +160,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		c.baseURL = "http://" + ln.Addr().String()
 	}
 
-	var storeOpts []sqlstore.Option
+	storeOpts := []sqlstore.Option{sqlstore.WithLogger(log), sqlstore.WithAuditRetention(c.auditRetention)}
 	if c.mediaDir != "" {
 		storeOpts = append(storeOpts, sqlstore.WithMediaDir(c.mediaDir))
 	}
@@ -266,4 +278,11 @@ Try it:
 
 `, k.ID, k.Secret, k.ID, k.Secret, baseURL)
 	return nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
