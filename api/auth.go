@@ -245,10 +245,6 @@ func (a *authenticator) authenticate(r *http.Request) (sunlamp.Key, error) {
 	return k, nil
 }
 
-// jwtParser checks HS256 tokens against the system clock. (The authenticator's parser checks them
-// against the server's clock, which the emulator moves.)
-var jwtParser = jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}))
-
 func (a *authenticator) bearer(ctx context.Context, raw string) (sunlamp.Key, error) {
 	var key sunlamp.Key
 	var lookupErr error

@@ -361,6 +361,10 @@ func TestWebMessengerLogin(t *testing.T) {
 			apitest.MustError(t, login(v, tok), 401, "unauthorized", "Invalid user token")
 			_ = name
 		}
+		// A token's expiry is checked against the server's clock, which the emulator moves.
+		expiring := userJWT(appKey.ID, appKey.Secret, jwt.MapClaims{"scope": "user", "external_id": "ext-1", "exp": e.Clock.Now().Add(time.Hour).Unix()})
+		e.Clock.Advance(2 * time.Hour)
+		apitest.MustError(t, login(v, expiring), 401, "unauthorized", "Invalid user token")
 
 		r = login(v, userJWT(appKey.ID, appKey.Secret, good))
 		e.MustJSON(t, r, 200, `{"token":"`+r.JSON(t)["token"].(string)+`","user":{"id":"`+knownID+`","externalId":"ext-1","givenName":"Kim","locale":"fr-CA","authenticated":true},

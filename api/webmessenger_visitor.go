@@ -689,7 +689,7 @@ func (s *Server) handleWebLogin(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) userToken(ctx context.Context, appID, raw string) (string, error) {
 	var lookupErr error
 	claims := jwt.MapClaims{}
-	_, err := jwtParser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
+	_, err := s.auth.parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) { // the server's clock
 		kid, _ := t.Header["kid"].(string)
 		if scope, known := sunlamp.ScopeOfKeyID(kid); !known || scope != sunlamp.ScopeApp || !cleanText(kid) {
 			return nil, errors.New("not an app key")
