@@ -138,6 +138,70 @@ func (s *Store) FinishDeliveries(ctx context.Context, now time.Time, results []s
 	if err != nil {
 		return fmt.Errorf("finish deliveries: %w", err)
 	}
+	if err := s.forgetEndedRemovals(ctx, results); err != nil {
+		return fmt.Errorf("finish deliveries: %w", err)
+	}
+	return nil
+}
+
+// forgetEndedRemovals forgets the externalId of the user:remove events whose last delivery ended
+// among results (forgetRemovedUser), at once rather than when the outbox's retention (24 hours)
+// prunes the event. A result whose recorded attempt names another type of event is not looked up.
+//
+// With several processes finishing the deliveries of one event at once, each looks after its own
+// commit: the last one to commit sees no pending delivery left (the others' commits came before its
+// look), so the externalId is always forgotten.
+func (s *Store) forgetEndedRemovals(ctx context.Context, results []sunlamp.DeliveryResult) error {
+	var seqs []any
+	for _, r := range results {
+		if r.Outcome != sunlamp.Delivered && r.Outcome != sunlamp.GiveUp {
+			continue
+		}
+		if r.Record != nil && r.Record.EventType != removedUserEvent {
+			continue
+		}
+		seqs = append(seqs, r.ID)
+	}
+	if len(seqs) == 0 {
+		return nil
+	}
+	rows, err := s.query(ctx, `SELECT e.id, e.data FROM events e
+		WHERE e.id IN (SELECT d.event_id FROM deliveries d WHERE d.seq IN `+inList(len(seqs))+`) AND e.type = ?
+		AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.event_id = e.id AND p.status = 'pending')`, append(seqs, removedUserEvent)...)
+	if err != nil {
+		return err
+	}
+	type ev struct{ id, data string }
+	var evs []ev
+	for rows.Next() {
+		var e ev
+		if err := rows.Scan(&e.id, &e.data); err != nil {
+			rows.Close()
+			return err
+		}
+		if forgotten, changed, err := forgetRemovedUser(e.data); err != nil {
+			rows.Close()
+			return fmt.Errorf("event %s: %w", e.id, err)
+		} else if changed {
+			evs = append(evs, ev{e.id, forgotten})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(evs) == 0 {
+		return err
+	}
+	err = s.inTx(ctx, func(t tx) error {
+		for _, e := range evs {
+			if _, err := t.exec(ctx, "UPDATE events SET data = ? WHERE id = ?", e.data, e.id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("forget the externalId of user:remove: %w", err)
+	}
+	s.eraseLogs(ctx) // the old data is in SQLite's write-ahead log (PostgreSQL: a dead tuple)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	sqlite "modernc.org/sqlite"
@@ -78,7 +80,7 @@ func sqliteDialect() dialect {
 		lock:           func(string) string { return "" },
 		oneWriter:      true,
 		ownsDatabase:   true,
-		scrubLog:       checkpointSQLite,
+		scrubLog:       (&sqliteLogScrubber{}).scrub,
 		migrations:     "migrations/sqlite",
 		messageWriters: 1, // one writer connection
 		// The writer itself is the bottleneck: waiting longer for callers only idles it.
@@ -90,13 +92,90 @@ func sqliteDialect() dialect {
 	}
 }
 
-// checkpointSQLite copies the write-ahead log into the database file and truncates it, so that the
-// old page images it holds (erased values among them) are gone. A reader holding an old snapshot
-// keeps the log from being truncated; the checkpoint then does what it can, and the next one (or
-// Close) finishes.
-func checkpointSQLite(ctx context.Context, db *sql.DB) error {
-	_, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
-	return err
+// sqliteLogScrubber takes erased values out of SQLite's write-ahead log (the dialect's scrubLog).
+// A checkpoint in TRUNCATE mode copies the log into the database file and truncates it to zero
+// bytes, so that the old page images it holds (erased values among them) are gone. It cannot finish
+// while a reader holds a snapshot older than the log's end (a backup tool, an sqlite3 shell inside a
+// transaction, a long read of the store's own): waiting for that reader, as a checkpoint with the
+// busy timeout does, held the single writer connection, and so every write, for 10 seconds, and
+// then gave up with the erased value still in the log.
+//
+// So a checkpoint here never waits: it runs on the writer connection (where no other writer can be
+// mid-transaction) with the busy timeout set to 0 for its duration, and fails at once when a reader
+// is in the way. The erasure then answers at once, and a background retrier tries again, briefly
+// taking the writer connection for each attempt (a few microseconds while the reader stays), at
+// sqliteScrubRetryMin doubling up to sqliteScrubRetryMax, until one attempt truncates the log: within
+// sqliteScrubRetryMax of the reader's end. The retrier stops when the store is closed (its database
+// handle then fails); Close's own attempt, and SQLite's checkpoint when the last connection to the
+// file closes, finish the job when no reader is left.
+type sqliteLogScrubber struct {
+	mu      sync.Mutex
+	pending bool // a retrier is running
+}
+
+// sqliteScrubRetryMin and sqliteScrubRetryMax bound the wait between two attempts of the retrier.
+const (
+	sqliteScrubRetryMin = 10 * time.Millisecond
+	sqliteScrubRetryMax = 200 * time.Millisecond
+)
+
+// scrub makes one attempt and, when a reader is in the way, leaves the rest to the retrier. It
+// returns nil in both cases: the log will be truncated as soon as the reader ends.
+func (l *sqliteLogScrubber) scrub(ctx context.Context, db *sql.DB) error {
+	done, err := checkpointSQLite(ctx, db)
+	if err != nil || done {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.pending {
+		l.pending = true
+		go l.retry(db)
+	}
+	return nil
+}
+
+// retry attempts the checkpoint until one truncates the log, or the database is closed.
+func (l *sqliteLogScrubber) retry(db *sql.DB) {
+	wait := sqliteScrubRetryMin
+	for {
+		time.Sleep(wait)
+		wait = min(2*wait, sqliteScrubRetryMax)
+		done, err := checkpointSQLite(context.Background(), db)
+		if done || err != nil { // an error: the store was closed (or the disk failed; the next erasure tries again)
+			l.mu.Lock()
+			l.pending = false
+			l.mu.Unlock()
+			return
+		}
+	}
+}
+
+// checkpointSQLite makes one attempt at a TRUNCATE checkpoint on the writer connection without
+// waiting for readers, and reports whether it completed (the log is empty).
+func checkpointSQLite(ctx context.Context, db *sql.DB) (done bool, err error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
+		return false, err
+	}
+	var busy, logFrames, checkpointed int
+	err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed)
+	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA busy_timeout = "+strconv.Itoa(sqliteBusyTimeoutMS)); rerr != nil {
+		// A writer connection without its busy timeout must not serve again: drop it (the pool
+		// opens a new one, with every pragma of the DSN).
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		return false, errors.Join(err, rerr)
+	}
+	if err != nil {
+		return false, err
+	}
+	// busy is 1 when a reader kept the checkpoint from finishing (SQLITE_BUSY): the log is then not
+	// truncated.
+	return busy == 0, nil
 }
 
 // openSQLite opens the file of "sqlite:PATH" ("sqlite://PATH" too).

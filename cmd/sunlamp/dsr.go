@@ -118,6 +118,7 @@ type dsrConfig struct {
 	interval    time.Duration
 	attempts    int
 	export      exportConfig // export only
+	wait        waitConfig   // delete only
 }
 
 // runDSR runs `sunlamp dsr ...`.
@@ -152,6 +153,9 @@ func runDSR(ctx context.Context, args []string, getenv func(string) string, stdi
 	if op.name == "export" {
 		cfg.export.flags(fs)
 	}
+	if op.name == "delete" {
+		cfg.wait.flags(fs)
+	}
 	pos, err := parseArgs(fs, args[1:], stdout, stderr)
 	if err != nil {
 		if err == errHelp {
@@ -177,6 +181,12 @@ func runDSR(ctx context.Context, args []string, getenv func(string) string, stdi
 		return fmt.Errorf("--max-attempts %d: want at least 1", cfg.attempts)
 	case cfg.journal == "" && cfg.input == "-":
 		return errors.New("--journal is required when the input is standard input")
+	}
+	if err := cfg.wait.check(); err != nil {
+		return err
+	}
+	if cfg.wait.on {
+		cfg.op.perform = deleteResolving
 	}
 	if cfg.journal == "" {
 		cfg.journal = cfg.input + "." + op.name + ".journal"
@@ -219,6 +229,10 @@ func dsrRun(ctx context.Context, cfg dsrConfig, stdin io.Reader, stdout, stderr 
 	start := time.Now()
 	r.execute(ctx)
 	cerr := jr.close()
+	var werr error
+	if cfg.wait.on && r.fatalErr() == nil && ctx.Err() == nil {
+		werr = r.waitDeletions(ctx, stdout)
+	}
 	var rerr error
 	if cfg.report != "" {
 		rerr = writeReport(cfg.report, r.rows)
@@ -230,6 +244,8 @@ func dsrRun(ctx context.Context, cfg dsrConfig, stdin io.Reader, stdout, stderr 
 		return errors.Join(r.fatalErr(), cerr, rerr)
 	case cerr != nil || rerr != nil:
 		return errors.Join(cerr, rerr)
+	case werr != nil:
+		return werr
 	case ctx.Err() != nil:
 		fmt.Fprintf(stderr, "%s: interrupted; run the same command again to resume (the journal %s has what is done)\n", r.label, cfg.journal)
 		return errReported
@@ -276,6 +292,7 @@ type dsrRunner struct {
 	done, notFound    atomic.Int64
 	failed, failedRow atomic.Int64 // failedRow: failures in a row
 	messages, media   atomic.Int64 // export: messages written, media files downloaded
+	resolved          sync.Map     // delete --wait: input user -> the internal id it was deleted by
 
 	mu    sync.Mutex
 	fatal error
