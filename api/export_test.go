@@ -11,6 +11,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -564,6 +567,108 @@ func TestExportUserCutShort(t *testing.T) {
 		entries, _, err := e.Store.AuditEntries(ctx, appID, sunlamp.AuditFilter{Operation: sunlamp.AuditExport}, sunlamp.Page{})
 		if err != nil || len(entries) != 1 || entries[0].Outcome != "internal_error" || entries[0].Counts[sunlamp.CountMessagesExported] != 500 {
 			t.Errorf("got audit entries %+v, %v; want one export with outcome internal_error and the 500 messages written", entries, err)
+		}
+	})
+}
+
+// TestExportUserMatchesCLI runs `sunlamp dsr export` (which builds the document from v2 calls only)
+// and the server's export on the same user: every section they share holds the same records, byte
+// for byte once decoded, so that a privacy team reads one format whichever made it. The differences
+// are the server's on purpose: the conversations the user wrote in and left (ListConversations does
+// not list them), its pendingEvents and audit sections (the v2 API cannot show them), and the reason
+// a media entry that is not a file of the API's host was skipped.
+func TestExportUserMatchesCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the sunlamp binary")
+	}
+	bin := filepath.Join(t.TempDir(), "sunlamp")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/sunlamp").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		f := MustSeedExportUser(t, e, 120)
+		key := e.MustCreateAppKey(t, f.app)
+		out := filepath.Join(t.TempDir(), f.user+".json")
+		cmd := exec.Command(bin, "dsr", "export", f.user, "--app", f.app, "--out", out)
+		cmd.Env = append(os.Environ(), "SUNLAMP_URL="+e.URL, "SUNLAMP_KEY_ID="+key.ID, "SUNLAMP_KEY_SECRET="+key.Secret)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("sunlamp dsr export: %v\n%s", err, b)
+		}
+		cliBody, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, _, zbody := exportGet(t, e, f.app, f.user, "?format=zip", basic(key.ID, key.Secret))
+		if status != http.StatusOK {
+			t.Fatalf("export: got status %d", status)
+		}
+		zr, err := zip.NewReader(bytes.NewReader(zbody), int64(len(zbody)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := zr.Open(f.user + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srvBody, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		var cli, srv map[string]any
+		if err := json.Unmarshal(cliBody, &cli); err != nil {
+			t.Fatalf("the command line's document: %v", err)
+		}
+		if err := json.Unmarshal(srvBody, &srv); err != nil {
+			t.Fatalf("the server's document: %v", err)
+		}
+		for _, k := range []string{"pendingEvents", "audit"} {
+			if _, ok := srv[k]; !ok {
+				t.Errorf("the server's document has no %s", k)
+			}
+			delete(srv, k)
+		}
+		for _, d := range []map[string]any{cli, srv} {
+			d["exportedAt"] = "TIME"
+			for _, m := range d["media"].([]any) {
+				if m := m.(map[string]any); m["url"] == f.offHost {
+					m["skipped"] = "SKIPPED"
+				}
+			}
+		}
+		// The conversation the user left is the server's alone.
+		var kept []any
+		for _, c := range srv["conversations"].([]any) {
+			if c.(map[string]any)["conversation"].(map[string]any)["id"] != f.left {
+				kept = append(kept, c)
+			}
+		}
+		srv["conversations"] = kept
+		// The conversations and the media in one order (each document lists them in the order it
+		// found them); messages keep theirs, oldest first.
+		for _, d := range []map[string]any{cli, srv} {
+			for _, k := range []string{"conversations", "media"} {
+				list, _ := d[k].([]any)
+				slices.SortStableFunc(list, func(a, b any) int {
+					key := func(v any) string {
+						m, _ := v.(map[string]any)
+						if c, ok := m["conversation"].(map[string]any); ok {
+							s, _ := c["id"].(string)
+							return s
+						}
+						s, _ := m["url"].(string)
+						return s
+					}
+					return strings.Compare(key(a), key(b))
+				})
+			}
+		}
+		if diff := cmp.Diff(cli, srv); diff != "" {
+			t.Errorf("documents (-sunlamp dsr export +server):\n%s", diff)
+		}
+		if !strings.Contains(string(cliBody), `"clients": [`) || !strings.Contains(string(srvBody), `"clients": [`) {
+			t.Errorf("want both documents laid out alike, one record per line")
 		}
 	})
 }
