@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -359,25 +360,32 @@ func scrubAttempt(a sunlamp.DeliveryAttempt) sunlamp.DeliveryAttempt {
 // clears what erasure clears: the user's profile fields, metadata and identities, a user author's name and
 // avatar, and the channel data of clients and devices, which in such a payload are the user's
 // (the "client" of a client event, the source's client and device). inClient says that v is
-// such a client or device.
+// such a client or device. Which fields those are is read from the snapshot schema's
+// personal:"erase" marks (snapshot.go), whose JSON names are the wire's: a field marked there is
+// scrubbed here too.
 func scrubPayload(v any, userID string, inClient bool) {
 	switch x := v.(type) {
 	case map[string]any:
 		if id, _ := x["id"].(string); id == userID {
 			if p, ok := x["profile"].(map[string]any); ok {
-				for _, k := range []string{"givenName", "surname", "email", "avatarUrl", "locale"} {
+				for _, k := range wireErase.profile {
 					delete(p, k)
 				}
-				if _, ok := x["metadata"]; ok {
-					x["metadata"] = map[string]any{}
-				}
-				if _, ok := x["identities"]; ok { // beyond the spec's profile fields, as erasure does
-					x["identities"] = []any{}
+				for _, k := range wireErase.user { // metadata and identities: kept empty, as the wire shows them
+					switch x[k].(type) {
+					case map[string]any:
+						x[k] = map[string]any{}
+					case []any:
+						x[k] = []any{}
+					case nil:
+					default:
+						delete(x, k)
+					}
 				}
 			}
 		}
 		if uid, _ := x["userId"].(string); uid == userID || inClient {
-			for _, k := range []string{"displayName", "avatarUrl", "info", "raw", "pushNotificationToken", "appVersion"} {
+			for _, k := range wireErase.channel {
 				delete(x, k)
 			}
 		}
@@ -389,4 +397,31 @@ func scrubPayload(v any, userID string, inClient bool) {
 			scrubPayload(val, userID, inClient)
 		}
 	}
+}
+
+// wireErase holds the JSON names of the snapshot schema's personal:"erase" fields, by where they
+// sit in a payload: in a user's profile, on the user, on a client, device or user author.
+var wireErase = struct{ profile, user, channel []string }{
+	profile: eraseNames(evProfile{}),
+	user:    eraseNames(evUser{}),
+	channel: eraseNames(evClient{}, evDevice{}, evAuthor{}),
+}
+
+// eraseNames returns the JSON names of the personal:"erase" fields of the structs, once each.
+func eraseNames(structs ...any) []string {
+	var out []string
+	for _, s := range structs {
+		t := reflect.TypeOf(s)
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Tag.Get("personal") != "erase" {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name != "" && !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
 }
