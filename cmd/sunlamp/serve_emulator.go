@@ -66,15 +66,24 @@ func (e emulation) start(ctx context.Context, store *sqlstore.Store, d *webhook.
 	if e.clock == nil {
 		return nil
 	}
-	return sqlstore.StartEmulatorClock(ctx, store, e.clock, d.ClockMoved)
+	return sqlstore.StartEmulatorClock(ctx, store, e.clock, clockMoved(store, d))
+}
+
+// clockMoved is what runs once the virtual clock moved forward: the dispatcher sends what became due,
+// and the store's audit janitor removes what the move put past the audit retention.
+func clockMoved(store *sqlstore.Store, d *webhook.Dispatcher) func() {
+	return func() {
+		d.ClockMoved()
+		store.WakeAuditJanitor()
+	}
 }
 
 // api returns the API's emulator configuration: nil without --emulator.
-func (e emulation) api(d *webhook.Dispatcher) *api.Emulator {
+func (e emulation) api(d *webhook.Dispatcher, store *sqlstore.Store) *api.Emulator {
 	if e.clock == nil {
 		return nil
 	}
-	return &api.Emulator{Clock: e.clock, ClockMoved: d.ClockMoved}
+	return &api.Emulator{Clock: e.clock, ClockMoved: clockMoved(store, d)}
 }
 
 // loadSnapshotFile loads the snapshot file of --load into the default account, unless its app
