@@ -10,6 +10,7 @@ import (
 
 	"github.com/sunlamp/sunlamp"
 	"github.com/sunlamp/sunlamp/internal/apitest"
+	"github.com/sunlamp/sunlamp/internal/webhooktest"
 )
 
 // TestConversationRetention: an app's conversationRetentionSeconds deletes the messages of its
@@ -67,6 +68,10 @@ func TestConversationRetention(t *testing.T) {
 		zero := newApp(t, "Retention 0", map[string]any{"conversationRetentionSeconds": 0})
 		none := newApp(t, "No retention", nil)
 
+		// hour's events (every trigger) go to a webhook, whose deliveries the emulator's flight recorder keeps.
+		rc := webhooktest.NewReceiver(t, nil)
+		createIntegration(t, e, hour.id, hour.key, customBody(rc.URL+"/hour", sunlamp.Triggers...))
+
 		// hour: an inactive conversation with three messages, one an image whose file is uploaded.
 		idle := newConv(t, hour)
 		body, ctype := multipartBody(t, part{"source", "cat.png", "image/png", pngBytes})
@@ -86,13 +91,28 @@ func TestConversationRetention(t *testing.T) {
 			others[c] = a
 		}
 		filesBefore := mediaFiles(t, em)
+		waitDelivered(t, em)
+		db := openRawDB(t, em.Name, em.DSN)
+		recorded := func(text string) int {
+			return count(t, db, em.Name, "SELECT COUNT(*) FROM delivery_attempts WHERE request_body LIKE ?", "%"+text+"%")
+		}
+		if recorded("old one") == 0 {
+			t.Fatal("the recorder kept no delivery of the idle conversation's messages: the test would prove nothing")
+		}
 
 		// 40 minutes later, a message keeps the active conversation alive; 30 more, the idle one has
 		// been inactive for 70 minutes, the active one for 30.
 		advance(t, "40m")
 		post(t, hour, active, text("later"))
+		waitDelivered(t, em)
+		sent := len(rc.All())
 		advance(t, "30m")
 		waitFor(t, "the idle conversation's messages to be deleted", func() bool { return messages(t, hour, idle) == 0 })
+		waitDelivered(t, em)
+		// The service documents no webhook for retention's deletions, and none is sent.
+		if got := len(rc.All()); got != sent {
+			t.Errorf("the webhook received %d requests during the sweep, want none", got-sent)
+		}
 		if got := messages(t, hour, active); got != 2 {
 			t.Errorf("the conversation active 30 minutes ago lists %d messages, want 2", got)
 		}
@@ -118,15 +138,19 @@ func TestConversationRetention(t *testing.T) {
 		})
 		if em.Name == "sqlite" {
 			waitFor(t, "the attachment's file to be removed", func() bool { return mediaFiles(t, em) == filesBefore-1 })
-		} else {
-			db := openRawDB(t, em.Name, em.DSN)
-			defer db.Close()
-			if n := count(t, db, em.Name, "SELECT COUNT(*) FROM attachment_chunks c JOIN attachments a ON a.id = c.attachment_id WHERE a.conversation_id = ?", idle); n != 0 {
-				t.Errorf("got %d chunks of the idle conversation's attachments, want 0", n)
-			}
-			if n := count(t, db, em.Name, "SELECT COUNT(*) FROM events WHERE conversation_id = ? AND type = 'conversation:message'", idle); n != 0 {
-				t.Errorf("got %d conversation:message events of the idle conversation in the outbox, want 0", n)
-			}
+		} else if n := count(t, db, em.Name, "SELECT COUNT(*) FROM attachment_chunks c JOIN attachments a ON a.id = c.attachment_id WHERE a.conversation_id = ?", idle); n != 0 {
+			t.Errorf("got %d chunks of the idle conversation's attachments, want 0", n)
+		}
+		// Their outbox events and the recorder's copies of what was sent go too; the active
+		// conversation's stay.
+		if n := count(t, db, em.Name, "SELECT COUNT(*) FROM events WHERE conversation_id = ? AND type = 'conversation:message'", idle); n != 0 {
+			t.Errorf("got %d conversation:message events of the idle conversation in the outbox, want 0", n)
+		}
+		if n := recorded("old one"); n != 0 {
+			t.Errorf("the recorder keeps %d deliveries of the deleted messages, want 0", n)
+		}
+		if recorded("early") == 0 {
+			t.Error("the recorder lost the deliveries of the active conversation's messages")
 		}
 
 		// A conversation emptied by retention takes new messages, which the next period deletes again.

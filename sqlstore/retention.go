@@ -181,12 +181,31 @@ func (s *Store) sweepApp(ctx context.Context, appID string, period time.Duration
 		if err := ctx.Err(); err != nil {
 			return sw, err
 		}
+		start := time.Now()
 		done, err := s.retentionStep(ctx, appID, cutoff, &sw)
 		if err != nil || done {
 			return sw, err
 		}
+		// Let the writers that queued behind the step go first: the sweep takes at most about half
+		// of the write path's time, however long it runs.
+		pause := time.Since(start)
+		if pause > retentionMaxPause {
+			pause = retentionMaxPause
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
 	}
 }
+
+// retentionMaxPause bounds the pause between two steps of a sweep.
+const retentionMaxPause = 50 * time.Millisecond
+
+// retentionPickQuery finds the expired conversation of an app (app id, cutoff) with the oldest
+// activity, through conversations_expiring, whose condition (message_count > 0) it repeats so that
+// both databases may use that partial index.
+const retentionPickQuery = "SELECT id FROM conversations WHERE app_id = ? AND message_count > 0 AND last_updated_at < ? ORDER BY last_updated_at LIMIT 1"
 
 // retentionStep does one bounded piece of an app's sweep and reports whether nothing is left: it
 // takes the expired conversation with the oldest activity (conversations_expiring), under the
@@ -198,8 +217,7 @@ func (s *Store) retentionStep(ctx context.Context, appID string, cutoff int64, s
 	err = s.inTx(ctx, func(t tx) error {
 		counted = RetentionSweep{}
 		var convID string
-		err := t.queryRow(ctx, "SELECT id FROM conversations WHERE app_id = ? AND message_count > 0 AND last_updated_at < ? ORDER BY last_updated_at LIMIT 1",
-			appID, cutoff).Scan(&convID)
+		err := t.queryRow(ctx, retentionPickQuery, appID, cutoff).Scan(&convID)
 		if errors.Is(err, sql.ErrNoRows) {
 			done = true
 			return nil
@@ -218,15 +236,23 @@ func (s *Store) retentionStep(ctx context.Context, appID string, cutoff int64, s
 			return nil // emptied or active again meanwhile: it no longer matches; look again
 		}
 		// Its conversation:message events (created_at is the message's received time, before the
-		// cutoff like every message of the conversation), with their deliveries (ON DELETE CASCADE).
-		res, err := t.exec(ctx, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE conversation_id = ? AND type = 'conversation:message' AND created_at < ? LIMIT ?)",
-			convID, cutoff, retentionBatch)
+		// cutoff like every message of the conversation), with their deliveries (ON DELETE CASCADE)
+		// and what the webhook flight recorder kept of them (the payloads as sent hold the text).
+		events, err := t.retentionEvents(ctx, convID, cutoff)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
+		if len(events) > 0 {
+			in := placeholders(len(events))
+			if _, err := t.exec(ctx, "DELETE FROM delivery_attempts WHERE event_id IN ("+in+")", events...); err != nil {
+				return err
+			}
+			res, err := t.exec(ctx, "DELETE FROM events WHERE id IN ("+in+")", events...)
+			if err != nil {
+				return err
+			}
 			t.outboxChanged() // the deliveries queued behind a removed one may now be due
-			counted.EventsRemoved = n
+			counted.EventsRemoved, _ = res.RowsAffected()
 			return nil
 		}
 		// The oldest retentionBatch messages: up to the last id among them, by the primary key.
@@ -272,4 +298,23 @@ func (s *Store) retentionStep(ctx context.Context, appID string, cutoff int64, s
 	sw.EventsRemoved += counted.EventsRemoved
 	sw.ConversationsEmptied += counted.ConversationsEmptied
 	return done, nil
+}
+
+// retentionEvents returns the ids of up to retentionBatch conversation:message events of convID
+// created before cutoff (through events_by_conversation).
+func (t tx) retentionEvents(ctx context.Context, convID string, cutoff int64) ([]any, error) {
+	rows, err := t.query(ctx, "SELECT id FROM events WHERE conversation_id = ? AND type = 'conversation:message' AND created_at < ? LIMIT ?", convID, cutoff, retentionBatch)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []any
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
