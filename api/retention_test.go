@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"io/fs"
 	"net/http"
 	"os"
@@ -22,7 +21,6 @@ func TestConversationRetention(t *testing.T) {
 	apitest.ForEachStoreEmulated(t, func(t *testing.T, em *apitest.EmulatorEnv) {
 		e := em.Env
 		acct := e.Account()
-		ctx := context.Background()
 		type app struct {
 			id  string
 			key apitest.Basic
@@ -161,10 +159,19 @@ func TestConversationRetention(t *testing.T) {
 
 		// One retentionSweep entry for the app's sweep, with its counts, by no key; none for the apps
 		// whose sweep removed nothing.
-		entries, _, err := e.Store.AuditEntries(ctx, hour.id, sunlamp.AuditFilter{Operation: sunlamp.AuditRetentionSweep}, sunlamp.Page{Size: 10})
-		if err != nil {
-			t.Fatal(err)
+		type entry struct {
+			Operation, UserID, KeyID, Outcome string
+			Counts                            map[string]int64
 		}
+		audit := func(t *testing.T, a app) []entry {
+			t.Helper()
+			r := e.Do(t, "GET", "/_sunlamp/v1/apps/"+a.id+"/audit?filter[operation]=retentionSweep", a.key, nil)
+			apitest.MustStatus(t, r, http.StatusOK)
+			var out struct{ AuditEntries []entry }
+			r.Decode(t, &out)
+			return out.AuditEntries
+		}
+		entries := audit(t, hour)
 		if len(entries) != 1 {
 			t.Fatalf("got %d retentionSweep entries for the 1-hour app, want 1: %+v", len(entries), entries)
 		}
@@ -179,12 +186,8 @@ func TestConversationRetention(t *testing.T) {
 			}
 		}
 		for _, a := range []app{zero, none} {
-			entries, _, err := e.Store.AuditEntries(ctx, a.id, sunlamp.AuditFilter{Operation: sunlamp.AuditRetentionSweep}, sunlamp.Page{Size: 10})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(entries) != 0 {
-				t.Errorf("got %d retentionSweep entries for app %s, which keeps everything, want 0", len(entries), a.id)
+			if got := audit(t, a); len(got) != 0 {
+				t.Errorf("got %d retentionSweep entries for app %s, which keeps everything, want 0", len(got), a.id)
 			}
 		}
 
