@@ -144,6 +144,17 @@ func TestSyncUser(t *testing.T) {
 			if !strings.Contains(string(r.Body), `"userId":"`+mj+`"`) || !strings.Contains(string(r.Body), "my order 77 is late") {
 				t.Errorf("the conversation's messages: %s, want the message authored by mj", r.Body)
 			}
+			// The export of mj holds what came from the merged user: its client, its message, its profile.
+			r = e.Do(t, "GET", "/_sunlamp/v1/apps/"+appID+"/users/"+mj+"/export", key, nil)
+			apitest.MustStatus(t, r, http.StatusOK)
+			for _, v := range []string{"MJ on WhatsApp", "my order 77 is late", "mj.private@example.org", "gold-secret"} {
+				if !strings.Contains(string(r.Body), v) {
+					t.Errorf("mj's export lacks %q, which the merge brought: %.500s", v, r.Body)
+				}
+			}
+			if u, _ := r.JSON(t)["user"].(map[string]any); u["id"] != mj {
+				t.Errorf("the export's user is %v, want mj %s", u["id"], mj)
+			}
 			// Erasing mj erases what came from the merged user, everywhere.
 			apitest.MustStatus(t, e.Do(t, "DELETE", usersPath(appID, mj, "personalinformation"), key, nil), http.StatusOK)
 			deliverDue(t, d)
