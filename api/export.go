@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -69,6 +70,8 @@ func (s *Server) handleExportUser(w http.ResponseWriter, r *http.Request) error 
 		outcome = "internal_error"
 		if se := (*sunlamp.Error)(nil); errors.As(err, &se) && se.Code != "" {
 			outcome = se.Code
+		} else if ctx.Err() != nil {
+			outcome = "canceled" // the client went away before the end
 		}
 	}
 	if x.userID != "" { // an export of nobody is no one's audit entry
@@ -86,7 +89,11 @@ func (s *Server) handleExportUser(w http.ResponseWriter, r *http.Request) error 
 	}
 	// Ids and the error only: the error of a store read or a write to the client holds no data of the
 	// person's.
-	s.log.Error("export: cut short", "request_id", requestID(ctx), "appId", appID, "userId", x.userID, "error", err)
+	level := slog.LevelError
+	if ctx.Err() != nil {
+		level = slog.LevelWarn // the client's doing, not the server's
+	}
+	s.log.Log(ctx, level, "export: cut short", "request_id", requestID(ctx), "appId", appID, "userId", x.userID, "error", err)
 	panic(http.ErrAbortHandler)
 }
 
