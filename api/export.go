@@ -51,6 +51,8 @@ const exportVersion = 1
 // it: the deadline moves on with each page, so a long export of a reading client goes on.
 const exportWriteTimeout = time.Minute
 
+// handleExportUser answers the user's export document (or its zip), and records the export in the
+// audit trail with what it wrote, whether it ended well or not.
 func (s *Server) handleExportUser(w http.ResponseWriter, r *http.Request) error {
 	format := r.URL.Query().Get("format")
 	switch format {
