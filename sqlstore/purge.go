@@ -90,9 +90,10 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 		}
 		switch {
 		case err == nil:
-			// The attachments of the batch go with it (cascade); the receipt counts them first.
-			var files int64
-			if err := t.queryRow(ctx, "SELECT COUNT(*) FROM attachments WHERE conversation_id = ? AND message_id IN (SELECT id FROM messages WHERE conversation_id = ? ORDER BY id LIMIT ?)", convID, convID, purgeBatch).Scan(&files); err != nil {
+			// The attachments of the batch go with it (cascade); the receipt counts them as the
+			// conversation's attachments before and after, an index probe when it has none.
+			var filesBefore, filesAfter int64
+			if err := t.queryRow(ctx, "SELECT COUNT(*) FROM attachments WHERE conversation_id = ?", convID).Scan(&filesBefore); err != nil {
 				return err
 			}
 			res, err := t.exec(ctx, "DELETE FROM messages WHERE conversation_id = ? AND id IN (SELECT id FROM messages WHERE conversation_id = ? ORDER BY id LIMIT ?)", convID, convID, purgeBatch)
@@ -100,8 +101,14 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 				return err
 			}
 			if n, _ := res.RowsAffected(); n > 0 {
-				return t.countDeletion(ctx, userID, n, 0, files)
+				if filesBefore > 0 {
+					if err := t.queryRow(ctx, "SELECT COUNT(*) FROM attachments WHERE conversation_id = ?", convID).Scan(&filesAfter); err != nil {
+						return err
+					}
+				}
+				return t.countDeletion(ctx, userID, n, 0, filesBefore-filesAfter)
 			}
+			files := filesBefore // what is left goes with the conversation below
 			// Its outbox events (one per message) go in batches too, through events_by_conversation.
 			t.outboxChanged() // the deliveries queued behind a removed one may now be due
 			res, err = t.exec(ctx, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE conversation_id = ? LIMIT ?)", convID, purgeBatch)
@@ -110,9 +117,6 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 			}
 			if n, _ := res.RowsAffected(); n > 0 {
 				return nil
-			}
-			if err := t.queryRow(ctx, "SELECT COUNT(*) FROM attachments WHERE conversation_id = ?", convID).Scan(&files); err != nil {
-				return err
 			}
 			res, err = t.exec(ctx, "DELETE FROM conversations WHERE id = ?", convID)
 			if err != nil {
