@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"io/fs"
 	"net/http"
 	"os"
@@ -77,9 +78,9 @@ func TestConversationRetention(t *testing.T) {
 		apitest.MustStatus(t, r, http.StatusCreated)
 		var up struct{ Attachment struct{ MediaURL string } }
 		r.Decode(t, &up)
-		post(t, hour, idle, text("old one"))
+		post(t, hour, idle, text("retained-marker-one"))
 		post(t, hour, idle, map[string]any{"type": "image", "mediaUrl": up.Attachment.MediaURL})
-		post(t, hour, idle, text("old two"))
+		post(t, hour, idle, text("retained-marker-two"))
 		active := newConv(t, hour)
 		post(t, hour, active, text("early"))
 		others := map[string]app{}
@@ -94,8 +95,19 @@ func TestConversationRetention(t *testing.T) {
 		recorded := func(text string) int {
 			return count(t, db, em.Name, "SELECT COUNT(*) FROM delivery_attempts WHERE request_body LIKE ?", "%"+text+"%")
 		}
-		if recorded("old one") == 0 {
+		if recorded("retained-marker-one") == 0 {
 			t.Fatal("the recorder kept no delivery of the idle conversation's messages: the test would prove nothing")
+		}
+		onDisk := func() bool {
+			for _, b := range sqliteFiles(t, em.Store.Path()) {
+				if bytes.Contains(b, []byte("retained-marker-")) {
+					return true
+				}
+			}
+			return false
+		}
+		if em.Name == "sqlite" && !onDisk() {
+			t.Fatal("the messages' text is in none of the database files before the sweep: the test would prove nothing")
 		}
 
 		// 40 minutes later, a message keeps the active conversation alive; 30 more, the idle one has
@@ -144,11 +156,16 @@ func TestConversationRetention(t *testing.T) {
 		if n := count(t, db, em.Name, "SELECT COUNT(*) FROM events WHERE conversation_id = ? AND type = 'conversation:message'", idle); n != 0 {
 			t.Errorf("got %d conversation:message events of the idle conversation in the outbox, want 0", n)
 		}
-		if n := recorded("old one"); n != 0 {
+		if n := recorded("retained-marker-one"); n != 0 {
 			t.Errorf("the recorder keeps %d deliveries of the deleted messages, want 0", n)
 		}
 		if recorded("early") == 0 {
 			t.Error("the recorder lost the deliveries of the active conversation's messages")
+		}
+		// On disk (SQLite), as after Delete User: the deleted text is in none of the database's files
+		// (secure_delete zeroes the rows, and the sweep truncates the write-ahead log).
+		if em.Name == "sqlite" {
+			waitFor(t, "the deleted messages' text to leave the database files", func() bool { return !onDisk() })
 		}
 
 		// A conversation emptied by retention takes new messages, which the next period deletes again.
