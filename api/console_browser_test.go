@@ -1,16 +1,23 @@
 package api_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -256,6 +263,7 @@ func TestConsoleBrowser(t *testing.T) {
 		c.waitText("takes no postbacks or activities")
 		t.Log("the simulator takes no postbacks yet: not pressed")
 	}
+	c.waitFor("the conversion events' empty state", `document.querySelector('.conversion-events')?.innerText.includes('No conversion events.')`)
 	c.checkNames("conversation")
 	c.eval(`(window.scrollTo(0, 0), 'ok')`)
 	c.shot("console-conversation.png")
@@ -312,9 +320,23 @@ func TestConsoleBrowser(t *testing.T) {
 	c.waitText("Personal information erased")
 	c.waitText("Profile: givenName, surname, email")
 	c.waitText("No profile fields are set.")
-	if got := c.eval(`document.querySelector('.receipt').innerText`); !strings.Contains(got, e.AccountKey.ID) {
-		t.Errorf("the receipt does not name the key:\n%s", got)
+	// The receipt is the erasure's audit entry: its id, key and counts, as the API lists it.
+	erasure := consoleAudit(t, e, appID, userID, "deleteUserPersonalInformation")
+	receipt := c.eval(`document.querySelector('.receipt').innerText`)
+	for _, want := range []string{e.AccountKey.ID, erasure.ID, "ok"} {
+		if !strings.Contains(receipt, want) {
+			t.Errorf("the erasure's receipt does not show %q:\n%s", want, receipt)
+		}
 	}
+	if len(erasure.Counts) == 0 || erasure.Counts["clientsCleared"] < 1 {
+		t.Errorf("the erasure's audit entry counts %v, want clientsCleared ≥ 1 (Jane wrote in on WhatsApp)", erasure.Counts)
+	}
+	for k, n := range erasure.Counts {
+		if want := fmt.Sprintf("%s: %d", consoleWords(k), n); !strings.Contains(receipt, want) {
+			t.Errorf("the erasure's receipt does not show %q:\n%s", want, receipt)
+		}
+	}
+	c.waitFor("the erasure in the user's audit history", `document.querySelector('.audit-section tr[data-operation="deleteUserPersonalInformation"]') !== null`)
 	r := e.Do(t, "GET", "/v2/apps/"+appID+"/users/"+userID, e.Account(), nil)
 	if strings.Contains(string(r.Body), "Jane") || strings.Contains(string(r.Body), "jane@example.org") {
 		t.Errorf("the user after erasure: %s", r.Body)
@@ -344,6 +366,7 @@ func TestConsoleBrowser(t *testing.T) {
 	c.shot("console-conversation-phone.png")
 	for _, v := range []struct{ hash, view, name string }{
 		{app + "/users/" + userID, "users", "user"}, {app + "/deliveries", "deliveries", "deliveries"}, {app + "/webhooks", "webhooks", "webhooks"},
+		{app + "/audit", "audit", "audit"},
 	} {
 		c.open(v.hash)
 		c.ready(v.view)
@@ -352,6 +375,11 @@ func TestConsoleBrowser(t *testing.T) {
 			t.Errorf("%s at phone width: the page is %s px wide, want 390 (no sideways scrolling)", v.name, w)
 		}
 		c.shot("console-" + v.name + "-phone.png")
+		if v.name == "user" {
+			c.waitFor("the user's audit history", `document.querySelector('.audit-section tr[data-operation]') !== null`)
+			c.eval(`(document.querySelector('.audit-section').scrollIntoView(), 'ok')`)
+			c.shot("console-user-audit-phone.png")
+		}
 	}
 
 	// Sign out, and in again with the app key: the console opens that app's conversations and
@@ -369,7 +397,190 @@ func TestConsoleBrowser(t *testing.T) {
 	if got := c.eval(`document.getElementById('nav').innerText`); strings.Contains(got, "All apps") || strings.Contains(got, "Emulator") {
 		t.Errorf("an app key's navigation offers the account's views: %q", got)
 	}
+	browsertest.Do(t, ctx, 10*time.Second, "desktop size", chromedp.EmulateViewport(1280, 800))
+
+	// Jane writes in on Instagram, and a conversion reported through /v2 (PostConversionEvents, which
+	// needs the conversation's client on that channel) shows in the conversation's panel.
+	instagram := createIntegration(t, e.Env, appID, acct, map[string]any{"type": "instagram", "pageAccessToken": "token", "appId": "meta-app", "appSecret": "secret"})
+	apitest.MustStatus(t, e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/inbound", acct, map[string]any{
+		"channel": "instagram", "integrationId": instagram, "user": map[string]any{"id": userID}, "client": map[string]any{"externalId": "igsid-jane"},
+		"content": map[string]any{"type": "text", "text": "Bought two croissants on your site!"}}), 201)
+	apitest.MustStatus(t, e.Do(t, "POST", "/v2/apps/"+appID+"/conversations/"+conv+"/conversionEvents", apitest.Basic{ID: keyID, Secret: secret}, map[string]any{
+		"instagram": map[string]any{"payload": map[string]any{"data": []any{
+			map[string]any{"action_source": "business_messaging", "event_name": "Purchase", "event_time": 1752161233, "custom_data": map[string]any{"currency": "CAD", "value": 42.5}},
+			map[string]any{"action_source": "business_messaging", "event_name": "AddToCart", "event_time": 1752161200},
+		}}}}), 200)
+	c.open(app + "/conversations/" + conv)
+	c.ready("conversations")
+	c.waitFor("the conversion event", `(() => { const p = document.querySelector('.conversion-events'); return p && p.innerText.includes('Purchase') && p.innerText.includes('42.5 CAD, business_messaging') && p.innerText.includes('AddToCart') && p.innerText.includes('instagram') })()`)
+	c.eval(`(document.querySelector('.conversion-events').scrollIntoView(), 'ok')`)
+	c.checkNames("conversation with conversion events")
+	c.shot("console-conversion-events.png")
+
+	// Export Jane with the app key, as JSON and as a zip: the browser saves the files the page
+	// hands it (the key went in a header), and each holds Jane's document.
+	downloads := t.TempDir()
+	if _, err := chromedp.CallBrowser(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads}); err != nil {
+		t.Fatalf("download behaviour: %v", err)
+	}
+	c.open(app + "/users/" + userID)
+	c.ready("users")
+	c.click("Export")
+	browsertest.WaitFor(t, ctx, 5*time.Second, "the export's confirmation", `document.querySelector('dialog[open] h2')?.textContent.includes('jane-1')`)
+	c.click("Download export")
+	c.waitText("User exported (JSON)")
+	doc := consoleDownload(t, downloads, "export-"+userID+".json", "")
+	if doc.User.ID != userID || len(doc.Conversations) == 0 || len(doc.Conversations[0].Messages) < 4 {
+		t.Errorf("the downloaded export: user %q, %d conversations; want %s with its conversation", doc.User.ID, len(doc.Conversations), userID)
+	}
+	receipt = c.eval(`document.querySelector('.receipt').innerText`)
+	for _, want := range []string{fmt.Sprintf("Messages: %d", len(doc.Conversations[0].Messages)), "Conversations: 1", "export-" + userID + ".json", keyID,
+		consoleAudit(t, e, appID, userID, "export").ID} {
+		if !strings.Contains(receipt, want) {
+			t.Errorf("the export's receipt does not show %q:\n%s", want, receipt)
+		}
+	}
+	c.click("Export")
+	c.waitFor("the export's confirmation", `document.querySelector('dialog[open] input[value="zip"]') !== null`)
+	c.eval(`(document.querySelector('dialog[open] input[value="zip"]').click(), 'ok')`)
+	c.click("Download export")
+	c.waitText("User exported (zip)")
+	if doc := consoleDownload(t, downloads, "export-"+userID+".zip", userID+".json"); doc.User.ID != userID {
+		t.Errorf("the zip's document is about %q, want %s", doc.User.ID, userID)
+	}
+	c.waitFor("both exports in the audit history", `document.querySelectorAll('.audit-section tr[data-operation="export"]').length === 2`)
+	if got := c.eval(`(() => { const u = performance.getEntriesByType('resource').map(r => r.name).filter(n => n.includes('/export')); return u.join(' ') })()`); strings.Contains(got, secret) || strings.Contains(got, keyID) {
+		t.Errorf("the key is in an export's address: %s", got)
+	}
+	c.checkNames("user exported")
+	c.shot("console-user-exported.png")
+
+	// Delete Jane: the receipt follows the deletion handle until the history is removed.
+	c.click("Delete user")
+	browsertest.WaitFor(t, ctx, 5*time.Second, "the deletion's confirmation", `document.querySelector('dialog[open] h2')?.textContent.includes('jane-1')`)
+	c.click("Delete user")
+	c.waitText("The deletion handle is read every second")
+	c.waitFor("the deletion to complete", `document.querySelector('.receipt [data-status="complete"]') !== null`)
+	var del struct {
+		Deletion struct {
+			Status          string
+			MessagesRemoved int
+		}
+	}
+	e.Do(t, "GET", "/_sunlamp/v1/apps/"+appID+"/deletions/"+userID, e.Account(), nil).Decode(t, &del)
+	receipt = c.eval(`document.querySelector('.receipt').innerText`)
+	if del.Deletion.Status != "complete" || del.Deletion.MessagesRemoved < 1 || !strings.Contains(receipt, fmt.Sprintf("Messages removed\n%d", del.Deletion.MessagesRemoved)) {
+		t.Errorf("the deletion handle %+v; the receipt:\n%s", del.Deletion, receipt)
+	}
+	c.waitFor("the deletion's completion in the audit history", `document.querySelector('.audit-section tr[data-operation="deleteUserCompleted"]') !== null`)
+	c.checkNames("user deleted")
+	c.shot("console-user-deleted.png")
+
+	// The deleted user's id, typed into the find box, finds its deletion handle and audit history.
+	c.open(app + "/users")
+	c.ready("users")
+	c.fill("User id, externalId or email", userID)
+	c.click("Find user")
+	c.waitText("Deleted user " + userID)
+	c.waitFor("the deleted user's audit history", `['deleteUser', 'deleteUserCompleted', 'export', 'deleteUserPersonalInformation'].every(op => document.querySelector('.audit-section tr[data-operation="' + op + '"]'))`)
+	if got := c.eval(`document.querySelector('.audit-section').innerText`); strings.Contains(got, "jane") || strings.Contains(got, "Jane") {
+		t.Errorf("the audit history shows personal data:\n%s", got)
+	}
+	c.checkNames("deleted user")
+	c.shot("console-user-deleted-found.png")
+
+	// The app's audit trail, filtered by operation.
+	c.open(app + "/audit")
+	c.ready("audit")
+	c.waitFor("the audit trail", `document.querySelectorAll('table.audit tbody tr').length >= 5`)
+	browsertest.Eval[string](t, ctx, `(() => { const s = `+named("Operation")+`; s.value = 'export'; return 'ok' })()`)
+	c.click("Filter")
+	c.waitFor("the exports only", `(() => { const rows = [...document.querySelectorAll('table.audit tbody tr')]; return rows.length === 2 && rows.every(r => r.dataset.operation === 'export') })()`)
+	c.checkNames("audit")
+	c.shot("console-audit.png")
 	t.Logf("done in %v", time.Since(start).Round(time.Millisecond))
+}
+
+// consoleAuditEntry is an audit entry as GET /_sunlamp/v1/apps/{appId}/audit lists it.
+type consoleAuditEntry struct {
+	ID, Operation, KeyID, Outcome string
+	Counts                        map[string]int64
+}
+
+// consoleAudit returns the newest audit entry of operation about userID, read through the API.
+func consoleAudit(t *testing.T, e *apitest.EmulatorEnv, appID, userID, operation string) consoleAuditEntry {
+	t.Helper()
+	var out struct{ AuditEntries []consoleAuditEntry }
+	r := e.Do(t, "GET", "/_sunlamp/v1/apps/"+appID+"/audit?filter[userId]="+userID+"&filter[operation]="+operation, e.Account(), nil)
+	apitest.MustStatus(t, r, 200)
+	r.Decode(t, &out)
+	if len(out.AuditEntries) == 0 {
+		t.Fatalf("no %s audit entry about %s", operation, userID)
+	}
+	return out.AuditEntries[len(out.AuditEntries)-1]
+}
+
+// consoleWords is how the console names a count (clientsCleared: Clients cleared).
+func consoleWords(name string) string {
+	var b strings.Builder
+	for i, r := range name {
+		switch {
+		case i == 0:
+			b.WriteRune(unicode.ToUpper(r))
+		case unicode.IsUpper(r):
+			b.WriteRune(' ')
+			b.WriteRune(unicode.ToLower(r))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// consoleExport is the part of an export document the test reads.
+type consoleExport struct {
+	User          struct{ ID string }
+	Conversations []struct{ Messages []json.RawMessage }
+}
+
+// consoleDownload waits for the browser to save name in dir and returns the export document it
+// holds (inZip names the document's entry when the file is a zip).
+func consoleDownload(t *testing.T, dir, name, inZip string) consoleExport {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	var b []byte
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var err error
+		if b, err = os.ReadFile(p); err == nil && len(b) > 0 {
+			if _, err := os.Stat(p + ".crdownload"); err != nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			entries, _ := os.ReadDir(dir)
+			t.Fatalf("the browser did not save %s (the folder holds %v)", name, entries)
+		}
+	}
+	if inZip != "" {
+		zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		f, err := zr.Open(inZip)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		defer f.Close()
+		if b, err = io.ReadAll(f); err != nil {
+			t.Fatalf("%s: %s: %v", name, inZip, err)
+		}
+	}
+	var doc consoleExport
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return doc
 }
 
 // waitArticle waits until the page shows a message (role article) holding text.

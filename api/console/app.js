@@ -11,6 +11,7 @@ const views = {
   conversations: () => import('./conversations.js'),
   webhooks: () => import('./webhooks.js'),
   deliveries: () => import('./deliveries.js'),
+  audit: () => import('./audit.js'),
   emulator: () => import('./emulator.js'),
 };
 
@@ -122,6 +123,7 @@ function renderNav(r, s) {
     if (k.type !== 'integration') {
       items.push(link(appHash(appId, 'webhooks'), 'Webhooks', r.view === 'webhooks'));
       items.push(link(appHash(appId, 'deliveries'), 'Deliveries', r.view === 'deliveries'));
+      items.push(link(appHash(appId, 'audit'), 'Audit', r.view === 'audit'));
     }
     if (s.who.emulator && k.type === 'account') items.push(link(appHash(appId, 'emulator'), 'Emulator', r.view === 'emulator'));
   } else if (s.who.emulator && k.type === 'account') {

@@ -3,9 +3,11 @@
 // the latest page first, older ones on demand), participants, switchboard state and actions, a
 // composer that answers as the business (PostMessage), and the customer's side (the web messenger
 // page, or the inbound simulator). New messages arrive live (GET .../events, Server-Sent Events).
+// The conversion events recorded on the conversation (PostConversionEvents) are listed from
+// GET /_sunlamp/v1/apps/{appId}/conversations/{conversationId}/conversionEvents.
 
 import * as api from './api.js';
-import { h, field, section, empty, loading, showError, errorBox, busy, announce, time, ago, dl, userName, copyButton } from './ui.js';
+import { h, field, section, empty, loading, showError, errorBox, busy, announce, time, ago, dl, json, userName, copyButton } from './ui.js';
 import * as msgs from './render.js';
 import { customerSide, takesActions } from './customer.js';
 
@@ -264,7 +266,8 @@ async function conversation(main, ctx) {
       h('strong', userName(users.get(p.userId)) || p.userId), p.userExternalId ? h('code.muted', p.userExternalId) : null,
       h('span.row-side', (p.clientAssociations || []).map((a) => a.type).join(', ') || 'no client')))))
       : empty('No participants.', 'Users join with POST .../conversations/{id}/join.')),
-    sbPanel);
+    sbPanel,
+    conversionEventsPanel(ctx, conv.id));
 
   main.append(h('div.conv-layout', h('div', thread, typing, threadErr, composer, customerPanel), side));
   thread.scrollTop = thread.scrollHeight;
@@ -389,4 +392,85 @@ function switchboardPanel(slot, ctx, base, sb, conv, sisAnswer) {
   if (!sis.length) pass.disabled = offer.disabled = true;
   refresh(conv);
   return () => refresh();
+}
+
+// conversionEventsPanel lists the conversion events recorded on the conversation (PostConversionEvents),
+// newest first: when, the channel and dataset, and each event's name, time and custom data.
+function conversionEventsPanel(ctx, convId) {
+  const path = `/_sunlamp/v1/apps/${api.enc(ctx.appId)}/conversations/${api.enc(convId)}/conversionEvents`;
+  const slot = h('div', loading());
+  const more = h('button.small', { type: 'button' }, 'Older conversion events');
+  const refresh = h('button.small', { type: 'button', 'aria-label': 'Refresh the conversion events' }, 'Refresh');
+  let older = null;
+  // The list is kept oldest first: page[before] an id above every id reads the newest page.
+  async function load(before) {
+    const res = await api.get(path, { query: { 'page[before]': before || 'f'.repeat(24), 'page[size]': 10 } });
+    const list = [...res.conversionEvents].reverse();
+    older = res.meta && res.meta.hasMore && list.length ? list[list.length - 1].id : null;
+    return list;
+  }
+  function draw(list, append) {
+    if (!append) slot.replaceChildren();
+    if (!append && !list.length) {
+      slot.append(empty('No conversion events.', 'A conversion (a purchase, a sign-up) is reported with POST /v2/apps/{appId}/conversations/{conversationId}/conversionEvents, in Meta\u2019s Conversions API format, for a conversation with a Messenger, Instagram or WhatsApp client.'));
+    } else {
+      let ul = slot.querySelector('ul.conversions');
+      if (!ul) slot.append(ul = h('ul.rows.conversions'));
+      ul.append(...list.map(conversionEvent));
+    }
+    more.hidden = !older;
+  }
+  async function reload() {
+    try {
+      draw(await load());
+    } catch (err) {
+      showError(slot, err, 'Listing the conversion events');
+    }
+  }
+  more.addEventListener('click', () => busy(more, async () => {
+    try {
+      draw(await load(older), true);
+    } catch (err) {
+      showError(slot, err, 'Listing the conversion events');
+    }
+  }));
+  refresh.addEventListener('click', () => busy(refresh, reload));
+  more.hidden = true;
+  reload();
+  const panel = section('Conversion events', slot, h('div.actions', more, refresh));
+  panel.classList.add('conversion-events');
+  return panel;
+}
+
+// conversionEvent draws one recorded PostConversionEvents call.
+function conversionEvent(ev) {
+  const data = (ev.payload && Array.isArray(ev.payload.data)) ? ev.payload.data : [];
+  return h('li.conversion', { dataset: { id: ev.id } },
+    h('div.conversion-head', time(ev.createdAt, true), ' ', h('span.badge', ev.channel),
+      h('span.muted', ` ${ev.eventsReceived} event${ev.eventsReceived === 1 ? '' : 's'}`)),
+    h('ul.conversion-data', data.slice(0, 5).map((d) => h('li', h('strong', d.event_name || '(no event_name)'),
+      d.event_time ? [' ', h('span.muted', eventTime(d.event_time))] : null,
+      summary(d) ? h('span.conversion-summary', ` \u00b7 ${summary(d)}`) : null))),
+    data.length > 5 ? h('p.hint', `and ${data.length - 5} more`) : null,
+    h('details', h('summary', 'Payload'), dl([['Dataset', h('code', ev.datasetId)], ['Integration', ev.integrationId ? h('code', ev.integrationId) : null]]), json(ev.payload)));
+}
+
+// eventTime shows a Conversions API event_time (Unix seconds).
+function eventTime(t) {
+  const d = new Date(Number(t) * 1000);
+  return Number.isFinite(d.getTime()) ? d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }) : String(t);
+}
+
+// summary is an event's custom data in a few words: its value and currency first, then the rest.
+function summary(d) {
+  const c = d.custom_data || {};
+  const parts = [];
+  if (c.value !== undefined) parts.push(`${c.value}${c.currency ? ` ${c.currency}` : ''}`);
+  for (const [k, v] of Object.entries(c)) {
+    if (k === 'value' || k === 'currency') continue;
+    parts.push(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`);
+  }
+  if (d.action_source) parts.push(d.action_source);
+  const s = parts.join(', ');
+  return s.length > 120 ? `${s.slice(0, 117)}\u2026` : s;
 }

@@ -1,11 +1,14 @@
 // Users: find one by id, externalId (GetUser) or identity email (ListUsers); see its profile,
-// metadata, identities, clients, devices and conversations; erase its personal information, delete
-// it, export it (when the server has the export endpoint), each confirmed by name and followed by a
-// receipt: what was cleared, when, by which key.
+// metadata, identities, clients, devices, conversations and audit history; erase its personal
+// information, delete it, export it, each confirmed by name and followed by a receipt built from
+// what the server recorded: the erasure's audit entry (its counts), the deletion handle (followed
+// until complete), the export's document (its counts). A deleted user's id still finds its
+// deletion handle and audit history.
 
 import * as api from './api.js';
 import { customerSide } from './customer.js';
 import { h, field, section, empty, loading, showError, errorBox, busy, confirm, announce, time, dl, json, userName, copyButton } from './ui.js';
+import { isId, latestAudit, auditSection, deletedUser, deletionPath, followDeletion, exportUser, receiptBox } from './dsr.js';
 
 const RECEIPTS = 'sunlamp.console.receipts';
 
@@ -24,12 +27,17 @@ function keepReceipt(appId, r) {
   } catch {
     // start over
   }
-  all[appId] = [r, ...(all[appId] || [])].slice(0, 20);
+  // A receipt that changes (a deletion followed to completion) replaces its earlier state.
+  all[appId] = [r, ...(all[appId] || []).filter((x) => !r.id || x.id !== r.id)].slice(0, 20);
   sessionStorage.setItem(RECEIPTS, JSON.stringify(all));
 }
 
 export async function render(main, ctx) {
-  return ctx.id ? detail(main, ctx) : search(main, ctx);
+  // life ends when the view is left: it stops following a deletion and pending reads.
+  const life = new AbortController();
+  const c = { ...ctx, life: life.signal };
+  await (ctx.id ? detail(main, c) : search(main, c));
+  return () => life.abort();
 }
 
 const usersPath = (ctx) => `/v2/apps/${api.enc(ctx.appId)}/users`;
@@ -53,6 +61,10 @@ async function search(main, ctx) {
     await Promise.all(tries);
     results.replaceChildren();
     for (const e of errors) results.append(errorBox(e, 'Finding the user'));
+    if (!found.size && isId(value) && await deletedUser(ctx, value, results)) {
+      announce('A deleted user: its deletion handle and audit history');
+      return;
+    }
     if (!found.size) {
       if (!errors.length) {
         results.append(empty(`No user has the id, externalId or identity email \u201c${value}\u201d.`,
@@ -110,60 +122,66 @@ function receiptList(ctx) {
   return section('Receipts of this tab', h('ul.rows', list.map((r) => h('li', receiptBox(r)))));
 }
 
-// receiptBox shows what a data-subject operation did.
-function receiptBox(r) {
-  return h('div.receipt', { role: 'status' },
-    h('h3', r.title),
-    dl([['User', h('span', h('code', r.userId), r.externalId ? [' (externalId ', h('code', r.externalId), ')'] : null)],
-      ['When', time(r.at, true)],
-      ['By key', h('span', h('code', r.keyId), ` (${r.keyType} key)`)],
-      ['Cleared', r.cleared && r.cleared.length ? h('ul', r.cleared.map((c) => h('li', c))) : r.cleared ? 'nothing was set' : null],
-      ['Kept', r.kept],
-      ['Status', r.status],
-      ['Audit entry', r.audit ? h('code', r.audit) : null]]));
-}
-
-async function detail(main, ctx) {
+async function detail(main, ctx, shown) {
   const head = h('h1', 'User');
   const top = h('div');
   main.append(h('p', h('a', { href: ctx.appHash(ctx.appId, 'users') }, '\u2190 Users')), head, top);
   const base = `${usersPath(ctx)}/${api.enc(ctx.id)}`;
   let user;
   try {
-    ({ user } = await api.get(base));
+    ({ user } = await api.get(base, { signal: ctx.life }));
   } catch (err) {
+    if (err.status === 404 && isId(ctx.id)) {
+      // A deleted user: what remains is its deletion handle and audit history (ids and counts).
+      const slot = h('div');
+      top.append(slot);
+      try {
+        if (await deletedUser(ctx, ctx.id, slot)) {
+          head.textContent = 'Deleted user';
+          return;
+        }
+      } catch (e) {
+        if (e.name === 'AbortError') return;
+      }
+      slot.remove();
+    }
     top.append(errorBox(err, 'Loading the user'));
     if (err.status === 404) top.append(empty('No such user.', 'It may have been deleted. Find users by id, externalId or email in Users.'));
     return;
   }
   head.textContent = userName(user) || 'User';
-  const receiptSlot = h('div');
+  const receiptSlot = h('div.receipt-slot');
   const actionsOut = h('div');
-  const [clients, devices, convs, canExport, hasAudit, hasDeletions] = await Promise.all([
+  const who = ctx.who.key;
+  const [clients, devices, convs] = await Promise.all([
     api.get(`${base}/clients`).catch((e) => e),
     api.get(`${base}/devices`).catch((e) => e),
     api.get(`/v2/apps/${api.enc(ctx.appId)}/conversations`, { query: { 'filter[userId]': user.id } }).catch((e) => e),
-    api.has('GET', `/_sunlamp/v1/apps/${api.enc(ctx.appId)}/users/${api.enc(user.id)}/export`),
-    api.has('GET', `/_sunlamp/v1/apps/${api.enc(ctx.appId)}/audit`),
-    api.has('GET', `/_sunlamp/v1/apps/${api.enc(ctx.appId)}/deletions/${api.enc(user.id)}`),
   ]);
+  // The export and the audit trail take the account key or the app's own key.
+  const canExport = who.type !== 'integration';
+  const audit = auditSection(ctx, user.id);
 
   const p = user.profile || {};
   top.append(dl([['User id', h('span', h('code', user.id), ' ', copyButton(user.id, 'Copy id'))], ['externalId', user.externalId ? h('code', user.externalId) : null],
     ['Signed up', time(user.signedUpAt)]]));
 
   // Actions
-  const who = ctx.who.key;
   const named = `${userName(user) || user.id}${user.externalId && userName(user) !== user.externalId ? ` (externalId ${user.externalId})` : ''}`;
   const erase = h('button.danger', { type: 'button' }, 'Erase personal information');
   const remove = h('button.danger', { type: 'button' }, 'Delete user');
   const exp = h('button', { type: 'button', disabled: !canExport }, 'Export');
+  const show = (r) => {
+    receiptSlot.replaceChildren(receiptBox(r));
+    receiptSlot.scrollIntoView({ block: 'nearest' });
+  };
   erase.addEventListener('click', async () => {
     const ok = await confirm({ title: `Erase the personal information of ${named}?`, danger: true, confirm: 'Erase personal information',
-      body: [h('p', 'Clears the profile (given name, surname, email, avatar, locale) and metadata of user ', h('code', user.id),
-        ', and every client\u2019s and device\u2019s channel data. The user, its identities, conversations and messages are kept. This cannot be undone.')] });
+      body: [h('p', 'Clears the profile (given name, surname, email, avatar, locale), metadata and identities of user ', h('code', user.id),
+        ', and every client\u2019s and device\u2019s channel data. The user, its conversations and messages are kept. This cannot be undone.')] });
     if (!ok) return;
     busy(erase, async () => {
+      actionsOut.replaceChildren();
       const before = { user, clients: clients.clients || [], devices: devices.devices || [] };
       try {
         await api.del(`${base}/personalinformation`);
@@ -171,10 +189,9 @@ async function detail(main, ctx) {
         showError(actionsOut, err, 'Erasing the personal information');
         return;
       }
-      const at = new Date().toISOString();
-      const r = { title: 'Personal information erased', userId: user.id, externalId: user.externalId, at, keyId: who.id, keyType: who.type,
-        cleared: clearedOf(before), kept: 'The user\u2019s id, externalId, identities, conversations and messages.' };
-      if (hasAudit) r.audit = await latestAudit(ctx, user.id);
+      const r = { id: `erase-${user.id}-${Date.now()}`, kind: 'erase', title: 'Personal information erased', userId: user.id, externalId: user.externalId,
+        cleared: clearedOf(before), kept: 'The user\u2019s id, externalId, conversations and messages.' };
+      await fromAudit(ctx, r, 'deleteUserPersonalInformation');
       keepReceipt(ctx.appId, r);
       announce('Personal information erased');
       await reload(r);
@@ -185,46 +202,70 @@ async function detail(main, ctx) {
       body: [h('p', 'User ', h('code', user.id), ' is deleted at once with its personal data, clients and devices; its conversation history is removed in the background (user:remove is sent when that is complete). This cannot be undone.')] });
     if (!ok) return;
     busy(remove, async () => {
+      actionsOut.replaceChildren();
       try {
         await api.del(base);
       } catch (err) {
         showError(actionsOut, err, 'Deleting the user');
         return;
       }
-      const r = { title: 'User deleted', userId: user.id, externalId: user.externalId, at: new Date().toISOString(), keyId: who.id, keyType: who.type,
-        cleared: ['The user, its profile, metadata, identities, clients and devices', 'Its conversation history (in the background)'],
-        status: hasDeletions ? await deletionStatus(ctx, user.id) : 'History removal runs in the background; user:remove is sent when it is complete.' };
-      if (hasAudit) r.audit = await latestAudit(ctx, user.id);
+      const r = { id: `delete-${user.id}`, kind: 'delete', title: 'User deleted', userId: user.id, externalId: user.externalId, at: new Date().toISOString(), keyId: who.id, keyType: who.type,
+        cleared: ['The user, its profile, metadata, identities, clients and devices', 'Its conversation history (in the background: see the deletion handle)'] };
+      await fromAudit(ctx, r, 'deleteUser');
       keepReceipt(ctx.appId, r);
       announce('User deleted');
-      main.replaceChildren(h('p', h('a', { href: ctx.appHash(ctx.appId, 'users') }, '\u2190 Users')), h('h1', 'User deleted'), receiptBox(r));
+      const slot = h('div.receipt-slot', receiptBox(r));
+      const err = h('div');
+      const after = h('div');
+      main.replaceChildren(h('p', h('a', { href: ctx.appHash(ctx.appId, 'users') }, '\u2190 Users')), h('h1', { tabindex: '-1' }, 'User deleted'),
+        h('p', 'The deletion handle is read every second until the history is removed (', h('code', `GET ${deletionPath(ctx.appId, user.id)}`), ').'), slot, err, after);
+      main.querySelector('h1').focus();
+      const done = await followDeletion(ctx.appId, user.id, ctx.life, (d) => {
+        r.deletion = d;
+        if (d.status === 'complete') r.title = 'User deleted: history removed';
+        slot.replaceChildren(receiptBox(r));
+      }, (e) => showError(err, e, 'Reading the deletion handle'));
+      if (!done || done.status !== 'complete') return;
+      err.replaceChildren();
+      keepReceipt(ctx.appId, r);
+      announce('Deletion complete');
+      const trail = auditSection(ctx, user.id);
+      after.replaceChildren(trail.node);
+      await trail.reload();
     });
   });
   exp.addEventListener('click', async () => {
-    const ok = await confirm({ title: `Export everything held about ${named}?`, confirm: 'Export',
-      body: [h('p', 'Downloads one JSON document with the user\u2019s profile, clients, devices, conversations and messages. It holds personal data: keep it safe.')] });
+    const asJSON = h('input', { type: 'radio', name: 'exportFormat', value: 'json', checked: true });
+    const zip = h('input', { type: 'radio', name: 'exportFormat', value: 'zip' });
+    const ok = await confirm({ title: `Export everything held about ${named}?`, confirm: 'Download export',
+      body: [h('p', 'One document with the user\u2019s profile, identities, clients, devices, conversations and messages, the media they name, the webhook events pending about them and their audit entries. It holds personal data: keep it safe. The export is recorded in the audit trail.'),
+        h('fieldset', h('legend', 'Format'),
+          h('label.check', asJSON, ' JSON document (', h('code', `export-${user.id}.json`), ')'), h('br'),
+          h('label.check', zip, ' Zip with the attachment files (', h('code', `export-${user.id}.zip`), ')'))] });
     if (!ok) return;
+    const format = zip.checked ? 'zip' : 'json';
     busy(exp, async () => {
+      actionsOut.replaceChildren();
+      let x;
       try {
-        const res = await api.request('GET', `/_sunlamp/v1/apps/${api.enc(ctx.appId)}/users/${api.enc(user.id)}/export`, { raw: true });
-        const blob = await res.blob();
-        const a = h('a', { href: URL.createObjectURL(blob), download: `user-${user.id}.json` });
-        document.body.append(a);
-        a.click();
-        a.remove();
-        setTimeout(() => URL.revokeObjectURL(a.href), 10000);
-        const r = { title: 'User exported', userId: user.id, externalId: user.externalId, at: new Date().toISOString(), keyId: who.id, keyType: who.type,
-          status: `${blob.size.toLocaleString()} bytes downloaded as user-${user.id}.json` };
-        keepReceipt(ctx.appId, r);
-        receiptSlot.replaceChildren(receiptBox(r));
-        announce('Export downloaded');
+        x = await exportUser(ctx.appId, user.id, format);
       } catch (err) {
         showError(actionsOut, err, 'Exporting the user');
+        return;
       }
+      const d = x.doc || {};
+      const r = { id: `export-${user.id}-${Date.now()}`, kind: 'export', title: `User exported (${format === 'zip' ? 'zip' : 'JSON'})`, userId: (d.user && d.user.id) || user.id,
+        externalId: user.externalId, at: d.exportedAt || new Date().toISOString(), keyId: who.id, keyType: who.type, file: x.name, size: x.size,
+        counts: x.counts, countsTitle: 'In the document', note: x.problem ? `The document could not be read back (${x.problem}): it was downloaded as the server sent it.` : null };
+      await fromAudit(ctx, r, 'export');
+      keepReceipt(ctx.appId, r);
+      show(r);
+      announce(`Export downloaded as ${x.name}`);
+      await audit.reload();
     });
   });
   main.append(section('Data-subject requests', h('div.actions', erase, remove, exp),
-    canExport ? null : h('p.hint', 'Export needs a server with GET /_sunlamp/v1/apps/{appId}/users/{user}/export (the privacy work in progress); meanwhile ', h('code', 'sunlamp dsr export'), ' builds the same document from v2 calls.'),
+    canExport ? null : h('p.hint', 'Export takes the account key or the app\u2019s key; with an integration key, ', h('code', 'sunlamp dsr export'), ' builds the same document from v2 calls.'),
     actionsOut, receiptSlot));
 
   const profile = section('Profile', dl([['Given name', p.givenName], ['Surname', p.surname], ['Email', p.email], ['Avatar', p.avatarUrl ? (/^https?:\/\//i.test(p.avatarUrl) ? h('a', { href: p.avatarUrl, target: '_blank', rel: 'noopener noreferrer' }, p.avatarUrl) : p.avatarUrl) : null], ['Locale', p.locale]]),
@@ -239,15 +280,44 @@ async function detail(main, ctx) {
     if (!res.conversation) return;
     out.replaceChildren(h('p.ok', { role: 'status' }, 'Sent. ', h('a', { href: ctx.appHash(ctx.appId, 'conversations', res.conversation.id) }, 'Open the conversation')));
   } });
-  main.append(h('div.grid2', profile, conversationsPanel(ctx, convs)), writeIn, clientsPanel(clients), devicesPanel(devices));
+  main.append(h('div.grid2', profile, conversationsPanel(ctx, convs)), writeIn, clientsPanel(clients), devicesPanel(devices), audit.node);
+  await audit.reload();
+  if (shown) receiptSlot.replaceChildren(receiptBox(shown));
 
   async function reload(r) {
     main.replaceChildren();
-    await detail(main, ctx);
+    await detail(main, ctx, r);
     const slot = main.querySelector('.receipt-slot');
-    if (slot) slot.replaceChildren(receiptBox(r));
+    if (slot) slot.scrollIntoView({ block: 'nearest' });
   }
-  receiptSlot.className = 'receipt-slot';
+}
+
+// fromAudit completes receipt r with the newest audit entry of operation about its user by this
+// key: its time, key, outcome, counts and id. Without one (an integration key cannot read the
+// trail), the receipt keeps the console's own time and key, and says so.
+async function fromAudit(ctx, r, operation) {
+  const who = ctx.who.key;
+  r.at = r.at || new Date().toISOString();
+  r.keyId = r.keyId || who.id;
+  r.keyType = r.keyType || who.type;
+  if (who.type === 'integration') {
+    r.note = 'The time and key are the console\u2019s: the audit trail is read with the account key or the app\u2019s key.';
+    return;
+  }
+  try {
+    const e = await latestAudit(ctx.appId, r.userId, operation, who.id);
+    if (!e) return;
+    r.auditId = e.id;
+    r.outcome = e.outcome;
+    r.keyId = e.keyId;
+    if (operation !== 'export') r.at = e.at;
+    if (!r.counts) {
+      r.counts = e.counts;
+      r.countsTitle = 'Audit counts';
+    }
+  } catch (err) {
+    r.note = `The audit entry could not be read (${err.code || 'error'}: ${err.title || err.message}).`;
+  }
 }
 
 // clearedOf lists what an erasure cleared: the fields that were set before it.
@@ -263,27 +333,6 @@ function clearedOf({ user, clients, devices }) {
   const ds = devices.filter((d) => d.info || d.pushNotificationToken || d.appVersion);
   if (ds.length) out.push(`${ds.length} device${ds.length > 1 ? 's' : ''}: info, push token, app version`);
   return out;
-}
-
-async function latestAudit(ctx, userId) {
-  try {
-    const r = await api.get(`/_sunlamp/v1/apps/${api.enc(ctx.appId)}/audit`, { query: { 'filter[userId]': userId } });
-    const list = r.entries || r.audit || r.events || [];
-    const last = list[list.length - 1];
-    return last ? last.id : null;
-  } catch {
-    return null;
-  }
-}
-
-async function deletionStatus(ctx, userId) {
-  try {
-    const r = await api.get(`/_sunlamp/v1/apps/${api.enc(ctx.appId)}/deletions/${api.enc(userId)}`);
-    const d = r.deletion || r;
-    return `Deletion ${d.status || 'requested'}${d.messagesRemoved !== undefined ? ` (${d.messagesRemoved} messages removed so far)` : ''}`;
-  } catch {
-    return 'History removal runs in the background.';
-  }
 }
 
 function conversationsPanel(ctx, convs) {
