@@ -46,6 +46,9 @@ func postgresDialect() dialect {
 		queueHead: "d.seq = delivery_queue_head(d.webhook_id, d.order_key)",
 		exec:      pipelinedExecutor{},
 		blobs:     newChunksBackend,
+		// PostgreSQL's own log cannot be scrubbed, but the dead row versions that erasures leave
+		// in the tables can be vacuumed (postgres_vacuum.go).
+		scrubLog: newPostgresVacuum().request,
 	}
 }
 
