@@ -154,6 +154,8 @@ func (f *fixtures) param(pattern, name string) string {
 		return f.appKey.ID
 	case "userIdOrExternalId":
 		return f.externalID
+	case "userId": // a deletion receipt's: the internal id the user has
+		return f.userID
 	case "clientId":
 		return f.clientID
 	case "deviceId":
@@ -353,6 +355,8 @@ var notPlainGETs = map[string]string{
 	"/v2/tokenInfo":    "GetTokenInfo needs an OAuth integration's token (TestOAuthFlow)",
 
 	"/_sunlamp/v1/zendesk/users/{zendeskUserId}": "needs a core user of the simulated Zendesk directory (TestSyncUser)",
+
+	"/_sunlamp/v1/apps/{appId}/deletions/{userId}": "the fixtures' user is not deleted, so it has no receipt: 404 deletion_not_found (TestAuditTrail)",
 
 	// The emulator's controls answer 404 without --emulator, as the suite's server runs (their own
 	// tests run them: TestFaults, TestClock); the recorder's one attempt needs a delivery.
