@@ -30,8 +30,8 @@ const auditSweepPeriod = time.Hour
 // long behind it.
 const auditBatch = 500
 
-// WithLogger makes the store write its structured log lines (one per audit entry) to l instead of
-// slog.Default().
+// WithLogger makes the store write its structured log lines (one per audit entry) to l; without it
+// they go nowhere (sunlamp serve passes its logger; a program embedding the store chooses).
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.audit.log = l } }
 
 // WithAuditRetention sets how long audit entries and deletion receipts are kept (default
@@ -42,11 +42,13 @@ func WithAuditRetention(d time.Duration) Option { return func(s *Store) { s.audi
 // call SweepAudit themselves).
 func WithoutAuditJanitor() Option { return func(s *Store) { s.audit.disabled = true } }
 
+var discardLog = slog.New(slog.DiscardHandler)
+
 func (s *Store) auditLog() *slog.Logger {
 	if s.audit.log != nil {
 		return s.audit.log
 	}
-	return slog.Default()
+	return discardLog
 }
 
 // AuditRetention returns how long audit entries and deletion receipts are kept.
