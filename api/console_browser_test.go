@@ -444,10 +444,15 @@ func TestConsoleBrowser(t *testing.T) {
 	c.click("Export")
 	c.waitFor("the export's confirmation", `document.querySelector('dialog[open] input[value="zip"]') !== null`)
 	c.eval(`(document.querySelector('dialog[open] input[value="zip"]').click(), 'ok')`)
+	c.shot("console-export-confirm.png")
 	c.click("Download export")
 	c.waitText("User exported (zip)")
 	if doc := consoleDownload(t, downloads, "export-"+userID+".zip", userID+".json"); doc.User.ID != userID {
 		t.Errorf("the zip's document is about %q, want %s", doc.User.ID, userID)
+	}
+	// The page read the document back from the zip for its receipt.
+	if receipt = c.eval(`document.querySelector('.receipt').innerText`); !strings.Contains(receipt, fmt.Sprintf("Messages: %d", len(doc.Conversations[0].Messages))) || strings.Contains(receipt, "could not be read back") {
+		t.Errorf("the zip export's receipt:\n%s", receipt)
 	}
 	c.waitFor("both exports in the audit history", `document.querySelectorAll('.audit-section tr[data-operation="export"]').length === 2`)
 	if got := c.eval(`(() => { const u = performance.getEntriesByType('resource').map(r => r.name).filter(n => n.includes('/export')); return u.join(' ') })()`); strings.Contains(got, secret) || strings.Contains(got, keyID) {
@@ -499,6 +504,12 @@ func TestConsoleBrowser(t *testing.T) {
 	c.waitFor("the exports only", `(() => { const rows = [...document.querySelectorAll('table.audit tbody tr')]; return rows.length === 2 && rows.every(r => r.dataset.operation === 'export') })()`)
 	c.checkNames("audit")
 	c.shot("console-audit.png")
+	// The API's refusal shows in the page with its code and title.
+	browsertest.Eval[string](t, ctx, `(() => { `+named("Since")+`.value = '2030-01-02T10:00'; `+named("Until")+`.value = '2030-01-01T10:00'; return 'ok' })()`)
+	c.click("Filter")
+	c.waitFor("the API's error", `(() => { const e = document.querySelector('.audit-browser .error'); return e && e.innerText.includes('bad_request') && e.innerText.includes('filter[since] should be before filter[until]') })()`)
+	c.click("Clear filters")
+	c.waitFor("the whole trail again", `document.querySelectorAll('table.audit tbody tr').length >= 5`)
 	t.Logf("done in %v", time.Since(start).Round(time.Millisecond))
 }
 

@@ -240,8 +240,8 @@ async function detail(main, ctx, shown) {
     const ok = await confirm({ title: `Export everything held about ${named}?`, confirm: 'Download export',
       body: [h('p', 'One document with the user\u2019s profile, identities, clients, devices, conversations and messages, the media they name, the webhook events pending about them and their audit entries. It holds personal data: keep it safe. The export is recorded in the audit trail.'),
         h('fieldset', h('legend', 'Format'),
-          h('label.check', asJSON, ' JSON document (', h('code', `export-${user.id}.json`), ')'), h('br'),
-          h('label.check', zip, ' Zip with the attachment files (', h('code', `export-${user.id}.zip`), ')'))] });
+          h('label.radio', asJSON, h('span', 'JSON document', h('br'), h('code.muted', `export-${user.id}.json`))),
+          h('label.radio', zip, h('span', 'Zip with the attachment files', h('br'), h('code.muted', `export-${user.id}.zip`))))] });
     if (!ok) return;
     const format = zip.checked ? 'zip' : 'json';
     busy(exp, async () => {
