@@ -68,7 +68,7 @@ async function search(main, ctx) {
     if (!found.size) {
       if (!errors.length) {
         results.append(empty(`No user has the id, externalId or identity email \u201c${value}\u201d.`,
-          'Ids and externalIds match exactly; emails match a user\u2019s identities (type email), as ListUsers does. Users appear when a customer writes in (the customer side of a conversation, the web messenger) or when you create one below.'));
+          'Ids and externalIds match exactly; emails match a user\u2019s identities (type email), as ListUsers does. A deleted user is found by its id only (its deletion handle and audit history hold no externalId or email). Users appear when a customer writes in (the customer side of a conversation, the web messenger) or when you create one below.'));
       }
       return;
     }
