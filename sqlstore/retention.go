@@ -121,9 +121,11 @@ func (s *Store) SweepRetention(ctx context.Context) ([]RetentionSweep, error) {
 				sunlamp.CountConversationsRemoved: 0, // the service deletes messages, not conversations
 				sunlamp.CountFilesRemoved:         sw.FilesRemoved,
 			}
+			// A sweep that failed part-way records what it removed, with the error's code; the
+			// next sweep removes the rest.
 			outcome := sunlamp.AuditOK
 			if err != nil {
-				outcome = "sweep_interrupted"
+				outcome = sunlamp.AsError(err).Code
 			}
 			if aerr := s.RecordAudit(context.WithoutCancel(ctx), sunlamp.AuditEntry{AppID: a.id, Operation: sunlamp.AuditRetentionSweep,
 				KeyID: sunlamp.AuditSystemActor, Outcome: outcome, Counts: counts}); aerr != nil {
@@ -177,14 +179,22 @@ func (s *Store) appsWithRetention(ctx context.Context) ([]appRetention, error) {
 func (s *Store) sweepApp(ctx context.Context, appID string, period time.Duration) (RetentionSweep, error) {
 	sw := RetentionSweep{AppID: appID}
 	cutoff := s.now().Add(-period).UnixMilli()
+	busy := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return sw, err
 		}
 		start := time.Now()
 		done, err := s.retentionStep(ctx, appID, cutoff, &sw)
-		if err != nil || done {
+		switch {
+		case sunlamp.KindOf(err) == sunlamp.KindRateLimited && busy < retentionBusyRetries:
+			// A step that lost a deadlock (PostgreSQL: against the webhook dispatcher finishing a
+			// delivery the step removes) or found the database busy rolled back whole: again.
+			busy++
+		case err != nil || done:
 			return sw, err
+		default:
+			busy = 0
 		}
 		// Let the writers that queued behind the step go first: the sweep takes at most about half
 		// of the write path's time, however long it runs.
@@ -199,8 +209,12 @@ func (s *Store) sweepApp(ctx context.Context, appID string, period time.Duration
 	}
 }
 
-// retentionMaxPause bounds the pause between two steps of a sweep.
-const retentionMaxPause = 50 * time.Millisecond
+// retentionMaxPause bounds the pause between two steps of a sweep; retentionBusyRetries is how many
+// times in a row a step that lost a deadlock or found the database busy is tried again.
+const (
+	retentionMaxPause    = 50 * time.Millisecond
+	retentionBusyRetries = 5
+)
 
 // retentionPickQuery finds the expired conversation of an app (app id, cutoff) with the oldest
 // activity, through conversations_expiring, whose condition (message_count > 0) it repeats so that

@@ -133,6 +133,78 @@ func TestRetentionSweepBatches(t *testing.T) {
 	}
 }
 
+// TestRetentionSweepUnderConcurrentPosts: messages posted into a conversation while the sweep
+// removes its old ones all stay (the conversation is active again), and its message count matches
+// the messages it holds, whichever step the posts came between.
+func TestRetentionSweepUnderConcurrentPosts(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newRetentionFixture(t, name)
+			conv := f.conversations(t, 1)[0]
+			f.post(t, []string{conv}, 3000)
+			f.clock.Advance(2 * time.Hour)
+			swept := make(chan error, 1)
+			go func() {
+				_, err := f.st.SweepRetention(ctx)
+				swept <- err
+			}()
+			var posted []string
+			for i := 0; i < 20; i++ {
+				m, err := f.st.PostMessage(ctx, retentionMessage(f.appID, conv, 100000+i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				posted = append(posted, m.ID)
+				time.Sleep(2 * time.Millisecond)
+			}
+			if err := <-swept; err != nil {
+				t.Fatal(err)
+			}
+			driver, dsn := "pgx", f.dsn
+			if name == "sqlite" {
+				driver, dsn = "sqlite", "file:"+strings.TrimPrefix(f.dsn, "sqlite:")+"?mode=ro"
+			}
+			db, err := sql.Open(driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			q := "SELECT COUNT(*) FROM messages WHERE conversation_id = ?"
+			if name == "postgres" {
+				q = strings.Replace(q, "?", "$1", 1)
+			}
+			var held int
+			if err := db.QueryRowContext(ctx, q, conv).Scan(&held); err != nil {
+				t.Fatal(err)
+			}
+			c, err := f.st.Conversation(ctx, f.appID, conv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("the conversation holds %d messages after the sweep", held)
+			if c.MessageCount != held {
+				t.Errorf("got message count %d, want the %d messages the conversation holds", c.MessageCount, held)
+			}
+			if held < len(posted) || held > 3000+len(posted) {
+				t.Errorf("the conversation holds %d messages, want between %d and %d", held, len(posted), 3000+len(posted))
+			}
+			// Ids are time-ordered: the posted messages are those from the first posted id on.
+			q = "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND id >= ?"
+			if name == "postgres" {
+				q = "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND id >= $2"
+			}
+			var kept int
+			if err := db.QueryRowContext(ctx, q, conv, posted[0]).Scan(&kept); err != nil {
+				t.Fatal(err)
+			}
+			if kept != len(posted) {
+				t.Errorf("%d of the %d messages posted during the sweep are left, want all", kept, len(posted))
+			}
+		})
+	}
+}
+
 // TestRetentionSweepUsesIndex: the sweep finds its conversations through conversations_expiring on
 // both databases, not by reading the app's conversations.
 func TestRetentionSweepUsesIndex(t *testing.T) {
