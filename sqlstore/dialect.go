@@ -38,9 +38,10 @@ type dialect struct {
 	// ownsDatabase says that one process uses the database: what a killed predecessor had claimed
 	// (webhook deliveries) can be taken back at start.
 	ownsDatabase bool
-	// scrubLog takes erased values out of the database's own log after an erasure, and at Close:
-	// SQLite copies its write-ahead log into the database file and truncates it. nil where the
-	// store can do nothing about it (PostgreSQL's WAL: see the README).
+	// scrubLog takes the old copies of erased values out of the database's files after an erasure
+	// (and at Close), without waiting: SQLite truncates its write-ahead log (retried in the
+	// background while a reader holds an old snapshot, sqlite.go); PostgreSQL, whose WAL the store
+	// cannot scrub, vacuums the tables holding personal data a little later (postgres_vacuum.go).
 	scrubLog func(ctx context.Context, db *sql.DB) error
 	// migrations is the folder of the dialect's migrations in the embedded tree; migrateLock and
 	// migrateUnlock serialize processes migrating at once ("" when one process owns the database).
