@@ -31,9 +31,12 @@ import (
 //
 // On SQLite, secure_delete zeroes the old bytes in the database pages, and a checkpoint afterwards
 // copies the new pages into the database file and truncates the write-ahead log, so that the old
-// values are in none of the files once the call returns (when no reader holds an old snapshot; if one
-// does, the log is truncated at the next checkpoint or at Close). On PostgreSQL the old row versions
-// stay as dead tuples until VACUUM and in the WAL until it is recycled; see the README.
+// values are in none of the files once the call returns. When a reader holds an old snapshot, the
+// checkpoint does not wait for it (that would hold every writer): a background job retries until the
+// log is truncated, within a fraction of a second after the reader ends (sqlite.go). On PostgreSQL
+// the old row versions stay as dead tuples until a VACUUM, which the store runs on the tables holding
+// personal data a second after erasures (postgres_vacuum.go), and in the WAL until it is recycled;
+// see the README.
 func (s *Store) DeleteUserPersonalInformation(ctx context.Context, appID, idOrExternalID string) (sunlamp.User, error) {
 	var u sunlamp.User
 	err := s.inTx(ctx, func(t tx) error {
