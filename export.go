@@ -11,7 +11,9 @@ type ExportStore interface {
 	// in and left), in id order, followed by its messages that are theirs, oldest first (every message
 	// of a personal conversation, the ones they wrote in any other); the attachments tied to them that
 	// no such message names (see UserExport.Attachments); the outbox events about them that are still
-	// to be delivered; and the audit entries about them.
+	// to be delivered; the webhook flight recorder's attempts of events about them; the conversion
+	// events of their conversations; the Apple interactive data recorded for them; their web messenger
+	// sessions; and the audit entries about them.
 	//
 	// Lists are read in pages by keyset, each handed over before the next is read and none held in a
 	// transaction across pages, so memory does not grow with the history and a slow reader of the
@@ -48,6 +50,23 @@ type UserExport interface {
 	// PendingEvents is called with each page of the outbox events about the user (those whose user
 	// id is theirs) that some webhook has still to receive, oldest first (at least once).
 	PendingEvents(page []PendingEvent) error
+	// DeliveryAttempts is called with each page of the webhook flight recorder's attempts of events
+	// about the user (DeliveryAttempt.UserID), in id order (at least once): the payloads as they were
+	// sent, scrubbed if the user was erased since.
+	DeliveryAttempts(page []DeliveryAttempt) error
+	// ConversionEvents is called with each page of the conversion events (PostConversionEvents) of
+	// the conversations the user takes part in that are about them: every one of their personal
+	// conversations, and in the others those attributed to an integration of one of their clients,
+	// by conversation then id (at least once).
+	ConversionEvents(page []ConversionEvent) error
+	// InteractiveData is called with each page of the Apple interactive data recorded for the user,
+	// in id order (at least once). A Ref holds its URL, Bid and Owner only: its Key and Signature
+	// are the reference's credentials (the key decrypts the data), not the person's data, and are
+	// not read.
+	InteractiveData(page []InteractiveData) error
+	// VisitorSessions is called with each page of the user's web messenger sessions, in id order (at
+	// least once), without their SecretSHA256 (never read).
+	VisitorSessions(page []VisitorSession) error
 	// AuditEntries is called with each page of the audit entries about the user (AuditEntry.UserID),
 	// oldest first (at least once).
 	AuditEntries(page []AuditEntry) error

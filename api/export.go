@@ -30,14 +30,18 @@ import (
 //	 "conversations": [{"conversation": CONVERSATION, "messages": [MESSAGE...]}...],
 //	 "media": [{"url", "file", "sha256", "size", "mediaType"} or {"url", "size", "mediaType", "skipped"} or {"url", "skipped"}...],
 //	 "pendingEvents": [{"id", "type", "createdAt", "payload", "pendingDeliveries"}...],
+//	 "deliveryAttempts": [{"id", "eventId", "eventType", "webhookId", "attempt", "redelivery", "outcome", "createdAt", "payload" or "requestBody", "response"}...],
+//	 "conversionEvents": [{"id", "conversationId", "channel", "integrationId", "datasetId", "eventsReceived", "payload", "createdAt"}...],
+//	 "interactiveData": [{"id", "integrationId", "ref": {"url", "bid", "owner"}, "content", "createdAt"}...],
+//	 "visitorSessions": [{"id", "integrationId", "createdAt"}...],
 //	 "audit": [{"id", "at", "operation", "userId", "keyId", "outcome", "counts"}...]}
 //
 // every object as the v2 API shows it (GetUser, ListClients, ListDevices, ListConversations,
 // ListMessages), one record per line, messages oldest first: every message of the user's personal
 // conversations, and in the others the messages the user wrote (the other participants' messages are
-// their data, not the person's: GDPR art. 15(4)). The last two sections are the server's own: the v2
-// API cannot show them, so the command line's document has none. A media entry's file is a path in
-// the zip, relative to the document; "skipped" says why a file is not there.
+// their data, not the person's: GDPR art. 15(4)). The sections from pendingEvents on are the server's
+// own: the v2 API cannot show them, so the command line's document has none. A media entry's file is
+// a path in the zip, relative to the document; "skipped" says why a file is not there.
 //
 // The document is written as the store reads it, a page at a time, never held whole: memory does not
 // grow with the history (BenchmarkExportUser). Once the first byte is out, a failure can no longer be
@@ -450,6 +454,118 @@ func (x *userExporter) PendingEvents(page []sunlamp.PendingEvent) error {
 		}
 		x.item()
 		if err := x.value(exportEventWire{ID: ev.ID, Type: ev.Type, CreatedAt: formatTime(ev.CreatedAt), Payload: payload, PendingDeliveries: ev.PendingDeliveries}); err != nil {
+			return err
+		}
+	}
+	return x.page()
+}
+
+// exportAttemptWire is an attempt of the webhook flight recorder about the user: the payload as it
+// was sent (scrubbed if the user was erased since) and what the target answered. The target URL and
+// the headers are the business's configuration, not the person's data, and are left out; the rest is
+// as GET /_sunlamp/v1/apps/{appId}/deliveries shows it.
+type exportAttemptWire struct {
+	ID         string `json:"id"`
+	EventID    string `json:"eventId"`
+	EventType  string `json:"eventType"`
+	WebhookID  string `json:"webhookId"`
+	Attempt    int    `json:"attempt"`
+	Redelivery bool   `json:"redelivery"`
+	Outcome    string `json:"outcome"`
+	CreatedAt  string `json:"createdAt"`
+	// Payload is the request body when it is JSON (every payload Sunlamp sends), RequestBody
+	// otherwise.
+	Payload     json.RawMessage     `json:"payload,omitempty"`
+	RequestBody string              `json:"requestBody,omitempty"`
+	Response    *exportResponseWire `json:"response,omitempty"`
+}
+
+// exportResponseWire is what a webhook target answered (requestWire without the headers).
+type exportResponseWire struct {
+	Status       int    `json:"status"`
+	Body         string `json:"body"`
+	BodyEncoding string `json:"bodyEncoding,omitempty"`
+}
+
+// exportInteractiveDataWire is Apple interactive data recorded for the user: its content is what the
+// customer sent. The reference's key and signature (which decrypt the data) are not in it.
+type exportInteractiveDataWire struct {
+	ID            string `json:"id"`
+	IntegrationID string `json:"integrationId"`
+	Ref           struct {
+		URL   string `json:"url"`
+		Bid   string `json:"bid"`
+		Owner string `json:"owner"`
+	} `json:"ref"`
+	Content   json.RawMessage `json:"content"`
+	CreatedAt string          `json:"createdAt"`
+}
+
+// exportVisitorSessionWire is a web messenger session of the user: which web integration it is for
+// and since when. Its secret's hash never leaves the store.
+type exportVisitorSessionWire struct {
+	ID            string `json:"id"`
+	IntegrationID string `json:"integrationId"`
+	CreatedAt     string `json:"createdAt"`
+}
+
+// DeliveryAttempts writes the flight recorder's attempts of events about the user.
+func (x *userExporter) DeliveryAttempts(page []sunlamp.DeliveryAttempt) error {
+	x.section("deliveryAttempts")
+	for _, a := range page {
+		w := exportAttemptWire{ID: a.ID, EventID: a.EventID, EventType: a.EventType, WebhookID: a.WebhookID, Attempt: a.Attempt,
+			Redelivery: a.Redeliver, Outcome: outcomeWire[a.Outcome], CreatedAt: formatTime(a.CreatedAt)}
+		if json.Valid(a.RequestBody) {
+			w.Payload = a.RequestBody
+		} else {
+			w.RequestBody = string(a.RequestBody) // stored as text (request_body)
+		}
+		if a.ResponseStatus != 0 {
+			body, enc := bodyOut(a.ResponseBody)
+			w.Response = &exportResponseWire{Status: a.ResponseStatus, Body: body, BodyEncoding: enc}
+		}
+		x.item()
+		if err := x.value(w); err != nil {
+			return err
+		}
+	}
+	return x.page()
+}
+
+// ConversionEvents writes the conversion events about the user as GET
+// /_sunlamp/v1/apps/{appId}/conversionEvents shows them.
+func (x *userExporter) ConversionEvents(page []sunlamp.ConversionEvent) error {
+	x.section("conversionEvents")
+	for _, e := range page {
+		x.item()
+		if err := x.value(conversionEventWire{ID: e.ID, ConversationID: e.ConversationID, Channel: e.Channel, IntegrationID: e.IntegrationID,
+			DatasetID: e.DatasetID, EventsReceived: e.EventsReceived, Payload: e.Payload, CreatedAt: formatTime(e.CreatedAt)}); err != nil {
+			return err
+		}
+	}
+	return x.page()
+}
+
+// InteractiveData writes the Apple interactive data recorded for the user.
+func (x *userExporter) InteractiveData(page []sunlamp.InteractiveData) error {
+	x.section("interactiveData")
+	for _, d := range page {
+		w := exportInteractiveDataWire{ID: d.ID, IntegrationID: d.IntegrationID, Content: d.Content, CreatedAt: formatTime(d.CreatedAt)}
+		w.Ref.URL, w.Ref.Bid, w.Ref.Owner = d.Ref.URL, d.Ref.Bid, d.Ref.Owner
+		x.item()
+		if err := x.value(w); err != nil {
+			return err
+		}
+	}
+	return x.page()
+}
+
+// VisitorSessions writes the user's web messenger sessions.
+func (x *userExporter) VisitorSessions(page []sunlamp.VisitorSession) error {
+	x.section("visitorSessions")
+	for _, v := range page {
+		x.item()
+		if err := x.value(exportVisitorSessionWire{ID: v.ID, IntegrationID: v.IntegrationID, CreatedAt: formatTime(v.CreatedAt)}); err != nil {
 			return err
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -24,10 +25,12 @@ import (
 	"github.com/sunlamp/sunlamp/api"
 	"github.com/sunlamp/sunlamp/client"
 	"github.com/sunlamp/sunlamp/internal/apitest"
+	"github.com/sunlamp/sunlamp/internal/webhooktest"
+	"github.com/sunlamp/sunlamp/webhook"
 )
 
 // exportDocument is the export document as a test reads it: the command line's document (see
-// cmd/sunlamp/export_test.go's exportDoc) and the server's two sections of its own.
+// cmd/sunlamp/export_test.go's exportDoc) and the server's sections of its own.
 type exportDocument struct {
 	Version    int    `json:"version"`
 	ExportedAt string `json:"exportedAt"`
@@ -57,6 +60,45 @@ type exportDocument struct {
 		Payload           map[string]any `json:"payload"`
 		PendingDeliveries int            `json:"pendingDeliveries"`
 	} `json:"pendingEvents"`
+	DeliveryAttempts []struct {
+		ID          string         `json:"id"`
+		EventID     string         `json:"eventId"`
+		EventType   string         `json:"eventType"`
+		WebhookID   string         `json:"webhookId"`
+		Attempt     int            `json:"attempt"`
+		Redelivery  bool           `json:"redelivery"`
+		Outcome     string         `json:"outcome"`
+		CreatedAt   string         `json:"createdAt"`
+		Payload     map[string]any `json:"payload"`
+		RequestBody string         `json:"requestBody"`
+		Response    *struct {
+			Status       int    `json:"status"`
+			Body         string `json:"body"`
+			BodyEncoding string `json:"bodyEncoding"`
+		} `json:"response"`
+	} `json:"deliveryAttempts"`
+	ConversionEvents []struct {
+		ID             string         `json:"id"`
+		ConversationID string         `json:"conversationId"`
+		Channel        string         `json:"channel"`
+		IntegrationID  string         `json:"integrationId"`
+		DatasetID      string         `json:"datasetId"`
+		EventsReceived int            `json:"eventsReceived"`
+		Payload        map[string]any `json:"payload"`
+		CreatedAt      string         `json:"createdAt"`
+	} `json:"conversionEvents"`
+	InteractiveData []struct {
+		ID            string            `json:"id"`
+		IntegrationID string            `json:"integrationId"`
+		Ref           map[string]string `json:"ref"`
+		Content       map[string]any    `json:"content"`
+		CreatedAt     string            `json:"createdAt"`
+	} `json:"interactiveData"`
+	VisitorSessions []struct {
+		ID            string `json:"id"`
+		IntegrationID string `json:"integrationId"`
+		CreatedAt     string `json:"createdAt"`
+	} `json:"visitorSessions"`
 	Audit []struct {
 		ID        string           `json:"id"`
 		At        string           `json:"at"`
@@ -571,11 +613,15 @@ func TestExportUserCutShort(t *testing.T) {
 	})
 }
 
+// serverOnlySections are the sections of the server's export that the v2 API cannot show, so that
+// the command line's document has none.
+var serverOnlySections = []string{"pendingEvents", "deliveryAttempts", "conversionEvents", "interactiveData", "visitorSessions", "audit"}
+
 // TestExportUserMatchesCLI runs `sunlamp dsr export` (which builds the document from v2 calls only)
 // and the server's export on the same user: every section they share holds the same records, byte
 // for byte once decoded, so that a privacy team reads one format whichever made it. The differences
 // are the server's on purpose: the conversations the user wrote in and left (ListConversations does
-// not list them), its pendingEvents and audit sections (the v2 API cannot show them), and the reason
+// not list them), its sections of what the v2 API cannot show (serverOnlySections), and the reason
 // a media entry that is not a file of the API's host was skipped.
 func TestExportUserMatchesCLI(t *testing.T) {
 	if testing.Short() {
@@ -623,7 +669,7 @@ func TestExportUserMatchesCLI(t *testing.T) {
 		if err := json.Unmarshal(srvBody, &srv); err != nil {
 			t.Fatalf("the server's document: %v", err)
 		}
-		for _, k := range []string{"pendingEvents", "audit"} {
+		for _, k := range serverOnlySections {
 			if _, ok := srv[k]; !ok {
 				t.Errorf("the server's document has no %s", k)
 			}
@@ -669,6 +715,162 @@ func TestExportUserMatchesCLI(t *testing.T) {
 		}
 		if !strings.Contains(string(cliBody), `"clients": [`) || !strings.Contains(string(srvBody), `"clients": [`) {
 			t.Errorf("want both documents laid out alike, one record per line")
+		}
+	})
+}
+
+// TestExportUserServerRecords: what Sunlamp keeps about a person beyond what the v2 API shows is in
+// their export, in the JSON document and in the zip's: the webhook flight recorder's attempts of
+// events about them (the payloads as sent), the conversion events of their conversation, the Apple
+// interactive data recorded for them, and their web messenger sessions (id, integration and time:
+// never the secret or its hash). Another user's, planted the same way, are not; they are in that
+// user's own export. After Delete User Personal Information the recorded payloads hold no profile.
+func TestExportUserServerRecords(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		appID := e.MustCreateApp(t, "records")
+		appKey := e.MustCreateAppKey(t, appID)
+		key := apitest.KeyAuth(appKey)
+		rc := webhooktest.NewReceiver(t, nil)
+		createIntegration(t, e, appID, key, map[string]any{"type": "custom", "displayName": "crm", "webhooks": []any{map[string]any{
+			"target": rc.URL, "triggers": []string{"conversation:message"}, "includeFullUser": true}}})
+		web := createIntegration(t, e, appID, key, map[string]any{"type": "web"})
+		whatsapp := createIntegration(t, e, appID, key, map[string]any{"type": "whatsapp"})
+		apple := createIntegration(t, e, appID, key, map[string]any{"type": "apple", "businessId": "biz", "apiSecret": "secret", "mspId": "msp"})
+
+		type person struct {
+			user, conv, session, secret, name string
+			ref                               map[string]string
+		}
+		// plant makes a web visitor (a session), gives them a WhatsApp and an Apple client, records
+		// interactive data for them and conversion events on their conversation; every value
+		// carries name.
+		plant := func(name, guid, phone string) person {
+			t.Helper()
+			v := mustStartVisitor(t, e, web, guid, name+" writes on the web")
+			p := person{user: v.user, name: name}
+			var ok bool
+			p.session, p.secret, ok = strings.Cut(strings.TrimPrefix(v.token, "svt_"), ".")
+			if !ok {
+				t.Fatalf("got visitor token %q, want svt_ID.SECRET", v.token)
+			}
+			apitest.MustStatus(t, e.Do(t, "PATCH", usersPath(appID, v.user), key, map[string]any{"profile": map[string]any{"givenName": name + "-given"}}), http.StatusOK)
+			r := e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/inbound", key, map[string]any{"channel": "whatsapp", "integrationId": whatsapp,
+				"user": map[string]any{"id": v.user}, "client": map[string]any{"externalId": phone},
+				"content": map[string]any{"type": "text", "text": name + "-whatsapp-text"}})
+			apitest.MustStatus(t, r, http.StatusCreated)
+			var in struct{ Conversation struct{ ID string } }
+			r.Decode(t, &in)
+			p.conv = in.Conversation.ID
+			apitest.MustStatus(t, e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/inbound", key, map[string]any{"channel": "apple", "integrationId": apple,
+				"user": map[string]any{"id": v.user}, "client": map[string]any{"externalId": "urn:mbid:" + name},
+				"content": map[string]any{"type": "text", "text": name + "-apple-text"}}), http.StatusCreated)
+			r = e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/interactiveData", key, map[string]any{"integrationId": apple, "userId": v.user,
+				"content": map[string]any{"version": "1.0", "data": map[string]any{"replyMessage": map[string]any{"title": name + "-interactive"}}}})
+			apitest.MustStatus(t, r, http.StatusCreated)
+			var rec struct{ InteractiveDataRef map[string]string }
+			r.Decode(t, &rec)
+			p.ref = rec.InteractiveDataRef
+			r = e.Do(t, "POST", "/v2/apps/"+appID+"/conversations/"+p.conv+"/conversionEvents", key, map[string]any{"whatsapp": map[string]any{
+				"payload": map[string]any{"data": []any{map[string]any{"event_name": "Purchase", "custom_data": map[string]any{"order": name + "-conversion"}}}}}})
+			apitest.MustStatus(t, r, http.StatusOK)
+			return p
+		}
+		jane := plant("jane", "1f1e2d3c4b5a69788796a5b4c3d2e1f0", "+15145550111")
+		otto := plant("otto", "2f1e2d3c4b5a69788796a5b4c3d2e1f0", "+15145550122")
+		d := webhook.New(webhook.Config{Store: e.Store, Render: api.EventRenderer(e.Store), Clock: e.Clock, Timeout: 5 * time.Second, Recorder: e.Store})
+		deliverDue(t, d)
+		if len(rc.All()) == 0 {
+			t.Fatal("no webhook was delivered: the recorder holds nothing to export")
+		}
+
+		export := func(p person, query string) (exportDocument, string) {
+			t.Helper()
+			status, _, body := exportGet(t, e, appID, p.user, query, basic(appKey.ID, appKey.Secret))
+			if status != http.StatusOK {
+				t.Fatalf("export of %s: got status %d, body %.300s", p.name, status, body)
+			}
+			if query == "?format=zip" {
+				zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				f, err := zr.Open(p.user + ".json")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				if body, err = io.ReadAll(f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return MustDecodeExport(t, body), string(body)
+		}
+		check := func(p, other person, doc exportDocument, text string) {
+			t.Helper()
+			// The recorder: the user's messages as sent, with the full user.
+			sent := map[string]bool{}
+			for _, a := range doc.DeliveryAttempts {
+				msg, _ := a.Payload["events"].([]any)
+				if a.EventType != "conversation:message" || a.Outcome != "delivered" || a.Attempt != 1 || a.Response == nil || a.Response.Status != 200 || len(msg) != 1 {
+					t.Errorf("%s: got attempt %+v, want a delivered conversation:message with its payload and response", p.name, a)
+					continue
+				}
+				ev, _ := msg[0].(map[string]any)
+				pl, _ := ev["payload"].(map[string]any)
+				m, _ := pl["message"].(map[string]any)
+				c, _ := m["content"].(map[string]any)
+				txt, _ := c["text"].(string)
+				sent[txt] = true
+				if u, _ := pl["conversation"].(map[string]any); u["id"] == nil {
+					t.Errorf("%s: attempt %s has no conversation in its payload", p.name, a.ID)
+				}
+			}
+			for _, want := range []string{p.name + " writes on the web", p.name + "-whatsapp-text", p.name + "-apple-text"} {
+				if !sent[want] {
+					t.Errorf("%s: the recorded attempts hold the messages %v, want %q among them", p.name, sent, want)
+				}
+			}
+			if !strings.Contains(text, p.name+"-given") {
+				t.Errorf("%s: the export holds no payload with the full user's profile", p.name)
+			}
+			if len(doc.ConversionEvents) != 1 || doc.ConversionEvents[0].ConversationID != p.conv || doc.ConversionEvents[0].Channel != "whatsapp" ||
+				doc.ConversionEvents[0].IntegrationID != whatsapp || doc.ConversionEvents[0].EventsReceived != 1 ||
+				!strings.Contains(fmt.Sprint(doc.ConversionEvents[0].Payload), p.name+"-conversion") {
+				t.Errorf("%s: got conversion events %+v, want the one posted on their conversation", p.name, doc.ConversionEvents)
+			}
+			if len(doc.InteractiveData) != 1 || doc.InteractiveData[0].IntegrationID != apple ||
+				!strings.Contains(fmt.Sprint(doc.InteractiveData[0].Content), p.name+"-interactive") ||
+				!cmp.Equal(doc.InteractiveData[0].Ref, map[string]string{"url": p.ref["url"], "bid": p.ref["bid"], "owner": p.ref["owner"]}) {
+				t.Errorf("%s: got interactive data %+v, want the one recorded, with its url, bid and owner", p.name, doc.InteractiveData)
+			}
+			if len(doc.VisitorSessions) != 1 || doc.VisitorSessions[0].ID != p.session || doc.VisitorSessions[0].IntegrationID != web || doc.VisitorSessions[0].CreatedAt == "" {
+				t.Errorf("%s: got visitor sessions %+v, want their session %s of the web integration", p.name, doc.VisitorSessions, p.session)
+			}
+			sum := sha256.Sum256([]byte(p.secret))
+			for _, secret := range []string{p.secret, hex.EncodeToString(sum[:]), p.ref["key"], p.ref["signature"]} {
+				if strings.Contains(text, secret) {
+					t.Errorf("%s: the export holds a secret (%.8s...): a session's secret or hash, or the reference's key or signature", p.name, secret)
+				}
+			}
+			for _, m := range []string{other.user, other.name, other.session, other.ref["url"], other.conv} {
+				if strings.Contains(text, m) {
+					t.Errorf("%s: the export holds %q, of another user", p.name, m)
+				}
+			}
+		}
+		for _, c := range []struct {
+			p, other person
+			query    string
+		}{{jane, otto, ""}, {jane, otto, "?format=zip"}, {otto, jane, ""}} {
+			doc, text := export(c.p, c.query)
+			check(c.p, c.other, doc, text)
+		}
+
+		// Erasure scrubs the recorded payloads: the next export shows none of the profile.
+		apitest.MustStatus(t, e.Do(t, "DELETE", usersPath(appID, jane.user, "personalinformation"), key, nil), http.StatusOK)
+		doc, text := export(jane, "")
+		if len(doc.DeliveryAttempts) == 0 || strings.Contains(text, "jane-given") {
+			t.Errorf("after erasure: got %d attempts, the profile's given name present: %v; want the attempts, scrubbed", len(doc.DeliveryAttempts), strings.Contains(text, "jane-given"))
 		}
 	})
 }

@@ -13,9 +13,12 @@ import (
 // per page and never holds a snapshot while the caller writes a page to a slow client.
 
 // Page sizes of the export: a page of messages is a few hundred kilobytes at most.
+// A recorded attempt holds a payload and up to 64 kB of response, and interactive data a form's
+// answers: smaller pages keep one page in flight a few megabytes at most.
 const (
 	exportPageSize    = 100
 	exportMessagePage = 500
+	exportLargePage   = 50
 )
 
 // ExportUser hands what the store holds about a user to x; see sunlamp.ExportStore.
@@ -113,6 +116,50 @@ func (s *Store) ExportUser(ctx context.Context, appID, idOrExternalID string, x 
 		return fmt.Errorf("export pending events: %w", err)
 	}
 
+	// The webhook flight recorder's attempts of events about them, payloads as sent (scrubbed when
+	// the user was erased since: emulator_recorder.go). No app_id term: a user id is the app's
+	// already (ids are unique across apps, and uid was found in appID), and with one both databases
+	// walk delivery_attempts_by_app, every attempt of the app, in id order to skip the sort.
+	// delivery_attempts_by_user is on user_id alone, so each page sorts the user's attempts of the
+	// recorder's last 24 hours by id; a (user_id, id) index would make a page one range scan.
+	err = exportPages(ctx, s, "SELECT "+attemptColumns+" FROM delivery_attempts WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?",
+		[]any{uid}, "", exportLargePage, scanAttempt, func(a sunlamp.DeliveryAttempt) any { return a.ID }, x.DeliveryAttempts)
+	if err != nil {
+		return fmt.Errorf("export delivery attempts: %w", err)
+	}
+
+	// Conversion events of the conversations they take part in (participants_by_user, then
+	// conversion_events_by_conversation): all of a personal conversation's, which are about them,
+	// and in another those attributed to the integration of one of their clients (the event went
+	// to "the conversation's client on the channel", a participant's: see RecordConversionEvent).
+	// Keyset on (conversation, id), in participants_by_user's order (SQLite sorts each
+	// conversation's events only).
+	err = exportPages(ctx, s, `SELECT e.id, e.app_id, e.conversation_id, e.channel, e.integration_id, e.dataset_id, e.payload, e.events_received, e.created_at
+		FROM participants p JOIN conversations c ON c.id = p.conversation_id JOIN conversion_events e ON e.conversation_id = p.conversation_id
+		WHERE p.user_id = ? AND p.app_id = ? AND p.conversation_id >= ? AND (e.conversation_id, e.id) > (?, ?)
+			AND (c.type = 'personal' OR EXISTS (SELECT 1 FROM clients cl WHERE cl.user_id = ? AND cl.integration_id = e.integration_id))
+		ORDER BY p.conversation_id, e.id LIMIT ?`,
+		nil, convKey{}, exportPageSize, scanConversionEvent, func(e sunlamp.ConversionEvent) any { return convKey{e.ConversationID, e.ID} }, x.ConversionEvents,
+		func(cursor any) []any { k := cursor.(convKey); return []any{uid, appID, k.conv, k.conv, k.id, uid} })
+	if err != nil {
+		return fmt.Errorf("export conversion events: %w", err)
+	}
+
+	// Apple interactive data recorded for them (interactive_data_refs_by_user), without the
+	// reference's key and signature.
+	err = exportPages(ctx, s, "SELECT id, app_id, integration_id, user_id, url, bid, owner, content, created_at FROM interactive_data_refs WHERE user_id = ? AND app_id = ? AND id > ? ORDER BY id LIMIT ?",
+		[]any{uid, appID}, "", exportLargePage, scanExportInteractiveData, func(d sunlamp.InteractiveData) any { return d.ID }, x.InteractiveData)
+	if err != nil {
+		return fmt.Errorf("export interactive data: %w", err)
+	}
+
+	// Their web messenger sessions (visitor_sessions_by_user), without the secret's hash.
+	err = exportPages(ctx, s, "SELECT id, app_id, integration_id, user_id, created_at FROM visitor_sessions WHERE user_id = ? AND app_id = ? AND id > ? ORDER BY id LIMIT ?",
+		[]any{uid, appID}, "", exportPageSize, scanExportVisitorSession, func(v sunlamp.VisitorSession) any { return v.ID }, x.VisitorSessions)
+	if err != nil {
+		return fmt.Errorf("export visitor sessions: %w", err)
+	}
+
 	// The audit trail about them (audit_by_user).
 	err = exportPages(ctx, s, "SELECT "+auditColumns+" FROM audit_entries WHERE app_id = ? AND user_id = ? AND id > ? ORDER BY id LIMIT ?",
 		[]any{appID, uid}, "", exportPageSize, scanAudit, func(e sunlamp.AuditEntry) any { return e.ID }, x.AuditEntries)
@@ -141,6 +188,30 @@ func (s *Store) exportConversation(ctx context.Context, c sunlamp.Conversation, 
 		return fmt.Errorf("export messages: %w", err)
 	}
 	return nil
+}
+
+// convKey is the export's cursor of conversion events: a conversation and an event id in it.
+type convKey struct{ conv, id string }
+
+func scanExportInteractiveData(r scanner) (sunlamp.InteractiveData, error) {
+	var d sunlamp.InteractiveData
+	var content string
+	var created int64
+	if err := r.Scan(&d.ID, &d.AppID, &d.IntegrationID, &d.UserID, &d.Ref.URL, &d.Ref.Bid, &d.Ref.Owner, &content, &created); err != nil {
+		return d, err
+	}
+	d.Content, d.CreatedAt = []byte(content), sunlamp.FromMillis(created)
+	return d, nil
+}
+
+func scanExportVisitorSession(r scanner) (sunlamp.VisitorSession, error) {
+	var v sunlamp.VisitorSession
+	var created int64
+	if err := r.Scan(&v.ID, &v.AppID, &v.IntegrationID, &v.UserID, &created); err != nil {
+		return v, err
+	}
+	v.CreatedAt = sunlamp.FromMillis(created)
+	return v, nil
 }
 
 // seqEvent is a pending event with its outbox position, the export's cursor.
