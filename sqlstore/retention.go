@@ -102,8 +102,8 @@ type RetentionSweep struct {
 // the sweep keeps what the sweep had not removed yet. Each app's sweep that removed something is
 // recorded in the audit trail (retentionSweep, actor "system") and is followed by the media
 // janitor and eraseLogs (SQLite's write-ahead log truncated; PostgreSQL's vacuum requested). It
-// returns the apps' sweeps that removed
-// something; the background sweeper calls it, tests call it to wait for a sweep.
+// returns the apps' sweeps that removed something; the background sweeper calls it, tests call it
+// to wait for a sweep.
 func (s *Store) SweepRetention(ctx context.Context) ([]RetentionSweep, error) {
 	apps, err := s.appsWithRetention(ctx)
 	if err != nil {
