@@ -51,6 +51,7 @@ func (s *Store) RecordDeliveryAttempts(ctx context.Context, attempts []sunlamp.D
 		}
 	}
 	slices.SortFunc(users, func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
+	forgot := false
 	err := s.inTx(ctx, func(t tx) error {
 		erased := map[string]time.Time{}
 		if len(users) > 0 {
@@ -135,12 +136,94 @@ func (s *Store) RecordDeliveryAttempts(ctx context.Context, attempts []sunlamp.D
 			}
 			records = records[n:]
 		}
-		return nil
+		forgot, err = t.forgetRecordedRemovals(ctx, attempts, live)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("record delivery attempts: %w", err)
 	}
+	if forgot {
+		s.eraseLogs(ctx) // earlier attempts' bodies are in SQLite's write-ahead log
+	}
 	return nil
+}
+
+// forgetRecordedRemovals: once no delivery of a user:remove is pending, the outbox forgets the
+// deleted user's externalId (forgetEndedRemovals, which runs before the attempts are recorded);
+// the recorder's copies of the payloads as sent forget it then too, the attempts just recorded and
+// the earlier ones. It reports whether a body changed.
+func (t tx) forgetRecordedRemovals(ctx context.Context, attempts []sunlamp.DeliveryAttempt, live map[string]bool) (bool, error) {
+	var removals []any
+	for _, a := range attempts {
+		if a.EventType == removedUserEvent && live[a.EventID] && !slices.Contains(removals, any(a.EventID)) {
+			removals = append(removals, a.EventID)
+		}
+	}
+	if len(removals) == 0 {
+		return false, nil
+	}
+	ended, err := t.ids(ctx, `SELECT e.id FROM events e WHERE e.id IN (`+placeholders(len(removals))+`)
+		AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.event_id = e.id AND p.status = 'pending')`, removals...)
+	if err != nil || len(ended) == 0 {
+		return false, err
+	}
+	rows, err := t.query(ctx, "SELECT id, request_body FROM delivery_attempts WHERE event_id IN ("+placeholders(len(ended))+")", ended...)
+	if err != nil {
+		return false, err
+	}
+	type body struct{ id, body string }
+	var changed []body
+	for rows.Next() {
+		var b body
+		if err := rows.Scan(&b.id, &b.body); err != nil {
+			rows.Close()
+			return false, err
+		}
+		if forgotten, ok := forgetRemovedUserWire(b.body); ok {
+			changed = append(changed, body{b.id, forgotten})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	for _, b := range changed {
+		if _, err := t.exec(ctx, "UPDATE delivery_attempts SET request_body = ? WHERE id = ?", b.body, b.id); err != nil {
+			return false, err
+		}
+	}
+	return len(changed) > 0, nil
+}
+
+// forgetRemovedUserWire returns a user:remove webhook body without the deleted user's externalId
+// and zendeskId, and whether it had one (forgetRemovedUser does the same to the stored event).
+func forgetRemovedUserWire(body string) (string, bool) {
+	var env map[string]any
+	d := json.NewDecoder(strings.NewReader(body))
+	d.UseNumber()
+	if d.Decode(&env) != nil {
+		return body, false
+	}
+	events, _ := env["events"].([]any)
+	changed := false
+	for _, e := range events {
+		p, _ := e.(map[string]any)["payload"].(map[string]any)
+		u, _ := p["user"].(map[string]any)
+		for _, k := range []string{"externalId", "zendeskId"} {
+			if _, ok := u[k]; ok {
+				delete(u, k)
+				changed = true
+			}
+		}
+	}
+	if !changed {
+		return body, false
+	}
+	b, err := json.Marshal(env)
+	if err != nil {
+		return body, false
+	}
+	return string(b), true
 }
 
 func attemptArgs(a sunlamp.DeliveryAttempt) ([]any, error) {

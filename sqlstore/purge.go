@@ -109,14 +109,21 @@ func (s *Store) purgeStep(ctx context.Context, appID, userID string) (done bool,
 				return t.countDeletion(ctx, userID, n, 0, filesBefore-filesAfter)
 			}
 			files := filesBefore // what is left goes with the conversation below
-			// Its outbox events (one per message) go in batches too, through events_by_conversation.
+			// Its outbox events (one per message) go in batches too, through events_by_conversation,
+			// with what the webhook flight recorder kept of them: the business's messages in the
+			// conversation carry no user id, so the user's own removal below would not find them.
 			t.outboxChanged() // the deliveries queued behind a removed one may now be due
-			res, err = t.exec(ctx, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE conversation_id = ? LIMIT ?)", convID, purgeBatch)
+			events, err := t.ids(ctx, "SELECT id FROM events WHERE conversation_id = ? LIMIT ?", convID, purgeBatch)
 			if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				return nil
+			if len(events) > 0 {
+				in := placeholders(len(events))
+				if _, err := t.exec(ctx, "DELETE FROM delivery_attempts WHERE event_id IN ("+in+")", events...); err != nil {
+					return err
+				}
+				_, err := t.exec(ctx, "DELETE FROM events WHERE id IN ("+in+")", events...)
+				return err
 			}
 			res, err = t.exec(ctx, "DELETE FROM conversations WHERE id = ?", convID)
 			if err != nil {

@@ -318,18 +318,5 @@ func (s *Store) retentionStep(ctx context.Context, appID string, cutoff int64, s
 // retentionEvents returns the ids of up to retentionBatch conversation:message events of convID
 // created before cutoff (through events_by_conversation).
 func (t tx) retentionEvents(ctx context.Context, convID string, cutoff int64) ([]any, error) {
-	rows, err := t.query(ctx, "SELECT id FROM events WHERE conversation_id = ? AND type = 'conversation:message' AND created_at < ? LIMIT ?", convID, cutoff, retentionBatch)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []any
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return t.ids(ctx, "SELECT id FROM events WHERE conversation_id = ? AND type = 'conversation:message' AND created_at < ? LIMIT ?", convID, cutoff, retentionBatch)
 }

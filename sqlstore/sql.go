@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -127,4 +128,23 @@ func fromJSON(col sql.NullString, dst any) error {
 		return fmt.Errorf("decode json column: %w", err)
 	}
 	return nil
+}
+
+// ids runs a query of one text column and returns its values as arguments for an IN list
+// (placeholders): the rows a batch will remove, chosen once for every statement of the batch.
+func (t tx) ids(ctx context.Context, q string, args ...any) ([]any, error) {
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []any
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
