@@ -53,7 +53,7 @@ const exportVersion = 1
 
 // exportWriteTimeout bounds how long a page of the export may take to reach a client that reads
 // it: the deadline moves on with each page, so a long export of a reading client goes on.
-const exportWriteTimeout = time.Minute
+var exportWriteTimeout = time.Minute // a variable for tests (SetExportWriteTimeout)
 
 // handleExportUser answers the user's export document (or its zip), and records the export in the
 // audit trail with what it wrote, whether it ended well or not.
@@ -407,6 +407,9 @@ func (x *userExporter) writeMedia() error {
 				if err != nil {
 					return err
 				}
+				if err := x.page(); err != nil { // reading many files takes time too
+					return err
+				}
 				it.file = x.mediaDir() + "/" + a.ID + "-" + safeFileName(a.Filename)
 				e.File, e.SHA256 = it.file, sum
 			} else {
@@ -620,10 +623,25 @@ func (x *userExporter) zipFile(it mediaItem) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(f, r); err != nil {
+	if _, err := io.Copy(pacedWriter{f, x}, r); err != nil {
 		return fmt.Errorf("copy attachment: %w", err)
 	}
 	return x.page()
+}
+
+// pacedWriter moves the export's write deadline on after each write it passes on, so that a large
+// file going to a slow client is not cut off by the deadline of one page.
+type pacedWriter struct {
+	w io.Writer
+	x *userExporter
+}
+
+func (p pacedWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	if err == nil {
+		err = p.x.page()
+	}
+	return n, err
 }
 
 // safeFileName keeps a file name in the zip readable and harmless, as the command line does: a-z,
