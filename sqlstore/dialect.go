@@ -38,11 +38,11 @@ type dialect struct {
 	// ownsDatabase says that one process uses the database: what a killed predecessor had claimed
 	// (webhook deliveries) can be taken back at start.
 	ownsDatabase bool
-	// scrubLog takes the old copies of erased values out of the database's files after an erasure
-	// (and at Close), without waiting: SQLite truncates its write-ahead log (retried in the
-	// background while a reader holds an old snapshot, sqlite.go); PostgreSQL, whose WAL the store
-	// cannot scrub, vacuums the tables holding personal data a little later (postgres_vacuum.go).
-	scrubLog func(ctx context.Context, db *sql.DB) error
+	// logs takes the old copies of erased values out of the database's files after an erasure,
+	// without waiting: SQLite truncates its write-ahead log (retried in the background while a
+	// reader holds an old snapshot, sqlite.go); PostgreSQL, whose WAL the store cannot scrub,
+	// vacuums the tables holding personal data a little later (postgres_vacuum.go). nil for none.
+	logs logScrubber
 	// migrations is the folder of the dialect's migrations in the embedded tree; migrateLock and
 	// migrateUnlock serialize processes migrating at once ("" when one process owns the database).
 	migrations, migrateLock, migrateUnlock string
@@ -61,6 +61,16 @@ type dialect struct {
 	exec executor
 	// blobs makes the backend that keeps the bytes of attachments.
 	blobs func(s *Store) blobBackend
+}
+
+// logScrubber is a dialect's way to take erased values out of the database's own files (see
+// dialect.logs). scrub is called after each erasure, purge or sweep has committed, with the tables
+// it touched (nil: every table holding personal data, as after an erasure); it never waits. close,
+// called by Close before the database handles close, does what is left and stops the background
+// work.
+type logScrubber interface {
+	scrub(ctx context.Context, db *sql.DB, tables []string) error
+	close(ctx context.Context, db *sql.DB) error
 }
 
 // What stays per-database SQL, in the migrations only: the webhook fan-out (one delivery per

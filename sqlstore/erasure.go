@@ -81,12 +81,17 @@ func (s *Store) DeleteUserPersonalInformation(ctx context.Context, appID, idOrEx
 	return u, nil
 }
 
-// eraseLogs makes sure that erased values are no longer in the database's own log, where the
-// dialect can (SQLite's write-ahead log: see checkpointSQLite). The error is ignored: the erasure
-// itself has committed, and the next checkpoint (or Close) finishes the job.
-func (s *Store) eraseLogs(ctx context.Context) {
-	if s.d.scrubLog != nil {
-		_ = s.d.scrubLog(context.WithoutCancel(ctx), s.write)
+// eraseLogs makes sure that erased values are no longer in the database's own files, where the
+// dialect can (SQLite's write-ahead log: see sqliteLogScrubber; PostgreSQL's dead row versions: see
+// postgresVacuum), after an erasure or deletion: every table holding personal data. The error is
+// ignored: the erasure itself has committed, and the scrubber goes on in the background (or Close
+// finishes the job).
+func (s *Store) eraseLogs(ctx context.Context) { s.eraseLogsOf(ctx, nil) }
+
+// eraseLogsOf is eraseLogs for work that touched only tables (a retention sweep).
+func (s *Store) eraseLogsOf(ctx context.Context, tables []string) {
+	if s.d.logs != nil {
+		_ = s.d.logs.scrub(context.WithoutCancel(ctx), s.write, tables)
 	}
 }
 

@@ -48,7 +48,7 @@ func postgresDialect() dialect {
 		blobs:     newChunksBackend,
 		// PostgreSQL's own log cannot be scrubbed, but the dead row versions that erasures leave
 		// in the tables can be vacuumed (postgres_vacuum.go).
-		scrubLog: newPostgresVacuum().request,
+		logs: newPostgresVacuum(),
 	}
 }
 

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"strings"
 	"sync"
 	"time"
@@ -26,11 +27,20 @@ var personalTables = []string{
 	"visitor_sessions", "zendesk_users",
 }
 
-// vacuumPersonalTablesSQL is the VACUUM of personalTables. INDEX_CLEANUP ON removes the index entries
-// of dead rows even when there are few of them (PostgreSQL 14 and later skip that below 2% of the
-// pages by default, and one erasure is far below); SKIP_LOCKED passes over a table that another
-// VACUUM (autovacuum, or another server process's) is working on instead of waiting for it.
-var vacuumPersonalTablesSQL = "VACUUM (SKIP_LOCKED, INDEX_CLEANUP ON) " + strings.Join(personalTables, ", ")
+// vacuumSQL is the VACUUM of tables (names of personalTables, not input). With indexes, INDEX_CLEANUP
+// ON removes the index entries of dead rows even when there are few of them (PostgreSQL 14 and later
+// skip that below 2% of the pages by default, and one erasure is far below): an erasure's values are
+// in indexes (externalIds, emails); a retention sweep's are not (message and event indexes hold ids
+// and times), so it leaves that to the default and does not read every index of its tables.
+// SKIP_LOCKED passes over a table that another VACUUM (autovacuum, or another server process's) is
+// working on instead of waiting for it.
+func vacuumSQL(tables []string, indexes bool) string {
+	opts := "SKIP_LOCKED"
+	if indexes {
+		opts += ", INDEX_CLEANUP ON"
+	}
+	return "VACUUM (" + opts + ") " + strings.Join(tables, ", ")
+}
 
 // postgresVacuumDelay is how long after an erasure the vacuum starts, so that a burst of erasures
 // (a privacy tool erasing a list of users, a purge of many deleted users) is vacuumed once;
@@ -42,72 +52,123 @@ const (
 	postgresVacuumEvery = 30 * time.Second
 )
 
-// postgresVacuum is PostgreSQL's scrubLog (see dialect.scrubLog): PostgreSQL keeps the old versions
-// of updated and deleted rows (dead tuples) in the table and index files until VACUUM removes them,
-// and autovacuum starts only past a share of the table changed (20% of the rows by default), which
-// erasures, a few rows at a time, never reach. So every erasure, deletion purge and retention sweep
-// asks for a VACUUM of personalTables; one runs postgresVacuumDelay later, at most once every
-// postgresVacuumEvery, in a goroutine of its own. A plain VACUUM takes no lock that blocks reads or
+// postgresVacuum is PostgreSQL's log scrubber (see dialect.logs): PostgreSQL keeps the old
+// versions of updated and deleted rows (dead tuples) in the table and index files until VACUUM
+// removes them, and autovacuum starts only past a share of the table changed (20% of the rows by
+// default), which erasures, a few rows at a time, never reach. So every erasure, deletion purge and
+// retention sweep asks for a VACUUM of the personal tables it touched (all of personalTables for an
+// erasure, with their index entries; a retention sweep names its own); one runs postgresVacuumDelay
+// later, at most once every postgresVacuumEvery, in a goroutine of its own that Close stops (a
+// VACUUM running then is cancelled on the server). A plain VACUUM takes no lock that blocks reads or
 // writes. It cannot remove a dead tuple that a transaction open since before the erasure may still
 // see (a long backup, a forgotten psql session): that one goes at the next vacuum after it ends.
 //
 // What VACUUM does not do, the README says: it does not zero the space it frees (the bytes stay in
 // the page until new rows overwrite them; VACUUM FULL rewrites the table instead, under a lock that
-// blocks it), and the WAL and its archives keep their copies.
+// blocks it, and leaves the old file's blocks to the file system), and the WAL and its archives
+// keep their copies.
 type postgresVacuum struct {
 	delay, every time.Duration
 	// vacuumed is called after each vacuum, with its duration and error (tests).
 	vacuumed func(time.Duration, error)
 
 	mu      sync.Mutex
-	pending bool      // asked for since the last vacuum started
-	running bool      // the goroutine is alive
+	pending map[string]bool // the tables asked for since the last vacuum started
+	indexes bool            // an erasure asked: clean the index entries of dead rows too
+	running bool            // the goroutine is alive
+	closed  bool
 	last    time.Time // when the last vacuum started
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the goroutine ends
 }
 
 func newPostgresVacuum() *postgresVacuum {
-	return &postgresVacuum{delay: postgresVacuumDelay, every: postgresVacuumEvery}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &postgresVacuum{delay: postgresVacuumDelay, every: postgresVacuumEvery, ctx: ctx, cancel: cancel}
 }
 
-// request asks for a vacuum, and starts the goroutine that runs it if none is alive. It never
-// blocks and returns nil: the erasure has committed, and the vacuum follows.
-func (v *postgresVacuum) request(_ context.Context, db *sql.DB) error {
+// scrub asks for a vacuum of tables (nil: every personal table, with their index entries, as after
+// an erasure), and starts the goroutine that runs it if none is alive. It never blocks and returns
+// nil: the erasure has committed, and the vacuum follows.
+func (v *postgresVacuum) scrub(_ context.Context, db *sql.DB, tables []string) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.pending = true
+	if v.closed {
+		return nil
+	}
+	if v.pending == nil {
+		v.pending = map[string]bool{}
+	}
+	if tables == nil {
+		tables, v.indexes = personalTables, true
+	}
+	for _, t := range tables {
+		v.pending[t] = true
+	}
 	if !v.running {
 		v.running = true
-		go v.run(db)
+		v.done = make(chan struct{})
+		go v.run(db, v.done)
 	}
 	return nil
 }
 
-// run vacuums while there are requests, spaced as the constants say, and ends when none is left or
-// a vacuum fails (the store was closed, or the database is unreachable: the next request starts it
-// again).
-func (v *postgresVacuum) run(db *sql.DB) {
+// close stops the goroutine, cancelling a VACUUM in progress, and waits for it; what was asked for
+// is left to autovacuum or the next start's erasures.
+func (v *postgresVacuum) close(context.Context, *sql.DB) error {
+	v.mu.Lock()
+	v.closed = true
+	v.cancel()
+	done := v.done
+	v.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+	return nil
+}
+
+// run vacuums while there are requests, spaced as the constants say, and ends when none is left, a
+// vacuum fails (the database is unreachable: the next request starts it again) or close is called.
+func (v *postgresVacuum) run(db *sql.DB, done chan struct{}) {
+	defer close(done)
+	stop := func() {
+		v.mu.Lock()
+		v.running = false
+		v.mu.Unlock()
+	}
 	for {
 		v.mu.Lock()
-		if !v.pending {
+		if len(v.pending) == 0 {
 			v.running = false
 			v.mu.Unlock()
 			return
 		}
 		wait := max(v.delay, time.Until(v.last.Add(v.every)))
 		v.mu.Unlock()
-		time.Sleep(wait)
+		select {
+		case <-v.ctx.Done():
+			stop()
+			return
+		case <-time.After(wait):
+		}
 		v.mu.Lock()
-		v.pending = false // requests from now on need a vacuum after this one
+		var tables []string
+		for _, t := range personalTables { // in a fixed order
+			if v.pending[t] {
+				tables = append(tables, t)
+			}
+		}
+		indexes := v.indexes
+		v.pending, v.indexes = nil, false // requests from now on need a vacuum after this one
 		v.last = time.Now()
 		v.mu.Unlock()
-		err := vacuumPersonalTables(context.Background(), db)
+		err := vacuumPersonalTables(v.ctx, db, tables, indexes)
 		if v.vacuumed != nil {
 			v.vacuumed(time.Since(v.last), err)
 		}
 		if err != nil {
-			v.mu.Lock()
-			v.running = false
-			v.mu.Unlock()
+			stop()
 			return
 		}
 	}
@@ -121,7 +182,7 @@ const (
 	postgresVacuumFullLockWait = "50ms"
 )
 
-// vacuumPersonalTables runs the VACUUM of personalTables, then rewrites the small ones.
+// vacuumPersonalTables runs the VACUUM of tables (of personalTables), then rewrites the small ones.
 //
 // A plain VACUUM removes the dead row versions and their index entries, but it does not zero the
 // space it frees in a page: it moves the page's live rows together, and what they do not cover of an
@@ -134,8 +195,11 @@ const (
 // query of the table queue behind it). An empty table (none of its rows left, and the VACUUM
 // truncated its file) has nothing to rewrite. Larger tables keep what the plain VACUUM leaves; the
 // README says what an operator can do about it.
-func vacuumPersonalTables(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, vacuumPersonalTablesSQL); err != nil {
+func vacuumPersonalTables(ctx context.Context, db *sql.DB, tables []string, indexes bool) error {
+	if len(tables) == 0 {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, vacuumSQL(tables, indexes)); err != nil {
 		return err
 	}
 	conn, err := db.Conn(ctx)
@@ -144,7 +208,7 @@ func vacuumPersonalTables(ctx context.Context, db *sql.DB) error {
 	}
 	defer conn.Close()
 	rows, err := conn.QueryContext(ctx, `SELECT t FROM unnest($1::text[]) t
-		WHERE to_regclass(t) IS NOT NULL AND pg_relation_size(to_regclass(t)) > 0 AND pg_total_relation_size(to_regclass(t)) <= $2`, personalTables, postgresVacuumFullMax)
+		WHERE to_regclass(t) IS NOT NULL AND pg_relation_size(to_regclass(t)) > 0 AND pg_total_relation_size(to_regclass(t)) <= $2`, tables, postgresVacuumFullMax)
 	if err != nil {
 		return err
 	}
@@ -164,7 +228,13 @@ func vacuumPersonalTables(ctx context.Context, db *sql.DB) error {
 	if _, err := conn.ExecContext(ctx, "SET lock_timeout = '"+postgresVacuumFullLockWait+"'"); err != nil {
 		return err
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "RESET lock_timeout")
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "RESET lock_timeout"); err != nil {
+			// A pooled connection that keeps a 50 ms lock timeout would fail the app's statements
+			// as busy: drop it (the pool opens a new one).
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
 	for _, t := range small {
 		// The names are personalTables', not input.
 		if _, err := conn.ExecContext(ctx, "VACUUM FULL "+t); err != nil && classifyPostgres(err) != sunlamp.ErrBusy {

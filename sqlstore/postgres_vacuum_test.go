@@ -61,7 +61,8 @@ func TestPostgresVacuumDebounced(t *testing.T) {
 	var mu sync.Mutex
 	var starts []time.Time
 	ran := make(chan error, 10)
-	v := &postgresVacuum{delay: 50 * time.Millisecond, every: 400 * time.Millisecond}
+	v := newPostgresVacuum()
+	v.delay, v.every = 50*time.Millisecond, 400*time.Millisecond
 	v.vacuumed = func(_ time.Duration, err error) {
 		mu.Lock()
 		starts = append(starts, v.last)
@@ -70,13 +71,13 @@ func TestPostgresVacuumDebounced(t *testing.T) {
 	}
 	t0 := time.Now()
 	for range 5 {
-		v.request(context.Background(), s.write)
+		v.scrub(context.Background(), s.write, nil)
 	}
 	if err := <-ran; err != nil {
 		t.Fatalf("vacuum: %v", err)
 	}
-	v.request(context.Background(), s.write) // after the first started: one more
-	v.request(context.Background(), s.write)
+	v.scrub(context.Background(), s.write, nil) // after the first started: one more
+	v.scrub(context.Background(), s.write, nil)
 	if err := <-ran; err != nil {
 		t.Fatalf("vacuum: %v", err)
 	}
@@ -106,7 +107,7 @@ func TestPostgresVacuumDebounced(t *testing.T) {
 //	SUNLAMP_TEST_POSTGRES_URL=... go test ./sqlstore -run '^$' -bench PostgresVacuum -benchtime 10x
 func BenchmarkPostgresVacuum(b *testing.B) {
 	s := openVacuumStore(b)
-	s.d.scrubLog = nil // the benchmark runs the vacuum itself, not the store's job beside it
+	s.d.logs = nil // the benchmark runs the vacuum itself, not the store's job beside it
 	ctx := context.Background()
 	const users = 10_000
 	seed := []string{
@@ -141,7 +142,7 @@ func BenchmarkPostgresVacuum(b *testing.B) {
 			b.Fatalf("seed: %v", err)
 		}
 	}
-	if _, err := s.write.ExecContext(ctx, vacuumPersonalTablesSQL); err != nil { // the seed's own
+	if _, err := s.write.ExecContext(ctx, vacuumSQL(personalTables, true)); err != nil { // the seed's own
 		b.Fatal(err)
 	}
 	b.ResetTimer()
@@ -151,7 +152,7 @@ func BenchmarkPostgresVacuum(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if err := vacuumPersonalTables(ctx, s.write); err != nil {
+		if err := vacuumPersonalTables(ctx, s.write, personalTables, true); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -91,12 +91,12 @@ type RetentionSweep struct {
 	MessagesRemoved      int64 // messages deleted
 	ConversationsEmptied int64 // conversations emptied (they stay, as after Delete All Messages)
 	FilesRemoved         int64 // attachments of those messages (their bytes go with them)
-	EventsRemoved        int64 // conversation:message events still in the outbox
+	EventsRemoved        int64 // outbox events of the emptied conversations
 }
 
 // SweepRetention deletes, in every app whose conversationRetentionSeconds is set, the messages of
 // the conversations inactive (no message) for longer than that by the store's clock, with their
-// attachments and their conversation:message events in the outbox, retentionBatch rows a
+// attachments and their outbox events of that time, retentionBatch rows a
 // transaction. Each conversation is emptied as Delete All Messages empties it (message count and
 // unread counts 0, lastUpdatedAt back to its creation). A conversation that becomes active during
 // the sweep keeps what the sweep had not removed yet. Each app's sweep that removed something is
@@ -116,7 +116,7 @@ func (s *Store) SweepRetention(ctx context.Context) ([]RetentionSweep, error) {
 		if sw.MessagesRemoved > 0 || sw.EventsRemoved > 0 {
 			out = append(out, sw)
 			s.wakeMediaJanitor() // the files of the removed attachments, which the cascade trashed
-			s.eraseLogs(ctx)
+			s.eraseLogsOf(ctx, retentionTables)
 			counts := map[string]int64{
 				sunlamp.CountMessagesRemoved:      sw.MessagesRemoved,
 				sunlamp.CountConversationsRemoved: 0, // the service deletes messages, not conversations
@@ -225,7 +225,7 @@ const retentionPickQuery = "SELECT id FROM conversations WHERE app_id = ? AND me
 // retentionStep does one bounded piece of an app's sweep and reports whether nothing is left: it
 // takes the expired conversation with the oldest activity (conversations_expiring), under the
 // conversation's lock (which PostMessage's batches take too, so that no message commits into it
-// meanwhile), and removes first its conversation:message events (they hold the messages' text),
+// meanwhile), and removes first its outbox events of that time (they hold the messages' text),
 // then its messages, oldest first, and last empties it.
 func (s *Store) retentionStep(ctx context.Context, appID string, cutoff int64, sw *RetentionSweep) (done bool, err error) {
 	var counted RetentionSweep
@@ -250,9 +250,11 @@ func (s *Store) retentionStep(ctx context.Context, appID string, cutoff int64, s
 		if c.MessageCount == 0 || c.LastUpdatedAt.UnixMilli() >= cutoff {
 			return nil // emptied or active again meanwhile: it no longer matches; look again
 		}
-		// Its conversation:message events (created_at is the message's received time, before the
-		// cutoff like every message of the conversation), with their deliveries (ON DELETE CASCADE)
-		// and what the webhook flight recorder kept of them (the payloads as sent hold the text).
+		// Its outbox events from before the cutoff (conversation:message events' created_at is the
+		// message's received time, before the cutoff like every message of the conversation;
+		// postbacks, activities and delivery receipts of that time go too, since they quote the
+		// messages), with their deliveries (ON DELETE CASCADE) and what the webhook flight recorder
+		// kept of them (the payloads as sent hold the text).
 		events, err := t.retentionEvents(ctx, convID, cutoff)
 		if err != nil {
 			return err
@@ -315,8 +317,12 @@ func (s *Store) retentionStep(ctx context.Context, appID string, cutoff int64, s
 	return done, nil
 }
 
-// retentionEvents returns the ids of up to retentionBatch conversation:message events of convID
-// created before cutoff (through events_by_conversation).
+// retentionEvents returns the ids of up to retentionBatch outbox events of convID created before
+// cutoff (through events_by_conversation).
 func (t tx) retentionEvents(ctx context.Context, convID string, cutoff int64) ([]any, error) {
-	return t.ids(ctx, "SELECT id FROM events WHERE conversation_id = ? AND type = 'conversation:message' AND created_at < ? LIMIT ?", convID, cutoff, retentionBatch)
+	return t.ids(ctx, "SELECT id FROM events WHERE conversation_id = ? AND created_at < ? LIMIT ?", convID, cutoff, retentionBatch)
 }
+
+// retentionTables are the tables a retention sweep removes rows from, which PostgreSQL vacuums
+// after it (postgresVacuum).
+var retentionTables = []string{"messages", "attachments", "attachment_chunks", "events", "deliveries", "delivery_attempts"}

@@ -80,7 +80,7 @@ func sqliteDialect() dialect {
 		lock:           func(string) string { return "" },
 		oneWriter:      true,
 		ownsDatabase:   true,
-		scrubLog:       (&sqliteLogScrubber{}).scrub,
+		logs:           newSQLiteLogScrubber(),
 		migrations:     "migrations/sqlite",
 		messageWriters: 1, // one writer connection
 		// The writer itself is the bottleneck: waiting longer for callers only idles it.
@@ -92,7 +92,7 @@ func sqliteDialect() dialect {
 	}
 }
 
-// sqliteLogScrubber takes erased values out of SQLite's write-ahead log (the dialect's scrubLog).
+// sqliteLogScrubber takes erased values out of SQLite's write-ahead log (the dialect's logs).
 // A checkpoint in TRUNCATE mode copies the log into the database file and truncates it to zero
 // bytes, so that the old page images it holds (erased values among them) are gone. It cannot finish
 // while a reader holds a snapshot older than the log's end (a backup tool, an sqlite3 shell inside a
@@ -105,12 +105,20 @@ func sqliteDialect() dialect {
 // is in the way. The erasure then answers at once, and a background retrier tries again, briefly
 // taking the writer connection for each attempt (a few microseconds while the reader stays), at
 // sqliteScrubRetryMin doubling up to sqliteScrubRetryMax, until one attempt truncates the log: within
-// sqliteScrubRetryMax of the reader's end. The retrier stops when the store is closed (its database
-// handle then fails); Close's own attempt, and SQLite's checkpoint when the last connection to the
-// file closes, finish the job when no reader is left.
+// sqliteScrubRetryMax of the reader's end. An attempt that fails (another process checkpointing, a
+// disk error) is retried the same way. Close makes a last attempt and stops the retrier; SQLite's
+// checkpoint when the last connection to the file closes finishes the job when no reader is left.
 type sqliteLogScrubber struct {
 	mu      sync.Mutex
 	pending bool // a retrier is running
+	done    chan struct{}
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+func newSQLiteLogScrubber() *sqliteLogScrubber {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &sqliteLogScrubber{ctx: ctx, cancel: cancel}
 }
 
 // sqliteScrubRetryMin and sqliteScrubRetryMax bound the wait between two attempts of the retrier.
@@ -119,36 +127,54 @@ const (
 	sqliteScrubRetryMax = 200 * time.Millisecond
 )
 
-// scrub makes one attempt and, when a reader is in the way, leaves the rest to the retrier. It
-// returns nil in both cases: the log will be truncated as soon as the reader ends.
-func (l *sqliteLogScrubber) scrub(ctx context.Context, db *sql.DB) error {
+// scrub makes one attempt and, when it does not truncate the log, leaves the rest to the retrier.
+// It returns the attempt's error, if any; the retrier goes on either way.
+func (l *sqliteLogScrubber) scrub(ctx context.Context, db *sql.DB, _ []string) error {
 	done, err := checkpointSQLite(ctx, db)
-	if err != nil || done {
-		return err
+	if done {
+		return nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.pending {
+	if !l.pending && l.ctx.Err() == nil {
 		l.pending = true
-		go l.retry(db)
+		l.done = make(chan struct{})
+		go l.retry(db, l.done)
 	}
-	return nil
+	return err
 }
 
-// retry attempts the checkpoint until one truncates the log, or the database is closed.
-func (l *sqliteLogScrubber) retry(db *sql.DB) {
+// retry attempts the checkpoint until one truncates the log, or close stops it.
+func (l *sqliteLogScrubber) retry(db *sql.DB, done chan struct{}) {
+	defer close(done)
 	wait := sqliteScrubRetryMin
 	for {
-		time.Sleep(wait)
+		select {
+		case <-l.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
 		wait = min(2*wait, sqliteScrubRetryMax)
-		done, err := checkpointSQLite(context.Background(), db)
-		if done || err != nil { // an error: the store was closed (or the disk failed; the next erasure tries again)
+		if ok, _ := checkpointSQLite(l.ctx, db); ok {
 			l.mu.Lock()
 			l.pending = false
 			l.mu.Unlock()
 			return
 		}
 	}
+}
+
+// close stops the retrier and makes a last attempt (a clean stop leaves no log to scrub).
+func (l *sqliteLogScrubber) close(ctx context.Context, db *sql.DB) error {
+	l.mu.Lock()
+	l.cancel()
+	done := l.done
+	l.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+	_, err := checkpointSQLite(ctx, db)
+	return err
 }
 
 // checkpointSQLite makes one attempt at a TRUNCATE checkpoint on the writer connection without

@@ -162,8 +162,8 @@ func (s *Store) Close() error {
 	s.stopAuditJanitor()
 	s.stopRetention()
 	var errs []error
-	if s.d.scrubLog != nil && s.write != nil {
-		if err := s.d.scrubLog(context.Background(), s.write); err != nil {
+	if s.d.logs != nil && s.write != nil {
+		if err := s.d.logs.close(context.Background(), s.write); err != nil {
 			errs = append(errs, fmt.Errorf("checkpoint: %w", err))
 		}
 	}
