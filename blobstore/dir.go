@@ -21,12 +21,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
 // Dir is a directory of blobs.
 type Dir struct {
 	path string
+
+	mu      sync.Mutex
+	readers map[string]int    // the blobs open through Open, by id, and how many times
+	doomed  map[string]string // removed blobs still open: where each was moved, shredded at the last Close
 }
 
 // Open returns the blob directory at path, creating it (readable by the owner only) if needed.
@@ -38,7 +43,7 @@ func Open(path string) (*Dir, error) {
 	if err := os.MkdirAll(filepath.Join(abs, "tmp"), 0o700); err != nil {
 		return nil, fmt.Errorf("open blob directory: %w", err)
 	}
-	return &Dir{path: abs}, nil
+	return &Dir{path: abs, readers: map[string]int{}, doomed: map[string]string{}}, nil
 }
 
 // Path returns the directory's absolute path.
@@ -175,21 +180,81 @@ func syncDir(path string) {
 }
 
 // Open opens the blob id for reading. It returns an error satisfying errors.Is(err, fs.ErrNotExist)
-// when there is none.
-func (d *Dir) Open(id string) (*os.File, error) {
+// when there is none. Close the Reader: a blob removed while it is open is overwritten only then.
+func (d *Dir) Open(id string) (*Reader, error) {
 	if !validName(id) {
 		return nil, fs.ErrNotExist
 	}
-	return os.Open(d.file(id))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f, err := os.Open(d.file(id))
+	if err != nil {
+		return nil, err
+	}
+	d.readers[id]++
+	return &Reader{File: f, d: d, id: id}, nil
+}
+
+// Reader is an open blob.
+type Reader struct {
+	*os.File
+	d    *Dir
+	id   string
+	once sync.Once
+}
+
+// Close closes the blob, and overwrites it if it was removed meanwhile and this was its last reader.
+func (r *Reader) Close() error {
+	err := r.File.Close()
+	r.once.Do(func() { r.d.release(r.id) })
+	return err
+}
+
+func (d *Dir) release(id string) {
+	d.mu.Lock()
+	d.readers[id]--
+	if d.readers[id] > 0 {
+		d.mu.Unlock()
+		return
+	}
+	delete(d.readers, id)
+	moved, removed := d.doomed[id]
+	delete(d.doomed, id)
+	d.mu.Unlock()
+	if removed {
+		_ = shred(moved) // if it fails, the stale-temporary sweep (RemoveStaleTemps) tries again
+	}
 }
 
 // Remove deletes the blob id, its content overwritten with zeros on disk first (see shred); a blob
-// that does not exist is not an error. A reader that has the blob open reads zeros from then on.
+// that does not exist is not an error. The blob is gone for Open at once; while a Reader has it open
+// (a download in flight), it is moved aside and overwritten when the last one closes, so that no
+// reader is served zeros in place of the file.
 func (d *Dir) Remove(id string) error {
 	if !validName(id) {
 		return nil
 	}
-	if err := shred(d.file(id)); err != nil {
+	// Moved aside under the lock, so that no Open can take it between the decision and the shred.
+	d.mu.Lock()
+	if _, already := d.doomed[id]; already {
+		d.mu.Unlock()
+		return nil
+	}
+	moved := filepath.Join(d.path, "tmp", "removed-"+id)
+	if err := os.Rename(d.file(id), moved); errors.Is(err, fs.ErrNotExist) {
+		d.mu.Unlock()
+		return nil
+	} else if err != nil {
+		d.mu.Unlock()
+		return fmt.Errorf("remove blob: %w", err)
+	}
+	if d.readers[id] > 0 {
+		d.doomed[id] = moved
+		d.mu.Unlock()
+		return nil
+	}
+	d.mu.Unlock()
+	if err := shred(moved); err != nil {
 		return fmt.Errorf("remove blob: %w", err)
 	}
 	return nil

@@ -122,18 +122,47 @@ func TestRemoveOverwrites(t *testing.T) {
 	if err := tmp.Commit("blob-to-remove"); err != nil {
 		t.Fatal(err)
 	}
+	// A download in flight (a Reader of Open) still reads the file after Remove; a descriptor of the
+	// same file (standing for the disk blocks) reads zeros once the last Reader closes.
 	f, err := d.Open("blob-to-remove")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	raw, err := os.Open(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
 	if err := d.Remove("blob-to-remove"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.Open("blob-to-remove"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Open after Remove: got %v, want not exist", err)
 	}
-	mustBeZeros(t, f, "Remove")
+	if b, err := io.ReadAll(f); err != nil || string(b) != content {
+		t.Errorf("a reader open before Remove got %d bytes (%v), want the whole file unchanged", len(b), err)
+	}
+	f.Close()
+	mustBeZeros(t, raw, "Remove, after the last reader closed")
+	if entries, _ := os.ReadDir(filepath.Join(d.Path(), "tmp")); len(entries) != 0 {
+		t.Errorf("the removed blob left %d files in tmp", len(entries))
+	}
+
+	// Without a reader, at once.
+	tmp, _ = d.Create()
+	tmp.Write([]byte(content))
+	if err := tmp.Commit("blob-unread"); err != nil {
+		t.Fatal(err)
+	}
+	raw2, err := os.Open(filepath.Join(d.Path(), "ad", "blob-unread"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw2.Close()
+	if err := d.Remove("blob-unread"); err != nil {
+		t.Fatal(err)
+	}
+	mustBeZeros(t, raw2, "Remove")
 
 	tmp, _ = d.Create()
 	tmp.Write([]byte(content))
