@@ -131,16 +131,20 @@ func (s *Store) ExportUser(ctx context.Context, appID, idOrExternalID string, x 
 	// Conversion events of the conversations they take part in (participants_by_user, then
 	// conversion_events_by_conversation): all of a personal conversation's, which are about them,
 	// and in another those attributed to the integration of one of their clients (the event went
-	// to "the conversation's client on the channel", a participant's: see RecordConversionEvent).
+	// to "the conversation's client on the channel", a participant's: see RecordConversionEvent)
+	// when no other participant has a client of that integration: the store does not record which
+	// client an event went to, and another person's data must not be in this one's export.
 	// Keyset on (conversation, id), in participants_by_user's order (SQLite sorts each
 	// conversation's events only).
 	err = exportPages(ctx, s, `SELECT e.id, e.app_id, e.conversation_id, e.channel, e.integration_id, e.dataset_id, e.payload, e.events_received, e.created_at
 		FROM participants p JOIN conversations c ON c.id = p.conversation_id JOIN conversion_events e ON e.conversation_id = p.conversation_id
 		WHERE p.user_id = ? AND p.app_id = ? AND p.conversation_id >= ? AND (e.conversation_id, e.id) > (?, ?)
-			AND (c.type = 'personal' OR EXISTS (SELECT 1 FROM clients cl WHERE cl.user_id = ? AND cl.integration_id = e.integration_id))
+			AND (c.type = 'personal' OR EXISTS (SELECT 1 FROM clients cl WHERE cl.user_id = ? AND cl.integration_id = e.integration_id)
+				AND NOT EXISTS (SELECT 1 FROM participants p2 JOIN clients cl2 ON cl2.user_id = p2.user_id
+					WHERE p2.conversation_id = e.conversation_id AND p2.user_id <> ? AND cl2.integration_id = e.integration_id))
 		ORDER BY p.conversation_id, e.id LIMIT ?`,
 		nil, convKey{}, exportPageSize, scanConversionEvent, func(e sunlamp.ConversionEvent) any { return convKey{e.ConversationID, e.ID} }, x.ConversionEvents,
-		func(cursor any) []any { k := cursor.(convKey); return []any{uid, appID, k.conv, k.conv, k.id, uid} })
+		func(cursor any) []any { k := cursor.(convKey); return []any{uid, appID, k.conv, k.conv, k.id, uid, uid} })
 	if err != nil {
 		return fmt.Errorf("export conversion events: %w", err)
 	}
