@@ -113,7 +113,7 @@ type AuditStore interface {
 	// export); the store's erasure, deletion and purge record their entries in the same
 	// transaction as the change they record.
 	RecordAudit(ctx context.Context, e AuditEntry) error
-	// AuditEntries returns a page of the app's audit entries that match f, newest first.
+	// AuditEntries returns a page of the app's audit entries that match f, oldest first.
 	AuditEntries(ctx context.Context, appID string, f AuditFilter, p Page) ([]AuditEntry, Cursor, error)
 	// Deletion returns the receipt of the deletion of the user that had the id userID in the app, or
 	// ErrDeletionNotFound.
