@@ -8,6 +8,10 @@ import (
 	"testing"
 )
 
+// generatedColumns are computed by the database from other columns (a load recomputes them): a
+// snapshot carries none.
+var generatedColumns = map[string]bool{"conversations.activity_hour": true}
+
 // TestSnapshotCoversEveryColumn holds the snapshot's record types to the tables they are read
 // from: every column of each table has its field (a migration that adds one fails here until the
 // snapshot carries it, so that a snapshot keeps restoring its rows exactly), and every field its
@@ -35,6 +39,9 @@ func TestSnapshotCoversEveryColumn(t *testing.T) {
 		}
 		fields := recordColumns(rt)
 		for _, c := range cols {
+			if generatedColumns[table+"."+c] {
+				continue
+			}
 			if !slices.Contains(fields, c) {
 				t.Errorf("%s.%s has no field in %s: snapshots would lose it", table, c, rt.Name())
 			}

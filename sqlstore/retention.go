@@ -217,13 +217,19 @@ const (
 	retentionBusyRetries = 5
 )
 
-// retentionPickQuery finds the expired conversation of an app (app id, cutoff) with the oldest
-// activity, through conversations_expiring, whose condition (message_count > 0) it repeats so that
-// both databases may use that partial index.
-const retentionPickQuery = "SELECT id FROM conversations WHERE app_id = ? AND message_count > 0 AND last_updated_at < ? ORDER BY last_updated_at LIMIT 1"
+// retentionPickQuery finds an expired conversation of an app (app id, the cutoff's hour, cutoff),
+// among those of the oldest hour of last activity, through conversations_expiring (migration 0023:
+// by hour, so that the index changes once an hour per conversation, not with every message), whose
+// condition (activity_hour IS NOT NULL: the conversation holds messages) it repeats so that both
+// databases may use that partial index. Within the cutoff's own hour it checks last_updated_at: the
+// scan goes over at most that hour's conversations not yet expired.
+const retentionPickQuery = "SELECT id FROM conversations WHERE app_id = ? AND activity_hour IS NOT NULL AND activity_hour <= ? AND last_updated_at < ? ORDER BY activity_hour LIMIT 1"
+
+// hourOf is the activity_hour of a time in Unix milliseconds (migration 0023).
+func hourOf(ms int64) int64 { return ms / 3600000 }
 
 // retentionStep does one bounded piece of an app's sweep and reports whether nothing is left: it
-// takes the expired conversation with the oldest activity (conversations_expiring), under the
+// takes an expired conversation of the oldest hour of activity (conversations_expiring), under the
 // conversation's lock (which PostMessage's batches take too, so that no message commits into it
 // meanwhile), and removes first its outbox events of that time (they hold the messages' text),
 // then its messages, oldest first, and last empties it.
@@ -232,7 +238,7 @@ func (s *Store) retentionStep(ctx context.Context, appID string, cutoff int64, s
 	err = s.inTx(ctx, func(t tx) error {
 		counted = RetentionSweep{}
 		var convID string
-		err := t.queryRow(ctx, retentionPickQuery, appID, cutoff).Scan(&convID)
+		err := t.queryRow(ctx, retentionPickQuery, appID, hourOf(cutoff), cutoff).Scan(&convID)
 		if errors.Is(err, sql.ErrNoRows) {
 			done = true
 			return nil

@@ -225,7 +225,7 @@ func TestRetentionSweepUsesIndex(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer db.Close()
-				rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+sqlstore.RetentionPickQuery, f.appID, cutoff)
+				rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+sqlstore.RetentionPickQuery, f.appID, cutoff/3600000, cutoff)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -251,7 +251,7 @@ func TestRetentionSweepUsesIndex(t *testing.T) {
 				for i := 1; strings.Contains(q, "?"); i++ {
 					q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
 				}
-				rows, err := db.QueryContext(ctx, "EXPLAIN "+q, f.appID, cutoff)
+				rows, err := db.QueryContext(ctx, "EXPLAIN "+q, f.appID, cutoff/3600000, cutoff)
 				if err != nil {
 					t.Fatal(err)
 				}
