@@ -165,30 +165,24 @@ func (s *Store) forgetEndedRemovals(ctx context.Context, results []sunlamp.Deliv
 	if len(seqs) == 0 {
 		return nil
 	}
-	rows, err := s.query(ctx, `SELECT e.id, e.data FROM events e
+	found, err := storedEvents(s.query(ctx, `SELECT e.id, e.data FROM events e
 		WHERE e.id IN (SELECT d.event_id FROM deliveries d WHERE d.seq IN `+inList(len(seqs))+`) AND e.type = ?
-		AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.event_id = e.id AND p.status = 'pending')`, append(seqs, removedUserEvent)...)
+		AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.event_id = e.id AND p.status = 'pending')`, append(seqs, removedUserEvent)...))
 	if err != nil {
 		return err
 	}
-	type ev struct{ id, data string }
-	var evs []ev
-	for rows.Next() {
-		var e ev
-		if err := rows.Scan(&e.id, &e.data); err != nil {
-			rows.Close()
-			return err
-		}
-		if forgotten, changed, err := forgetRemovedUser(e.data); err != nil {
-			rows.Close()
+	var evs []storedEvent
+	for _, e := range found {
+		forgotten, changed, err := forgetRemovedUser(e.data)
+		if err != nil {
 			return fmt.Errorf("event %s: %w", e.id, err)
-		} else if changed {
-			evs = append(evs, ev{e.id, forgotten})
+		}
+		if changed {
+			evs = append(evs, storedEvent{e.id, forgotten})
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(evs) == 0 {
-		return err
+	if len(evs) == 0 {
+		return nil
 	}
 	err = s.inTx(ctx, func(t tx) error {
 		for _, e := range evs {

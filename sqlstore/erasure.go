@@ -105,22 +105,8 @@ func (t tx) scrubEvents(ctx context.Context, userID string) error {
 	// which the outbox prunes after delivery.
 	// The user was found in appID and ids are unique across apps, so user_id alone scopes the query
 	// (an app_id condition invites PostgreSQL to AND in events_by_app, which grows with the app).
-	rows, err := t.query(ctx, "SELECT id, data FROM events WHERE user_id = ? AND type <> 'conversation:message'", userID)
+	evs, err := storedEvents(t.query(ctx, "SELECT id, data FROM events WHERE user_id = ? AND type <> 'conversation:message'", userID))
 	if err != nil {
-		return err
-	}
-	type ev struct{ id, data string }
-	var evs []ev
-	for rows.Next() {
-		var e ev
-		if err := rows.Scan(&e.id, &e.data); err != nil {
-			rows.Close()
-			return err
-		}
-		evs = append(evs, e)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, e := range evs {

@@ -144,7 +144,10 @@ func (s *Store) ExportUser(ctx context.Context, appID, idOrExternalID string, x 
 					WHERE p2.conversation_id = e.conversation_id AND p2.user_id <> ? AND cl2.integration_id = e.integration_id))
 		ORDER BY p.conversation_id, e.id LIMIT ?`,
 		nil, convKey{}, exportPageSize, scanConversionEvent, func(e sunlamp.ConversionEvent) any { return convKey{e.ConversationID, e.ID} }, x.ConversionEvents,
-		func(cursor any) []any { k := cursor.(convKey); return []any{uid, appID, k.conv, k.conv, k.id, uid, uid} })
+		func(cursor any) []any {
+			k := cursor.(convKey)
+			return []any{uid, appID, k.conv, k.conv, k.id, uid, uid}
+		})
 	if err != nil {
 		return fmt.Errorf("export conversion events: %w", err)
 	}

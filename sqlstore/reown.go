@@ -13,22 +13,8 @@ import (
 // the erased user, must reach it, and the webhooks render the user that exists. The events were
 // moved to to (events.user_id) by the merge; only those mentioning from are read.
 func (t tx) reownEvents(ctx context.Context, from, to string) error {
-	rows, err := t.query(ctx, "SELECT id, data FROM events WHERE user_id = ? AND data LIKE ?", to, `%"`+from+`"%`)
+	evs, err := storedEvents(t.query(ctx, "SELECT id, data FROM events WHERE user_id = ? AND data LIKE ?", to, `%"`+from+`"%`))
 	if err != nil {
-		return err
-	}
-	type ev struct{ id, data string }
-	var evs []ev
-	for rows.Next() {
-		var e ev
-		if err := rows.Scan(&e.id, &e.data); err != nil {
-			rows.Close()
-			return err
-		}
-		evs = append(evs, e)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, e := range evs {

@@ -148,3 +148,24 @@ func (t tx) ids(ctx context.Context, q string, args ...any) ([]any, error) {
 	}
 	return ids, rows.Err()
 }
+
+// storedEvent is an outbox event's id and stored data (its snapshot).
+type storedEvent struct{ id, data string }
+
+// storedEvents reads the rows of a query of an event's id and data, all of them before the caller
+// writes (a transaction cannot update while it reads rows on SQLite's connection).
+func storedEvents(rows *sql.Rows, err error) ([]storedEvent, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var evs []storedEvent
+	for rows.Next() {
+		var e storedEvent
+		if err := rows.Scan(&e.id, &e.data); err != nil {
+			return nil, err
+		}
+		evs = append(evs, e)
+	}
+	return evs, rows.Err()
+}
