@@ -48,3 +48,32 @@ func TestRecorderForgetsDeletedHistory(t *testing.T) {
 		}
 	})
 }
+
+// TestUserRemoveForgottenWhenWebhookDeleted: a user:remove waiting for a failing webhook keeps the
+// deleted user's externalId only while a delivery is pending; deleting the webhook (its deliveries
+// go with it) ends that, as a delivery's end does.
+func TestUserRemoveForgottenWhenWebhookDeleted(t *testing.T) {
+	apitest.ForEachStore(t, func(t *testing.T, e *apitest.Env) {
+		rc := webhooktest.NewReceiver(t, func(string, int) int { return http.StatusServiceUnavailable })
+		appID := e.MustCreateApp(t, "Webhook gone")
+		key := apitest.KeyAuth(e.MustCreateAppKey(t, appID))
+		integ := createIntegration(t, e, appID, key, customBody(rc.URL, "user:remove"))
+		ext := "gone-" + sunlamp.NewID()[12:]
+		apitest.MustStatus(t, e.Do(t, "POST", usersPath(appID), key, map[string]any{"externalId": ext}), http.StatusCreated)
+		apitest.MustStatus(t, e.Do(t, "DELETE", usersPath(appID, ext), key, nil), http.StatusOK)
+		if err := e.Store.PurgeDeletedUsers(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		deliverDue(t, newDispatcher(e)) // the webhook answers 503: the delivery stays pending
+		db := openRawDB(t, e.Name, e.DSN)
+		if n := count(t, db, e.Name, "SELECT COUNT(*) FROM events WHERE data LIKE ?", "%"+ext+"%"); n != 1 {
+			t.Fatalf("got %d stored events holding the externalId while its delivery is pending, want 1", n)
+		}
+		r := e.Do(t, "GET", "/v2/apps/"+appID+"/integrations/"+integ+"/webhooks", key, nil)
+		webhookID := r.JSON(t)["webhooks"].([]any)[0].(map[string]any)["id"].(string)
+		apitest.MustStatus(t, e.Do(t, "DELETE", "/v2/apps/"+appID+"/integrations/"+integ+"/webhooks/"+webhookID, key, nil), http.StatusOK)
+		if n := count(t, db, e.Name, "SELECT COUNT(*) FROM events WHERE data LIKE ?", "%"+ext+"%"); n != 0 {
+			t.Errorf("got %d stored events holding the externalId after the webhook that waited for it was deleted, want 0", n)
+		}
+	})
+}

@@ -165,9 +165,25 @@ func (s *Store) forgetEndedRemovals(ctx context.Context, results []sunlamp.Deliv
 	if len(seqs) == 0 {
 		return nil
 	}
-	found, err := storedEvents(s.query(ctx, `SELECT e.id, e.data FROM events e
+	return s.forgetRemovals(s.query(ctx, `SELECT e.id, e.data FROM events e
 		WHERE e.id IN (SELECT d.event_id FROM deliveries d WHERE d.seq IN `+inList(len(seqs))+`) AND e.type = ?
 		AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.event_id = e.id AND p.status = 'pending')`, append(seqs, removedUserEvent)...))
+}
+
+// forgetOrphanedRemovals forgets the externalId of the app's user:remove events that no delivery is
+// pending for any more because their webhook or integration was deleted (its deliveries went by
+// cascade, which forgetEndedRemovals does not see). It reads the app's user:remove events, which
+// the outbox keeps 24 hours: few.
+func (s *Store) forgetOrphanedRemovals(ctx context.Context, appID string) error {
+	return s.forgetRemovals(s.query(ctx, `SELECT e.id, e.data FROM events e WHERE e.app_id = ? AND e.type = ?
+		AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.event_id = e.id AND p.status = 'pending')`, appID, removedUserEvent))
+}
+
+// forgetRemovals rewrites the user:remove events of rows (id, data) without the deleted user's
+// externalId (forgetRemovedUser), those that still have it.
+func (s *Store) forgetRemovals(rows *sql.Rows, err error) error {
+	ctx := context.Background() // the rows' query is done; the rewrite must not stop half-way
+	found, err := storedEvents(rows, err)
 	if err != nil {
 		return err
 	}

@@ -214,6 +214,10 @@ func (s *Store) DeleteIntegration(ctx context.Context, appID, id string) error {
 	if err != nil {
 		return fmt.Errorf("delete integration: %w", err)
 	}
+	// Its webhooks' pending deliveries went with it (see DeleteWebhook).
+	if err := s.forgetOrphanedRemovals(ctx, appID); err != nil {
+		return fmt.Errorf("delete integration: %w", err)
+	}
 	return nil
 }
 

@@ -168,5 +168,9 @@ func (s *Store) DeleteWebhook(ctx context.Context, appID, integrationID, id stri
 	if err != nil {
 		return fmt.Errorf("delete webhook: %w", err)
 	}
+	// Its pending deliveries went with it: a user:remove that waited only for them is over.
+	if err := s.forgetOrphanedRemovals(ctx, appID); err != nil {
+		return fmt.Errorf("delete webhook: %w", err)
+	}
 	return nil
 }
