@@ -83,7 +83,11 @@ func (s *Server) handleListAuditEntries(w http.ResponseWriter, r *http.Request) 
 		out = append(out, auditEntryOut(e))
 	}
 	meta, links := s.pageEnvelope(r, cur)
-	writeJSON(w, http.StatusOK, map[string]any{"auditEntries": out, "meta": meta, "links": links})
+	body := map[string]any{"auditEntries": out, "meta": meta}
+	if links != nil { // no page before or after: no links, as the v2 lists answer
+		body["links"] = links
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 

@@ -118,7 +118,11 @@ func (s *Server) handleListDeliveries(w http.ResponseWriter, r *http.Request) er
 		out = append(out, attemptOut(a))
 	}
 	meta, links := s.pageEnvelope(r, cur)
-	writeJSON(w, http.StatusOK, map[string]any{"deliveries": out, "meta": meta, "links": links})
+	body := map[string]any{"deliveries": out, "meta": meta}
+	if links != nil { // no page before or after: no links, as the v2 lists answer
+		body["links"] = links
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 
