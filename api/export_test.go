@@ -866,6 +866,40 @@ func TestExportUserServerRecords(t *testing.T) {
 			check(c.p, c.other, doc, text)
 		}
 
+		// A group conversation's conversion event is a user's only when no other participant has a
+		// client of its integration: the store does not record which client it went to.
+		group := func(users ...string) string {
+			t.Helper()
+			var parts []any
+			for _, u := range users {
+				parts = append(parts, map[string]any{"userId": u, "subscribeSDKClient": false})
+			}
+			r := e.Do(t, "POST", "/v2/apps/"+appID+"/conversations", key, map[string]any{"type": "sdkGroup", "participants": parts})
+			apitest.MustStatus(t, r, http.StatusCreated)
+			return r.JSON(t)["conversation"].(map[string]any)["id"].(string)
+		}
+		loner := mustCreate(t, e, usersPath(appID), "user", map[string]any{"externalId": "no-channel"})
+		for conv, order := range map[string]string{group(jane.user, otto.user): "shared-conversion", group(jane.user, loner): "janes-group-conversion"} {
+			apitest.MustStatus(t, e.Do(t, "POST", "/v2/apps/"+appID+"/conversations/"+conv+"/conversionEvents", key, map[string]any{"whatsapp": map[string]any{
+				"payload": map[string]any{"data": []any{map[string]any{"event_name": "Purchase", "custom_data": map[string]any{"order": order}}}}}}), http.StatusOK)
+		}
+		for _, c := range []struct {
+			p          person
+			has, hasNo []string
+		}{{jane, []string{"janes-group-conversion"}, []string{"shared-conversion"}}, {otto, nil, []string{"shared-conversion", "janes-group-conversion"}}} {
+			_, text := export(c.p, "")
+			for _, v := range c.has {
+				if !strings.Contains(text, v) {
+					t.Errorf("%s: the export lacks the group's conversion event %q, attributable to them alone", c.p.name, v)
+				}
+			}
+			for _, v := range c.hasNo {
+				if strings.Contains(text, v) {
+					t.Errorf("%s: the export holds the group's conversion event %q, which another participant's client may have had", c.p.name, v)
+				}
+			}
+		}
+
 		// Erasure scrubs the recorded payloads: the next export shows none of the profile.
 		apitest.MustStatus(t, e.Do(t, "DELETE", usersPath(appID, jane.user, "personalinformation"), key, nil), http.StatusOK)
 		doc, text := export(jane, "")
