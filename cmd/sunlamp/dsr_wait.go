@@ -118,6 +118,8 @@ func (r *dsrRunner) waitDeletions(ctx context.Context, stdout io.Writer) error {
 	defer cancel()
 	var complete, noReceipt int
 	var messages, conversations, files int64
+	// Most purges end within milliseconds: ask again soon, then every --wait-poll.
+	wait := min(100*time.Millisecond, r.cfg.wait.poll)
 	for len(pending) > 0 && wctx.Err() == nil {
 		next := pending[:0]
 		for _, w := range pending {
@@ -145,8 +147,9 @@ func (r *dsrRunner) waitDeletions(ctx context.Context, stdout io.Writer) error {
 		}
 		select {
 		case <-wctx.Done():
-		case <-time.After(r.cfg.wait.poll):
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, r.cfg.wait.poll)
 	}
 	why := fmt.Sprintf("after %s (--wait-timeout)", r.cfg.wait.timeout)
 	if ctx.Err() != nil {
