@@ -349,11 +349,20 @@ function stopTyping() {
   state.typing = false;
 }
 
+// later returns the later of two times (ISO 8601 in UTC, which compare as strings), either may be
+// null: a read receipt that arrived while a refresh was on its way is not undone by the refresh's
+// older answer.
+function later(a, b) {
+  if (!a) return b || null;
+  if (!b) return a;
+  return a > b ? a : b;
+}
+
 async function refresh() {
   if (!state.conversationId) return;
   const last = state.messages[state.messages.length - 1];
   const res = await client.messages(state.conversationId, last && last.id);
-  if (res.conversation) state.businessLastRead = res.conversation.businessLastRead || null;
+  if (res.conversation) state.businessLastRead = later(state.businessLastRead, res.conversation.businessLastRead);
   addMessages(res.messages);
   render();
   if (res.hasMore && last) await refresh();
@@ -376,7 +385,7 @@ async function listen(conversationId) {
         } else if (name === 'typing') {
           $('typing').textContent = data.type === 'typing:start' ? `${data.name || handlers.businessName()} is typing…` : '';
         } else if (name === 'read') {
-          state.businessLastRead = data.at;
+          state.businessLastRead = later(state.businessLastRead, data.at);
           render();
         }
       }, abort.signal);
