@@ -121,7 +121,7 @@ func (s *Store) UpdateApp(ctx context.Context, id string, u sunlamp.AppUpdate) (
 
 // DeleteApp removes the app; foreign keys with ON DELETE CASCADE remove everything it owns.
 func (s *Store) DeleteApp(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(t tx) error {
+	err := s.inTxRetried(ctx, func(t tx) error {
 		return t.deleteOne(ctx, sunlamp.ErrAppNotFound, "DELETE FROM apps WHERE id = ?", id)
 	})
 	if err != nil {

@@ -236,7 +236,7 @@ func (s *Store) UpdateConversation(ctx context.Context, appID, id string, u sunl
 
 // DeleteConversation removes a conversation that is not a default one.
 func (s *Store) DeleteConversation(ctx context.Context, appID, id string) error {
-	err := s.inTx(ctx, func(t tx) error {
+	err := s.inTxRetried(ctx, func(t tx) error {
 		c, err := t.conversationLocked(ctx, appID, id) // no message commits into it meanwhile
 		if err != nil {
 			return err

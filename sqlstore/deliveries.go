@@ -200,7 +200,7 @@ func (s *Store) forgetRemovals(rows *sql.Rows, err error) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	err = s.inTx(ctx, func(t tx) error {
+	err = s.inTxRetried(ctx, func(t tx) error {
 		for _, e := range evs {
 			if _, err := t.exec(ctx, "UPDATE events SET data = ? WHERE id = ?", e.data, e.id); err != nil {
 				return err

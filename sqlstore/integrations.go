@@ -204,7 +204,7 @@ func (s *Store) UpdateIntegration(ctx context.Context, appID, id string, u sunla
 
 // DeleteIntegration removes an integration, its webhooks (their deliveries cascade) and its keys.
 func (s *Store) DeleteIntegration(ctx context.Context, appID, id string) error {
-	err := s.inTx(ctx, func(t tx) error {
+	err := s.inTxRetried(ctx, func(t tx) error {
 		// api_keys.integration_id has no foreign key (keys predate integrations): delete them here.
 		if _, err := t.exec(ctx, "DELETE FROM api_keys WHERE app_id = ? AND integration_id = ?", appID, id); err != nil {
 			return err

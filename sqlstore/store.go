@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"strconv"
 	"strings"
@@ -289,6 +290,28 @@ func (s *Store) inTx(ctx context.Context, fn func(tx) error) error {
 	}
 	s.logAudits(st.audits)
 	return nil
+}
+
+// inTxRetried is inTx for the deletions that cascade into the outbox while the store's background
+// work removes rows there too (a purge or retention sweep deleting a conversation's events, whose
+// deliveries a deleted webhook's cascade deletes as well, in another order): on PostgreSQL one of
+// two such transactions can be aborted as a deadlock. It runs fn again, three times in all, when the
+// database aborted it that way (sunlamp.KindRateLimited: a deadlock, a serialization failure, a busy
+// lock), rather than answer the caller 429 for work it did not cause. fn must set, not accumulate,
+// what it hands out: it may run more than once.
+func (s *Store) inTxRetried(ctx context.Context, fn func(tx) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.inTx(ctx, fn)
+		if attempt == 3 || sunlamp.KindOf(err) != sunlamp.KindRateLimited || ctx.Err() != nil {
+			return err
+		}
+		select { // a few milliseconds, different each time, for the other transaction to finish
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt)*5*time.Millisecond + time.Duration(rand.IntN(5000))*time.Microsecond):
+		}
+	}
 }
 
 // readTx runs fn in a read-only view (a transaction on the read pool), so that several queries see one

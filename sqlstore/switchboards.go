@@ -365,7 +365,7 @@ func (s *Store) UpdateSwitchboardIntegration(ctx context.Context, appID, switchb
 // another one's next. The conversations it controlled have no row any more, so the default is in
 // control of them again: the spec's "re-selected following the default integration assignment".
 func (s *Store) DeleteSwitchboardIntegration(ctx context.Context, appID, switchboardID, id string) error {
-	err := s.inTx(ctx, func(t tx) error {
+	err := s.inTxRetried(ctx, func(t tx) error {
 		sb, err := t.switchboard(ctx, appID, switchboardID)
 		if err != nil {
 			return err

@@ -162,7 +162,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, appID, integrationID, id stri
 
 // DeleteWebhook removes a webhook; its deliveries cascade.
 func (s *Store) DeleteWebhook(ctx context.Context, appID, integrationID, id string) error {
-	err := s.inTx(ctx, func(t tx) error {
+	err := s.inTxRetried(ctx, func(t tx) error {
 		return t.deleteOne(ctx, sunlamp.ErrNotFound, "DELETE FROM webhooks WHERE app_id = ? AND integration_id = ? AND id = ?", appID, integrationID, id)
 	})
 	if err != nil {
