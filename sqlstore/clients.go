@@ -300,11 +300,25 @@ func (t tx) associateClient(ctx context.Context, conversationID, userID string, 
 // dissociateClient removes a removed client from every participation of its user: RemoveClient
 // "unsubscribes it from all connected conversations".
 func (t tx) dissociateClient(ctx context.Context, userID, clientID string) error {
+	return t.editAssociations(ctx, userID, func(list []sunlamp.ClientAssociation) ([]sunlamp.ClientAssociation, bool) {
+		kept := []sunlamp.ClientAssociation{}
+		for _, a := range list {
+			if a.ClientID != clientID {
+				kept = append(kept, a)
+			}
+		}
+		return kept, len(kept) != len(list)
+	})
+}
+
+// editAssociations rewrites the client associations of the user's participations through edit,
+// which returns a participation's new list and whether it changed; unchanged ones are not written.
+func (t tx) editAssociations(ctx context.Context, userID string, edit func([]sunlamp.ClientAssociation) ([]sunlamp.ClientAssociation, bool)) error {
 	rows, err := t.query(ctx, "SELECT id, client_associations FROM participants WHERE user_id = ? AND client_associations IS NOT NULL", userID)
 	if err != nil {
 		return err
 	}
-	changed := map[string]any{}
+	changed := map[string][]sunlamp.ClientAssociation{}
 	for rows.Next() {
 		var id string
 		var assoc sql.NullString
@@ -317,24 +331,19 @@ func (t tx) dissociateClient(ctx context.Context, userID, clientID string) error
 			rows.Close()
 			return err
 		}
-		kept := []sunlamp.ClientAssociation{}
-		for _, a := range list {
-			if a.ClientID != clientID {
-				kept = append(kept, a)
-			}
-		}
-		if len(kept) != len(list) {
-			if changed[id], err = toJSON(kept); err != nil {
-				rows.Close()
-				return err
-			}
+		if out, ok := edit(list); ok {
+			changed[id] = out
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for id, data := range changed {
+	for id, list := range changed {
+		data, err := toJSON(list)
+		if err != nil {
+			return err
+		}
 		if _, err := t.exec(ctx, "UPDATE participants SET client_associations = ? WHERE id = ?", data, id); err != nil {
 			return err
 		}

@@ -346,23 +346,7 @@ func (t tx) moveMessages(ctx context.Context, from, to sunlamp.Conversation) err
 
 // replaceAssociations makes client c take the place of client old in the user's participations.
 func (t tx) replaceAssociations(ctx context.Context, userID, old string, c sunlamp.Client) error {
-	rows, err := t.query(ctx, "SELECT id, client_associations FROM participants WHERE user_id = ? AND client_associations IS NOT NULL", userID)
-	if err != nil {
-		return err
-	}
-	changed := map[string][]sunlamp.ClientAssociation{}
-	for rows.Next() {
-		var id string
-		var assoc sql.NullString
-		if err := rows.Scan(&id, &assoc); err != nil {
-			rows.Close()
-			return err
-		}
-		var list []sunlamp.ClientAssociation
-		if err := fromJSON(assoc, &list); err != nil {
-			rows.Close()
-			return err
-		}
+	return t.editAssociations(ctx, userID, func(list []sunlamp.ClientAssociation) ([]sunlamp.ClientAssociation, bool) {
 		var out []sunlamp.ClientAssociation
 		seen, touched := map[string]bool{}, false
 		for _, a := range list {
@@ -374,24 +358,8 @@ func (t tx) replaceAssociations(ctx context.Context, userID, old string, c sunla
 				out = append(out, a)
 			}
 		}
-		if touched {
-			changed[id] = out
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for id, list := range changed {
-		data, err := toJSON(list)
-		if err != nil {
-			return err
-		}
-		if _, err := t.exec(ctx, "UPDATE participants SET client_associations = ? WHERE id = ?", data, id); err != nil {
-			return err
-		}
-	}
-	return nil
+		return out, touched
+	})
 }
 
 // DetectLocale sets the user's locale when it has none and emits user:update (localeDetection).
