@@ -102,23 +102,7 @@ func (s *Store) BrowseConversations(ctx context.Context, appID string, f sunlamp
 	if len(list) == 0 {
 		return list, cur, nil
 	}
-	first, last := browseCursor(list[0].Conversation), browseCursor(list[len(list)-1].Conversation)
-	switch {
-	case backward:
-		cur.After = last
-		if cur.HasMore {
-			cur.Before = first
-		}
-	case p.After != "":
-		cur.Before = first
-		if cur.HasMore {
-			cur.After = last
-		}
-	default:
-		if cur.HasMore {
-			cur.After = last
-		}
-	}
+	linkPage(&cur, backward, p.After != "", browseCursor(list[0].Conversation), browseCursor(list[len(list)-1].Conversation))
 	return list, cur, nil
 }
 

@@ -82,14 +82,21 @@ func pageOf[T any](ctx context.Context, t tx, p sunlamp.Page, q pageQuery, scan 
 	if len(items) == 0 {
 		return items, cur, nil
 	}
-	first, last := idOf(items[0]), idOf(items[len(items)-1])
+	linkPage(&cur, backward, p.After != "", idOf(items[0]), idOf(items[len(items)-1]))
+	return items, cur, nil
+}
+
+// linkPage sets a page's cursors from the keys of its first and last items: a page read backward has
+// one after it, and one before it when more came; a page read after a cursor has one before it, and
+// one after it when more came; the first page, one after it when more came.
+func linkPage(cur *sunlamp.Cursor, backward, afterCursor bool, first, last string) {
 	switch {
 	case backward:
 		cur.After = last
 		if cur.HasMore {
 			cur.Before = first
 		}
-	case p.After != "":
+	case afterCursor:
 		cur.Before = first
 		if cur.HasMore {
 			cur.After = last
@@ -99,5 +106,4 @@ func pageOf[T any](ctx context.Context, t tx, p sunlamp.Page, q pageQuery, scan 
 			cur.After = last
 		}
 	}
-	return items, cur, nil
 }
