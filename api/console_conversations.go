@@ -172,7 +172,8 @@ func (s *Server) handleConversationEvents(w http.ResponseWriter, r *http.Request
 	}
 	notes, cancel := s.webMessenger.live.subscribe(state.ConversationID)
 	defer cancel()
-	stream := startEventStream(w)
+	stream := s.startEventStream(w, r, conversationStream)
+	defer stream.close()
 	send := stream.send
 	if send("ready", state) != nil {
 		return nil
@@ -196,21 +197,14 @@ func (s *Server) handleConversationEvents(w http.ResponseWriter, r *http.Request
 		}
 		return nil
 	}
-	end := time.After(conversationStream)
 	poll := time.NewTicker(conversationPoll)
 	defer poll.Stop()
-	ping := time.NewTicker(15 * time.Second)
-	defer ping.Stop()
 	for {
 		var err error
 		select {
-		case <-r.Context().Done():
+		case <-stream.over():
 			return nil
-		case <-end:
-			return nil
-		case <-s.streamsEnd:
-			return nil
-		case <-ping.C:
+		case <-stream.keepAlive.C:
 			err = stream.ping()
 		case <-poll.C:
 			err = changed()

@@ -480,25 +480,19 @@ func (s *Server) handleWebEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	notes, cancel := s.webMessenger.live.subscribe(c.ID)
 	defer cancel()
-	stream := startEventStream(w)
+	stream := s.startEventStream(w, r, 2*time.Minute)
+	defer stream.close()
 	send := stream.send
 	if err := send("ready", map[string]any{"conversationId": c.ID}); err != nil {
 		return nil
 	}
 	sess := webOf(r).session
-	end := time.After(2 * time.Minute)
-	ping := time.NewTicker(15 * time.Second)
-	defer ping.Stop()
 	for {
 		var err error
 		select {
-		case <-r.Context().Done():
+		case <-stream.over():
 			return nil
-		case <-end:
-			return nil
-		case <-s.streamsEnd:
-			return nil
-		case <-ping.C:
+		case <-stream.keepAlive.C:
 			err = stream.ping()
 		case n := <-notes:
 			switch n.Kind {
@@ -722,11 +716,18 @@ func (s *Server) userToken(ctx context.Context, appID, raw string) (string, erro
 type eventStream struct {
 	w  http.ResponseWriter
 	rc *http.ResponseController
+	// ctx ends with the request, after the stream's lifetime, or at EndStreams; keepAlive ticks
+	// when a ping is due.
+	ctx       context.Context
+	cancel    context.CancelFunc
+	keepAlive *time.Ticker
 }
 
-// startEventStream answers w as a stream of Server-Sent Events. The stream has no overall write
+// startEventStream answers w as a stream of Server-Sent Events that lasts at most lifetime (the
+// client opens the next one) and ends at once at EndStreams. The stream has no overall write
 // deadline (it outlives the minute a JSON answer gets); each event must be written within 30 s.
-func startEventStream(w http.ResponseWriter) *eventStream {
+// Close it when done.
+func (s *Server) startEventStream(w http.ResponseWriter, r *http.Request, lifetime time.Duration) *eventStream {
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{})
 	h := w.Header()
@@ -734,7 +735,24 @@ func startEventStream(w http.ResponseWriter) *eventStream {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	return &eventStream{w, rc}
+	ctx, cancel := context.WithTimeout(r.Context(), lifetime)
+	go func() {
+		select {
+		case <-s.streamsEnd:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return &eventStream{w: w, rc: rc, ctx: ctx, cancel: cancel, keepAlive: time.NewTicker(15 * time.Second)}
+}
+
+// over is closed when the stream must end.
+func (e *eventStream) over() <-chan struct{} { return e.ctx.Done() }
+
+// close releases the stream's timer and its watch of EndStreams.
+func (e *eventStream) close() {
+	e.keepAlive.Stop()
+	e.cancel()
 }
 
 // send writes one event, its data as JSON, and flushes it.
