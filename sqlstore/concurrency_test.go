@@ -487,3 +487,51 @@ func TestConversationEventsInOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentFirstLogins: a visitor who logs in from several tabs at once, as a user the app has
+// never seen, becomes one user in every tab: a new visitor with no anonymous user, and anonymous
+// visitors whose history merges into it. On PostgreSQL the logins all found no user and raced to
+// create (or claim) it, and the losers failed on the externalId's unique index.
+func TestConcurrentFirstLogins(t *testing.T) {
+	for _, name := range apitest.Stores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st, _ := openStore(t, name)
+			appID := mustApp(t, st)
+			deadline := time.Now().Add(raceLimit)
+			for round := 0; round < raceRounds/2 && time.Now().Before(deadline); round++ {
+				ext := fmt.Sprintf("login-%d", round)
+				var logins []func() error
+				results := make([]sunlamp.VisitorLoginResult, 4)
+				for i := range results {
+					var anon string
+					if i%2 == 1 { // a tab whose visitor had written as an anonymous user
+						u, err := st.CreateUser(ctx, sunlamp.User{AppID: appID})
+						if err != nil {
+							t.Fatal(err)
+						}
+						anon = u.ID
+					}
+					logins = append(logins, func() (err error) {
+						results[i], err = st.LoginVisitor(ctx, sunlamp.VisitorLogin{AppID: appID, ExternalID: ext, AnonymousUserID: anon})
+						return err
+					})
+				}
+				for i, err := range together(logins...) {
+					if err != nil {
+						t.Fatalf("round %d: login %d: %v", round, i, err)
+					}
+				}
+				known, err := st.User(ctx, appID, ext)
+				if err != nil {
+					t.Fatalf("round %d: the user %s: %v", round, ext, err)
+				}
+				for i, r := range results {
+					if r.User.ID != known.ID || r.User.ExternalID != ext {
+						t.Fatalf("round %d: login %d became user %s (%q), want %s", round, i, r.User.ID, r.User.ExternalID, known.ID)
+					}
+				}
+			}
+		})
+	}
+}

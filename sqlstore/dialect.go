@@ -46,6 +46,9 @@ type dialect struct {
 	// migrations is the folder of the dialect's migrations in the embedded tree; migrateLock and
 	// migrateUnlock serialize processes migrating at once ("" when one process owns the database).
 	migrations, migrateLock, migrateUnlock string
+	// nameLock takes a lock on a name (its one argument) until the transaction ends, for writers
+	// that would otherwise race to create the same row; "" where writers take turns anyway.
+	nameLock string
 	// listen holds a connection that hears the key changes other processes commit, calling notify
 	// with each (and "*" after it (re)connects) until ctx ends; nil where one process owns the
 	// database.

@@ -36,7 +36,10 @@ func postgresDialect() dialect {
 		// Several processes may start at once: one migrates, the others wait.
 		migrateLock:   "SELECT pg_advisory_lock(7355608)",
 		migrateUnlock: "SELECT pg_advisory_unlock(7355608)",
-		listen:        listenKeys,
+		// Two keys' space: 7355609 and the name's hash (a collision only makes two names wait for
+		// each other).
+		nameLock: "SELECT pg_advisory_xact_lock(7355609, hashtext(?))",
+		listen:   listenKeys,
 		// A second batch runs its statements while the first waits for its WAL flush; a third did
 		// not help. A pipelined batch costs about the same whatever it holds, so a writer waits
 		// longer for the callers it released to come back after their HTTP round trip.

@@ -366,6 +366,15 @@ func (s *Store) classify(err error) error {
 	return fmt.Errorf("%w: %w", kind, err)
 }
 
+// lockName takes the dialect's lock on name until the transaction ends (see dialect.nameLock).
+func (t tx) lockName(ctx context.Context, name string) error {
+	if t.s.d.nameLock == "" {
+		return nil
+	}
+	_, err := t.exec(ctx, t.s.d.nameLock, name)
+	return err
+}
+
 // lockForCount serializes, on PostgreSQL, the transactions that count the children of one row
 // (an app's keys or webhooks, an integration's keys, a switchboard's integrations) before adding
 // one, so that two concurrent creations cannot both see room for one more. FOR NO KEY UPDATE does

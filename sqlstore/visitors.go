@@ -108,6 +108,12 @@ func (s *Store) LoginVisitor(ctx context.Context, in sunlamp.VisitorLogin) (sunl
 		if _, err := t.app(ctx, in.AppID); err != nil {
 			return err
 		}
+		// Tabs that log in as one new externalId at once (PostgreSQL's writers run together) would
+		// all find no user and race to create or claim it, the losers failing on the unique index:
+		// they take turns, and each after the first finds the user the first made.
+		if err := t.lockName(ctx, "login "+in.AppID+" "+in.ExternalID); err != nil {
+			return err
+		}
 		now := s.now()
 		known, err := scanUser(t.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE app_id = ? AND external_id = ? AND "+liveUser+t.forLock(lockUpdate), in.AppID, in.ExternalID))
 		hasKnown := err == nil
