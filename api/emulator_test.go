@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"database/sql"
 	"maps"
 	"net/http"
 	"slices"
@@ -109,55 +110,114 @@ func TestResetNeedsTheEmulator(t *testing.T) {
 	})
 }
 
+// TestResetApp: a reset leaves the database as it was when the app was configured, on every store,
+// and on PostgreSQL both ways: without the foreign keys' triggers (the tests' role is a superuser,
+// as a throwaway database's usually is) and with them (a role that is not).
 func TestResetApp(t *testing.T) {
 	apitest.ForEachStoreEmulated(t, func(t *testing.T, em *apitest.EmulatorEnv) {
-		e := em.Env
-		rc := webhooktest.NewReceiver(t, nil)
-		// Another app, full of data, which the reset must leave alone.
-		kept := mustFixture(t, e, rc, "kept")
-		// The app to reset, as it is configured before any data comes in.
-		appID := e.MustCreateApp(t, "Reset")
-		app := "/v2/apps/" + appID
-		apitest.MustStatus(t, e.Do(t, "PATCH", app, e.Account(), map[string]any{"settings": map[string]any{"echoPostback": true}}), http.StatusOK)
-		key := apitest.KeyAuth(e.MustCreateAppKey(t, appID))
-		createIntegration(t, e, appID, key, customBody(rc.URL+"/reset", "conversation:message", "conversation:create"))
-		mustCreate(t, e, app+"/switchboards", "switchboard", nil)
-		waitDelivered(t, em)
-		before := withoutCounters(e.MustDumpState(t))
-
-		// Data: users, clients, devices, conversations, messages, attachments, events, deliveries.
-		apitest.MustStatus(t, e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/faults", e.Account(), map[string]any{"operationId": "GetUser", "status": 500}), http.StatusCreated)
-		for i, ext := range []string{"u1", "u2", "u3"} {
-			mustCreate(t, e, app+"/users", "user", map[string]any{"externalId": ext, "profile": map[string]any{"givenName": ext}})
-			apitest.MustStatus(t, e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/inbound", e.Account(), map[string]any{"channel": "sdk",
-				"user": map[string]any{"externalId": ext}, "client": map[string]any{"displayName": ext},
-				"device":  map[string]any{"type": "web", "guid": "g" + ext},
-				"content": map[string]any{"type": "text", "text": "message " + ext}}), http.StatusCreated)
-			if i == 0 {
-				r := e.Do(t, "GET", app+"/conversations?filter[userExternalId]="+ext, e.Account(), nil)
-				convID := r.JSON(t)["conversations"].([]any)[0].(map[string]any)["id"].(string)
-				body, ctype := multipartBody(t, part{"source", "cat.png", "image/png", pngBytes})
-				apitest.MustStatus(t, e.DoHeader(t, "POST", app+"/attachments?access=public&for=message&conversationId="+convID, key, body, http.Header{"Content-Type": {ctype}}), http.StatusCreated)
-			}
-		}
-		if d := withoutCounters(e.MustDumpState(t)); cmp.Equal(before, d) {
-			t.Fatal("the data changed nothing in the dump: the test would prove nothing")
-		}
-
-		e.MustJSON(t, e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/reset", e.Account(), nil), http.StatusOK, `{}`)
-		waitDelivered(t, em)
-		if diff := cmp.Diff(before, withoutCounters(e.MustDumpState(t))); diff != "" {
-			t.Errorf("after the reset, the database differs from the app's configured state (-before +after):\n%s", diff)
-		}
-		// The app, its key and configuration work; its faults are gone; the other app is whole.
-		apitest.MustError(t, e.Do(t, "GET", app+"/users/u1", key, nil), http.StatusNotFound, "user_not_found", "User not found")
-		e.MustJSON(t, e.Do(t, "GET", "/_sunlamp/v1/apps/"+appID+"/faults", e.Account(), nil), http.StatusOK, `{"faults":[]}`)
-		apitest.MustStatus(t, e.Do(t, "GET", "/v2/apps/"+kept.appID+"/users/ann", kept.key, nil), http.StatusOK)
-		apitest.MustStatus(t, e.Do(t, "POST", app+"/users", key, map[string]any{"externalId": "u1"}), http.StatusCreated)
-
-		apitest.MustError(t, e.Do(t, "POST", "/_sunlamp/v1/apps/5e4af71a81966cfff3ef6550/reset", e.Account(), nil), http.StatusNotFound, "app_not_found", "App not found")
-		apitest.MustError(t, e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/reset", key, nil), http.StatusForbidden, "forbidden", "Forbidden")
+		testResetApp(t, em, em.Name == "postgres" && isSuperuser(t, em.DSN))
 	})
+	t.Run("postgres/plain-role", func(t *testing.T) {
+		testResetApp(t, apitest.NewEmulatorEnvDSN(t, "postgres", apitest.NewPlainRoleDSN(t)), false)
+	})
+}
+
+// isSuperuser reports whether the role of the PostgreSQL dsn is a superuser.
+func isSuperuser(t *testing.T, dsn string) bool {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var super string
+	if err := db.QueryRow("SELECT current_setting('is_superuser')").Scan(&super); err != nil {
+		t.Fatal(err)
+	}
+	return super == "on"
+}
+
+// testResetApp resets an app full of every kind of data next to another one; unchecked says
+// whether the store's resets run without the foreign keys' triggers.
+func testResetApp(t *testing.T, em *apitest.EmulatorEnv, unchecked bool) {
+	e := em.Env
+	if got := em.Store.ResetsWithoutTriggers(context.Background()); got != unchecked {
+		t.Fatalf("got ResetsWithoutTriggers %v, want %v", got, unchecked)
+	}
+	rc := webhooktest.NewReceiver(t, nil)
+	// Another app, full of data, which the reset must leave alone.
+	kept := mustFixture(t, e, rc, "kept")
+	// The app to reset, as it is configured before any data comes in.
+	appID := e.MustCreateApp(t, "Reset")
+	app := "/v2/apps/" + appID
+	apitest.MustStatus(t, e.Do(t, "PATCH", app, e.Account(), map[string]any{"settings": map[string]any{"echoPostback": true}}), http.StatusOK)
+	key := apitest.KeyAuth(e.MustCreateAppKey(t, appID))
+	custom := createIntegration(t, e, appID, key, customBody(rc.URL+"/reset", "conversation:message", "conversation:create"))
+	// An enabled switchboard, so that conversations have a switchboard state.
+	sb := mustCreate(t, e, app+"/switchboards", "switchboard", nil)
+	si := mustCreate(t, e, app+"/switchboards/"+sb+"/switchboardIntegrations", "switchboardIntegration",
+		map[string]any{"name": "bot", "integrationId": custom, "deliverStandbyEvents": false})
+	apitest.MustStatus(t, e.Do(t, "PATCH", app+"/switchboards/"+sb, e.Account(), map[string]any{"enabled": true, "defaultSwitchboardIntegrationId": si}), http.StatusOK)
+	web := createIntegration(t, e, appID, key, map[string]any{"type": "web"})
+	whatsapp := createIntegration(t, e, appID, key, map[string]any{"type": "whatsapp"})
+	apple := createIntegration(t, e, appID, key, map[string]any{"type": "apple", "businessId": "biz", "apiSecret": "secret", "mspId": "msp"})
+	waitDelivered(t, em)
+	before := withoutCounters(e.MustDumpState(t))
+
+	// Data: users, clients, devices, conversations, messages, attachments, events, deliveries.
+	apitest.MustStatus(t, e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/faults", e.Account(), map[string]any{"operationId": "GetUser", "status": 500}), http.StatusCreated)
+	for i, ext := range []string{"u1", "u2", "u3"} {
+		mustCreate(t, e, app+"/users", "user", map[string]any{"externalId": ext, "profile": map[string]any{"givenName": ext}})
+		apitest.MustStatus(t, e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/inbound", e.Account(), map[string]any{"channel": "sdk",
+			"user": map[string]any{"externalId": ext}, "client": map[string]any{"displayName": ext},
+			"device":  map[string]any{"type": "web", "guid": "g" + ext},
+			"content": map[string]any{"type": "text", "text": "message " + ext}}), http.StatusCreated)
+		if i == 0 {
+			r := e.Do(t, "GET", app+"/conversations?filter[userExternalId]="+ext, e.Account(), nil)
+			convID := r.JSON(t)["conversations"].([]any)[0].(map[string]any)["id"].(string)
+			body, ctype := multipartBody(t, part{"source", "cat.png", "image/png", pngBytes})
+			apitest.MustStatus(t, e.DoHeader(t, "POST", app+"/attachments?access=public&for=message&conversationId="+convID, key, body, http.Header{"Content-Type": {ctype}}), http.StatusCreated)
+		}
+	}
+	// What the web messenger and the channels leave: a visitor's session, WhatsApp and Apple
+	// clients, Apple interactive data, conversion events, and a group conversation.
+	v := mustStartVisitor(t, e, web, "3f1e2d3c4b5a69788796a5b4c3d2e1f0", "from the web")
+	r := e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/inbound", key, map[string]any{"channel": "whatsapp", "integrationId": whatsapp,
+		"user": map[string]any{"id": v.user}, "client": map[string]any{"externalId": "+15145550199"},
+		"content": map[string]any{"type": "text", "text": "from WhatsApp"}})
+	apitest.MustStatus(t, r, http.StatusCreated)
+	var in struct{ Conversation struct{ ID string } }
+	r.Decode(t, &in)
+	apitest.MustStatus(t, e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/inbound", key, map[string]any{"channel": "apple", "integrationId": apple,
+		"user": map[string]any{"id": v.user}, "client": map[string]any{"externalId": "urn:mbid:reset"},
+		"content": map[string]any{"type": "text", "text": "from Apple"}}), http.StatusCreated)
+	apitest.MustStatus(t, e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/interactiveData", key, map[string]any{"integrationId": apple, "userId": v.user,
+		"content": map[string]any{"version": "1.0", "data": map[string]any{"replyMessage": map[string]any{"title": "picked"}}}}), http.StatusCreated)
+	apitest.MustStatus(t, e.Do(t, "POST", app+"/conversations/"+in.Conversation.ID+"/conversionEvents", key, map[string]any{"whatsapp": map[string]any{
+		"payload": map[string]any{"data": []any{map[string]any{"event_name": "Purchase"}}}}}), http.StatusOK)
+	r = e.Do(t, "POST", app+"/conversations", key, map[string]any{"type": "sdkGroup",
+		"participants": []any{map[string]any{"userExternalId": "u1", "subscribeSDKClient": false}, map[string]any{"userExternalId": "u2", "subscribeSDKClient": true}}})
+	apitest.MustStatus(t, r, http.StatusCreated)
+	group := r.JSON(t)["conversation"].(map[string]any)["id"].(string)
+	apitest.MustStatus(t, e.Do(t, "POST", app+"/conversations/"+group+"/messages", key, map[string]any{
+		"author": map[string]any{"type": "user", "userExternalId": "u2"}, "content": map[string]any{"type": "text", "text": "to the group"}}), http.StatusCreated)
+	if d := withoutCounters(e.MustDumpState(t)); cmp.Equal(before, d) {
+		t.Fatal("the data changed nothing in the dump: the test would prove nothing")
+	}
+
+	e.MustJSON(t, e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/reset", e.Account(), nil), http.StatusOK, `{}`)
+	waitDelivered(t, em)
+	if diff := cmp.Diff(before, withoutCounters(e.MustDumpState(t))); diff != "" {
+		t.Errorf("after the reset, the database differs from the app's configured state (-before +after):\n%s", diff)
+	}
+	// The app, its key and configuration work; its faults are gone; the other app is whole.
+	apitest.MustError(t, e.Do(t, "GET", app+"/users/u1", key, nil), http.StatusNotFound, "user_not_found", "User not found")
+	e.MustJSON(t, e.Do(t, "GET", "/_sunlamp/v1/apps/"+appID+"/faults", e.Account(), nil), http.StatusOK, `{"faults":[]}`)
+	apitest.MustStatus(t, e.Do(t, "GET", "/v2/apps/"+kept.appID+"/users/ann", kept.key, nil), http.StatusOK)
+	apitest.MustStatus(t, e.Do(t, "POST", app+"/users", key, map[string]any{"externalId": "u1"}), http.StatusCreated)
+
+	apitest.MustError(t, e.Do(t, "POST", "/_sunlamp/v1/apps/5e4af71a81966cfff3ef6550/reset", e.Account(), nil), http.StatusNotFound, "app_not_found", "App not found")
+	apitest.MustError(t, e.Do(t, "POST", "/_sunlamp/v1/apps/"+appID+"/reset", key, nil), http.StatusForbidden, "forbidden", "Forbidden")
 }
 
 func TestResetAll(t *testing.T) {

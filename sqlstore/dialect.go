@@ -49,6 +49,9 @@ type dialect struct {
 	// nameLock takes a lock on a name (its one argument) until the transaction ends, for writers
 	// that would otherwise race to create the same row; "" where writers take turns anyway.
 	nameLock string
+	// uncheckedReset empties an app without the foreign keys' triggers where the database can turn
+	// them off (see uncheckedReset); nil: resets run them.
+	uncheckedReset *uncheckedReset
 	// listen holds a connection that hears the key changes other processes commit, calling notify
 	// with each (and "*" after it (re)connects) until ctx ends; nil where one process owns the
 	// database.

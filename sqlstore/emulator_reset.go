@@ -32,6 +32,7 @@ var appResets = []string{
 // ResetApp empties the app but its settings, keys, integrations, webhooks and switchboard; see
 // sunlamp.ResetStore. The files of its attachments are removed before it returns.
 func (s *Store) ResetApp(ctx context.Context, appID string) error {
+	unchecked := s.mayResetUnchecked(ctx)
 	err := s.inTx(ctx, func(t tx) error {
 		// On PostgreSQL the app's row is locked against a concurrent DeleteApp (and a concurrent
 		// reset); writers of the app's data take no lock on it, and what they commit meanwhile is
@@ -39,18 +40,115 @@ func (s *Store) ResetApp(ctx context.Context, appID string) error {
 		if err := t.lockForCount(ctx, "apps", "id = ?", sunlamp.ErrAppNotFound, appID); err != nil {
 			return err
 		}
+		t.outboxChanged()
+		if unchecked {
+			return t.resetUnchecked(ctx, appID)
+		}
 		for _, q := range appResets {
 			if _, err := t.exec(ctx, q, appID); err != nil {
 				return err
 			}
 		}
-		t.outboxChanged()
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("reset app: %w", err)
 	}
 	return s.purgeMedia(ctx)
+}
+
+// uncheckedReset is a dialect's reset of an app with the foreign keys' triggers turned off for its
+// transaction (PostgreSQL's session_replication_role): on PostgreSQL they were most of a reset's
+// time, since every deleted user and conversation ran one trigger per referencing table (six for
+// a user), each a query that found nothing left to do. Without them nothing else removes a row's
+// children, so the steps name every table of an app's data, and they run parents first: each
+// child is deleted after its parents, through the ids their deletions returned. A writer that adds
+// a child meanwhile either committed before the child's step (which removes it) or waits on the
+// parent's row lock and then fails its own foreign-key check, which still runs in its transaction:
+// no child outlives its parent.
+type uncheckedReset struct {
+	// off turns the triggers off until the transaction ends; it fails where the role may not.
+	off string
+	// steps run in order.
+	steps []resetStep
+}
+
+// resetStep is one statement of an uncheckedReset. Its one placeholder is the app's id, or, with
+// from, the ids that the step named from returned (an array). With name, it returns the ids of the
+// rows it deleted, kept under that name.
+type resetStep struct {
+	sql, from, name string
+}
+
+// mayResetUnchecked reports whether resets can run without the foreign keys' triggers: the
+// dialect has a way, and a first attempt (a transaction rolled back at once) showed that the
+// role may use it. The answer is kept for the store's life.
+func (s *Store) mayResetUnchecked(ctx context.Context) bool {
+	u := s.d.uncheckedReset
+	if u == nil {
+		return false
+	}
+	s.resetProbe.Do(func() {
+		ctx := context.WithoutCancel(ctx) // one caller's cancellation must not decide for the store's life
+		t, err := s.write.BeginTx(ctx, nil)
+		if err != nil {
+			return
+		}
+		defer t.Rollback()
+		if _, err := t.ExecContext(ctx, u.off); err != nil {
+			return
+		}
+		s.resetUncheckedOK = true
+	})
+	return s.resetUncheckedOK
+}
+
+// ResetsWithoutTriggers reports whether ResetApp runs without the foreign keys' triggers: on
+// PostgreSQL, when the store's role may turn them off (a superuser, or a role granted SET on
+// session_replication_role); see uncheckedReset.
+func (s *Store) ResetsWithoutTriggers(ctx context.Context) bool { return s.mayResetUnchecked(ctx) }
+
+// resetUnchecked runs the dialect's uncheckedReset of appID in t.
+func (t tx) resetUnchecked(ctx context.Context, appID string) error {
+	u := t.s.d.uncheckedReset
+	if _, err := t.exec(ctx, u.off); err != nil {
+		return err
+	}
+	returned := map[string][]string{}
+	for _, st := range u.steps {
+		var arg any = appID
+		if st.from != "" {
+			if len(returned[st.from]) == 0 {
+				continue // no parent: nothing of theirs to delete
+			}
+			arg = returned[st.from]
+		}
+		if st.name == "" {
+			if _, err := t.exec(ctx, st.sql, arg); err != nil {
+				return fmt.Errorf("%s: %w", st.sql, err)
+			}
+			continue
+		}
+		rows, err := t.query(ctx, st.sql, arg)
+		if err != nil {
+			return fmt.Errorf("%s: %w", st.sql, err)
+		}
+		ids := []string{}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("%s: %w", st.sql, err)
+		}
+		returned[st.name] = ids
+	}
+	return nil
 }
 
 // allResets empties the store but its account keys, each table at once, children first, so that

@@ -45,6 +45,10 @@ type Store struct {
 	// uniqueViolations counts the unique violations the database raised: an expected conflict on a
 	// value that carries personal data must be found without one (PostgreSQL logs the key's values).
 	uniqueViolations atomic.Int64
+	// resetProbe finds out once whether resets may run without the foreign keys' triggers
+	// (mayResetUnchecked).
+	resetProbe       sync.Once
+	resetUncheckedOK bool
 }
 
 // OnOutbox makes the store call f after each commit that wrote outbox events (which may have

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -150,6 +151,36 @@ func newSchema(t testing.TB, base string) string {
 		sep = "&"
 	}
 	return base + sep + "search_path=" + schema
+}
+
+// PlainRole is the PostgreSQL role of NewPlainRoleDSN: it may log in, and nothing else.
+const PlainRole = "sunlamp_plain"
+
+// NewPlainRoleDSN is NewDSN("postgres") for a role that is not a superuser (PlainRole), as a
+// production database's role would be, with the right to use and create in the test's schema: the
+// store's paths that depend on the role's privileges run as they would there. The server must let
+// the role in without a password (trust, as on CI).
+func NewPlainRoleDSN(t testing.TB) string {
+	t.Helper()
+	dsn := NewDSN(t, "postgres")
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := u.Query().Get("search_path")
+	pgAdmin.Lock()
+	db := pgAdmin.db
+	pgAdmin.Unlock()
+	// Several test binaries may create the role at once: the loser's error is either of the two.
+	if _, err := db.Exec(`DO $$ BEGIN CREATE ROLE ` + PlainRole + ` LOGIN NOSUPERUSER;
+		EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`); err != nil {
+		t.Fatalf("create role %s: %v", PlainRole, err)
+	}
+	if _, err := db.Exec("GRANT USAGE, CREATE ON SCHEMA " + schema + " TO " + PlainRole); err != nil {
+		t.Fatalf("grant schema %s to %s: %v", schema, PlainRole, err)
+	}
+	u.User = url.User(PlainRole)
+	return u.String()
 }
 
 // Clock is a settable clock for tests; it starts at the current time and moves only when told.
