@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 
 	"github.com/sunlamp/sunlamp"
@@ -33,7 +34,7 @@ var appResets = []string{
 // sunlamp.ResetStore. The files of its attachments are removed before it returns.
 func (s *Store) ResetApp(ctx context.Context, appID string) error {
 	unchecked := s.mayResetUnchecked(ctx)
-	err := s.inTx(ctx, func(t tx) error {
+	err := s.inResetTx(ctx, unchecked, func(t tx) error {
 		// On PostgreSQL the app's row is locked against a concurrent DeleteApp (and a concurrent
 		// reset); writers of the app's data take no lock on it, and what they commit meanwhile is
 		// either removed here or written after.
@@ -57,18 +58,25 @@ func (s *Store) ResetApp(ctx context.Context, appID string) error {
 	return s.purgeMedia(ctx)
 }
 
-// uncheckedReset is a dialect's reset of an app with the foreign keys' triggers turned off for its
-// transaction (PostgreSQL's session_replication_role): on PostgreSQL they were most of a reset's
-// time, since every deleted user and conversation ran one trigger per referencing table (six for
-// a user), each a query that found nothing left to do. Without them nothing else removes a row's
-// children, so the steps name every table of an app's data, and they run parents first: each
-// child is deleted after its parents, through the ids their deletions returned. A writer that adds
-// a child meanwhile either committed before the child's step (which removes it) or waits on the
-// parent's row lock and then fails its own foreign-key check, which still runs in its transaction:
-// no child outlives its parent.
+// uncheckedReset is a dialect's reset of an app with the foreign keys' actions and checks turned off
+// for its transaction. They were most of a reset's time: every deleted user and conversation ran
+// one lookup per referencing table (six for a user), each finding nothing left to do, since the
+// reset deletes the children itself. Without them nothing else removes a row's children, so the
+// steps name every table of an app's data (TestResetApp compares the whole database with the app's
+// state before its data came in).
+//
+// PostgreSQL (session_replication_role, for its transaction) has writers running beside the
+// reset, so the steps run parents first: each child is deleted after its parents, through the ids
+// their deletions returned. A writer that adds a child meanwhile either committed before the
+// child's step (which removes it) or waits on the parent's row lock and then fails its own
+// foreign-key check, which still runs in its transaction: no child outlives its parent
+// (TestResetUnderConcurrentWriters). SQLite (PRAGMA foreign_keys, on the writer connection outside
+// any transaction) has one writer: no other write runs until the reset commits.
 type uncheckedReset struct {
-	// off turns the triggers off until the transaction ends; it fails where the role may not.
-	off string
+	// off turns the foreign keys off. With on, it is run on the writer connection before the
+	// transaction begins, and on after it ends; without, inside the transaction, which ends its
+	// effect, and it fails where the role may not.
+	off, on string
 	// steps run in order.
 	steps []resetStep
 }
@@ -88,6 +96,9 @@ func (s *Store) mayResetUnchecked(ctx context.Context) bool {
 	if u == nil {
 		return false
 	}
+	if u.on != "" {
+		return true // a connection's own setting, which any role may change
+	}
 	s.resetProbe.Do(func() {
 		ctx := context.WithoutCancel(ctx) // one caller's cancellation must not decide for the store's life
 		t, err := s.write.BeginTx(ctx, nil)
@@ -103,16 +114,46 @@ func (s *Store) mayResetUnchecked(ctx context.Context) bool {
 	return s.resetUncheckedOK
 }
 
-// ResetsWithoutTriggers reports whether ResetApp runs without the foreign keys' triggers: on
-// PostgreSQL, when the store's role may turn them off (a superuser, or a role granted SET on
-// session_replication_role); see uncheckedReset.
-func (s *Store) ResetsWithoutTriggers(ctx context.Context) bool { return s.mayResetUnchecked(ctx) }
+// ResetsUnchecked reports whether ResetApp runs without the foreign keys' checks and actions (see
+// uncheckedReset): always on SQLite; on PostgreSQL when the store's role may turn them off (a
+// superuser, or a role granted SET on session_replication_role).
+func (s *Store) ResetsUnchecked(ctx context.Context) bool { return s.mayResetUnchecked(ctx) }
+
+// inResetTx is inTx for ResetApp: unchecked, with the foreign keys turned off around or inside the
+// transaction, as the dialect's uncheckedReset says.
+func (s *Store) inResetTx(ctx context.Context, unchecked bool, fn func(tx) error) (err error) {
+	u := s.d.uncheckedReset
+	if !unchecked || u.on == "" {
+		return s.inTx(ctx, fn)
+	}
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return s.classify(fmt.Errorf("writer connection: %w", err))
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, u.off); err != nil {
+		return fmt.Errorf("foreign keys off: %w", err)
+	}
+	defer func() {
+		if _, onErr := conn.ExecContext(context.WithoutCancel(ctx), u.on); onErr != nil {
+			// A writer connection without its foreign keys must serve no other write: the pool
+			// drops it, and opens the next one with every pragma of the DSN.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			if err == nil {
+				err = fmt.Errorf("foreign keys on: %w", onErr)
+			}
+		}
+	}()
+	return s.inTxOn(ctx, conn, fn)
+}
 
 // resetUnchecked runs the dialect's uncheckedReset of appID in t.
 func (t tx) resetUnchecked(ctx context.Context, appID string) error {
 	u := t.s.d.uncheckedReset
-	if _, err := t.exec(ctx, u.off); err != nil {
-		return err
+	if u.on == "" {
+		if _, err := t.exec(ctx, u.off); err != nil {
+			return err
+		}
 	}
 	returned := map[string][]string{}
 	for _, st := range u.steps {

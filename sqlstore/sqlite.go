@@ -87,9 +87,35 @@ func sqliteDialect() dialect {
 		gatherWait: 250 * time.Microsecond,
 		queueHead: `NOT EXISTS (SELECT 1 FROM deliveries p
 				WHERE p.webhook_id = d.webhook_id AND p.order_key = d.order_key AND p.status = 'pending' AND p.seq < d.seq)`,
-		exec:  plainExecutor{},
-		blobs: newFilesBackend,
+		exec:           plainExecutor{},
+		blobs:          newFilesBackend,
+		uncheckedReset: &uncheckedReset{off: "PRAGMA foreign_keys = OFF", on: "PRAGMA foreign_keys = ON", steps: sqliteResetSteps},
 	}
+}
+
+// sqliteResetSteps empty an app with the foreign keys off (see uncheckedReset): every table of an
+// app's data, each through an index of the app or of its parents, children first (the writer is
+// alone), so that each IN finds its parents still there. Triggers still run: a deleted attachment's
+// file goes to the trash (attachments_trash), a deleted pending delivery promotes the next of its
+// queue (deliveries_promote_deleted).
+var sqliteResetSteps = []resetStep{
+	{sql: "DELETE FROM deliveries WHERE event_id IN (SELECT id FROM events WHERE app_id = ?)"},
+	{sql: "DELETE FROM events WHERE app_id = ?"},
+	{sql: "DELETE FROM delivery_attempts WHERE app_id = ?"},
+	{sql: "DELETE FROM user_purges WHERE app_id = ?"},
+	{sql: "DELETE FROM deletions WHERE app_id = ?"},
+	{sql: "DELETE FROM audit_entries WHERE app_id = ?"},
+	{sql: "DELETE FROM attachments WHERE app_id = ?"},
+	{sql: "DELETE FROM conversion_events WHERE app_id = ?"},
+	{sql: "DELETE FROM interactive_data_refs WHERE app_id = ?"},
+	{sql: "DELETE FROM conversation_switchboards WHERE conversation_id IN (SELECT id FROM conversations WHERE app_id = ?)"},
+	{sql: "DELETE FROM participants WHERE conversation_id IN (SELECT id FROM conversations WHERE app_id = ?)"},
+	{sql: "DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE app_id = ?)"},
+	{sql: "DELETE FROM conversations WHERE app_id = ?"},
+	{sql: "DELETE FROM visitor_sessions WHERE user_id IN (SELECT id FROM users WHERE app_id = ?)"},
+	{sql: "DELETE FROM devices WHERE app_id = ?"},
+	{sql: "DELETE FROM clients WHERE user_id IN (SELECT id FROM users WHERE app_id = ?)"},
+	{sql: "DELETE FROM users WHERE app_id = ?"},
 }
 
 // sqliteLogScrubber takes erased values out of SQLite's write-ahead log (the dialect's logs).

@@ -276,8 +276,16 @@ func (t tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, er
 
 // inTx runs fn in a write transaction and commits it when fn returns nil; it rolls back otherwise.
 // Several changes (a message and its outbox event) therefore commit together or not at all.
-func (s *Store) inTx(ctx context.Context, fn func(tx) error) error {
-	t, err := s.write.BeginTx(ctx, nil)
+func (s *Store) inTx(ctx context.Context, fn func(tx) error) error { return s.inTxOn(ctx, s.write, fn) }
+
+// txBeginner is where a write transaction begins: the writer pool, or one connection of it.
+type txBeginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// inTxOn is inTx on db.
+func (s *Store) inTxOn(ctx context.Context, db txBeginner, fn func(tx) error) error {
+	t, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.classify(fmt.Errorf("begin: %w", err))
 	}
