@@ -10,12 +10,13 @@ import (
 
 // The emulator's resets (issue 15). Each is one transaction of a few set-based DELETEs, children
 // before their parents, each through an index of the app (or of the rows the statement before it
-// deleted), so that the foreign keys' cascades find nothing left to do and no statement scans
-// another app's rows.
+// deleted), so that no statement scans another app's rows. An app's reset runs with the foreign
+// keys off where it can (uncheckedReset, below: always on SQLite, on PostgreSQL for a role that may);
+// appResets is the reset with them on.
 
-// appResets empties an app but its configuration, in order: the outbox and the recorder, then
-// attachments, conversations (their messages, participants and switchboard states cascade through
-// the conversation's key), and the users with their devices and clients.
+// appResets empties an app but its configuration, in order, with the foreign keys on: the outbox
+// and the recorder, then attachments, conversations (their messages, participants and switchboard
+// states cascade through the conversation's key), and the users with their devices and clients.
 var appResets = []string{
 	"DELETE FROM events WHERE app_id = ?", // their deliveries cascade (deliveries_by_event)
 	"DELETE FROM delivery_attempts WHERE app_id = ?",

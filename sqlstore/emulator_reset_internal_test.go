@@ -97,3 +97,81 @@ func TestResetRestoresForeignKeys(t *testing.T) {
 		t.Fatalf("got %d clients of a deleted user after resets, want 0 (the cascade)", clients)
 	}
 }
+
+// TestUncheckedResetCoversEveryChildTable: with the foreign keys off, a reset's cascades are its own
+// steps (uncheckedReset), so every table with a foreign key to a table the steps delete from must
+// be deleted from too, or a new migration's table would keep rows whose parent is gone. Each
+// dialect's steps are held to its own schema.
+func TestUncheckedResetCoversEveryChildTable(t *testing.T) {
+	check := func(t *testing.T, s *Store, fks map[[2]string]bool) {
+		deleted := map[string]bool{}
+		for _, st := range s.d.uncheckedReset.steps {
+			if table, ok := strings.CutPrefix(st.sql, "DELETE FROM "); ok {
+				table, _, _ = strings.Cut(table, " ")
+				deleted[table] = true
+			}
+		}
+		if len(fks) == 0 || len(deleted) == 0 {
+			t.Fatalf("found %d foreign keys and %d deleted tables: the test would prove nothing", len(fks), len(deleted))
+		}
+		for fk := range fks {
+			child, parent := fk[0], fk[1]
+			if deleted[parent] && !deleted[child] && child != parent {
+				t.Errorf("table %s refers to %s, which the unchecked reset deletes from, but is not deleted from itself", child, parent)
+			}
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		s, err := Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "s.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		tables, err := s.read.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for tables.Next() {
+			var name string
+			if err := tables.Scan(&name); err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, name)
+		}
+		tables.Close()
+		fks := map[[2]string]bool{}
+		for _, child := range names {
+			rows, err := s.read.Query("SELECT \"table\" FROM pragma_foreign_key_list(?)", child)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var parent string
+				if err := rows.Scan(&parent); err != nil {
+					t.Fatal(err)
+				}
+				fks[[2]string{child, parent}] = true
+			}
+			rows.Close()
+		}
+		check(t, s, fks)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		s := openVacuumStore(t)
+		rows, err := s.read.Query("SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint WHERE contype = 'f' AND connamespace = current_schema()::regnamespace")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		fks := map[[2]string]bool{}
+		for rows.Next() {
+			var child, parent string
+			if err := rows.Scan(&child, &parent); err != nil {
+				t.Fatal(err)
+			}
+			fks[[2]string{child, parent}] = true
+		}
+		check(t, s, fks)
+	})
+}
