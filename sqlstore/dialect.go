@@ -21,6 +21,9 @@ type dialect struct {
 	// they answer.
 	open  func(s *Store, dsn string) error
 	ready func(s *Store) error
+	// background starts the dialect's own work once the store is open, and returns what stops it,
+	// which Close calls before the database handles close; nil for none.
+	background func(s *Store) (stop func(), err error)
 	// classify turns the driver's unique, foreign-key and busy errors into errUnique,
 	// errForeignKey and sunlamp.ErrBusy; nil for anything else.
 	classify func(error) error

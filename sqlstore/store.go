@@ -47,6 +47,7 @@ type Store struct {
 	uniqueViolations atomic.Int64
 	// resetProbe finds out once whether resets may run without the foreign keys' triggers
 	// (mayResetUnchecked).
+	stopBackground   func() // the dialect's background work (dialect.background)
 	resetProbe       sync.Once
 	resetUncheckedOK bool
 }
@@ -108,6 +109,14 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open store: %w", ErrNoMediaDir)
 	}
+	if s.d.background != nil {
+		stop, err := s.d.background(s)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		s.stopBackground = stop
+	}
 	s.startPurger()
 	s.startMediaJanitor()
 	s.startAuditJanitor()
@@ -166,6 +175,9 @@ func (s *Store) Close() error {
 	s.stopMediaJanitor()
 	s.stopAuditJanitor()
 	s.stopRetention()
+	if s.stopBackground != nil {
+		s.stopBackground()
+	}
 	var errs []error
 	if s.d.logs != nil && s.write != nil {
 		if err := s.d.logs.close(context.Background(), s.write); err != nil {
