@@ -45,9 +45,9 @@ type Store struct {
 	// uniqueViolations counts the unique violations the database raised: an expected conflict on a
 	// value that carries personal data must be found without one (PostgreSQL logs the key's values).
 	uniqueViolations atomic.Int64
+	stopBackground   func() // the dialect's background work (dialect.background)
 	// resetProbe finds out once whether resets may run without the foreign keys' triggers
 	// (mayResetUnchecked).
-	stopBackground   func() // the dialect's background work (dialect.background)
 	resetProbe       sync.Once
 	resetUncheckedOK bool
 }
