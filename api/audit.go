@@ -82,12 +82,7 @@ func (s *Server) handleListAuditEntries(w http.ResponseWriter, r *http.Request) 
 	for _, e := range list {
 		out = append(out, auditEntryOut(e))
 	}
-	meta, links := s.pageEnvelope(r, cur)
-	body := map[string]any{"auditEntries": out, "meta": meta}
-	if links != nil { // no page before or after: no links, as the v2 lists answer
-		body["links"] = links
-	}
-	writeJSON(w, http.StatusOK, body)
+	s.writeList(w, r, "auditEntries", out, cur)
 	return nil
 }
 

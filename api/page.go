@@ -60,3 +60,14 @@ func (s *Server) pageEnvelope(r *http.Request, cur sunlamp.Cursor) (metaWire, *l
 	}
 	return meta, links
 }
+
+// writeList answers a list page of the console's and the emulator's own lists: its items under key,
+// its meta, and its links when there is a page before or after (none otherwise, as the v2 lists).
+func (s *Server) writeList(w http.ResponseWriter, r *http.Request, key string, items any, cur sunlamp.Cursor) {
+	meta, links := s.pageEnvelope(r, cur)
+	body := map[string]any{key: items, "meta": meta}
+	if links != nil {
+		body["links"] = links
+	}
+	writeJSON(w, http.StatusOK, body)
+}

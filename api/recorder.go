@@ -117,12 +117,7 @@ func (s *Server) handleListDeliveries(w http.ResponseWriter, r *http.Request) er
 	for _, a := range list {
 		out = append(out, attemptOut(a))
 	}
-	meta, links := s.pageEnvelope(r, cur)
-	body := map[string]any{"deliveries": out, "meta": meta}
-	if links != nil { // no page before or after: no links, as the v2 lists answer
-		body["links"] = links
-	}
-	writeJSON(w, http.StatusOK, body)
+	s.writeList(w, r, "deliveries", out, cur)
 	return nil
 }
 

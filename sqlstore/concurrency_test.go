@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,18 @@ const (
 	raceRounds = 60
 	raceLimit  = 20 * time.Second
 )
+
+// racing yields the rounds of a race test: rounds of them, or as many as start within raceLimit.
+func racing(rounds int) iter.Seq[int] {
+	deadline := time.Now().Add(raceLimit)
+	return func(yield func(int) bool) {
+		for round := 0; round < rounds && time.Now().Before(deadline); round++ {
+			if !yield(round) {
+				return
+			}
+		}
+	}
+}
 
 // openStore opens a fresh store of the named kind with its raw database beside it.
 func openStore(t *testing.T, name string, opts ...sqlstore.Option) (*sqlstore.Store, *sql.DB) {
@@ -131,8 +144,7 @@ func TestErasureWinsOverConcurrentWriters(t *testing.T) {
 			ctx := context.Background()
 			st, db := openStore(t, name)
 			appID := mustApp(t, st)
-			deadline := time.Now().Add(raceLimit)
-			for round := 0; round < raceRounds && time.Now().Before(deadline); round++ {
+			for round := range racing(raceRounds) {
 				ext := fmt.Sprintf("r%d", round)
 				u := mustUser(t, st, appID, ext)
 				other := mustUser(t, st, appID, ext+"o")
@@ -258,8 +270,7 @@ func TestDeleteAllMessagesCountsUnderConcurrentPosts(t *testing.T) {
 			ctx := context.Background()
 			st, _ := openStore(t, name)
 			appID := mustApp(t, st)
-			deadline := time.Now().Add(raceLimit)
-			for round := 0; round < 20 && time.Now().Before(deadline); round++ {
+			for round := range racing(20) {
 				c := mustGroup(t, st, appID)
 				var fns []func() error
 				for i := 0; i < 40; i++ {
@@ -409,8 +420,7 @@ func TestConversationEventsInOrder(t *testing.T) {
 			// A webhook subscribed to every event of the test, so that messages have their events.
 			mustWebhook(t, st, appID, "conversation:message", "conversation:read", "conversation:typing", "conversation:join", "conversation:leave")
 			c := mustGroup(t, st, appID, sunlamp.ParticipantRef{UserID: users[0].ID}, sunlamp.ParticipantRef{UserID: users[1].ID})
-			deadline := time.Now().Add(raceLimit)
-			for round := 0; round < 30 && time.Now().Before(deadline); round++ {
+			for round := range racing(30) {
 				var fns []func() error
 				for i := 0; i < 12; i++ {
 					fns = append(fns, func() error {
@@ -498,8 +508,7 @@ func TestConcurrentFirstLogins(t *testing.T) {
 			ctx := context.Background()
 			st, _ := openStore(t, name)
 			appID := mustApp(t, st)
-			deadline := time.Now().Add(raceLimit)
-			for round := 0; round < raceRounds/2 && time.Now().Before(deadline); round++ {
+			for round := range racing(raceRounds / 2) {
 				ext := fmt.Sprintf("login-%d", round)
 				var logins []func() error
 				results := make([]sunlamp.VisitorLoginResult, 4)
@@ -566,8 +575,7 @@ func TestResetUnderConcurrentWriters(t *testing.T) {
 				t.Log("the role may not turn the triggers off: this checks the reset with them")
 			}
 			text := sunlamp.TextContent("hi")
-			deadline := time.Now().Add(raceLimit)
-			for round := 0; round < raceRounds/3 && time.Now().Before(deadline); round++ {
+			for round := range racing(raceRounds / 3) {
 				var convs []sunlamp.Conversation
 				// writeIn is a customer's first message: the user, its client, device and conversation.
 				writeIn := func(ext string) (sunlamp.InboundResult, error) {

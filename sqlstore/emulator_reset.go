@@ -34,7 +34,7 @@ var appResets = []string{
 // ResetApp empties the app but its settings, keys, integrations, webhooks and switchboard; see
 // sunlamp.ResetStore. The files of its attachments are removed before it returns.
 func (s *Store) ResetApp(ctx context.Context, appID string) error {
-	unchecked := s.mayResetUnchecked(ctx)
+	unchecked := s.ResetsUnchecked(ctx)
 	err := s.inResetTx(ctx, unchecked, func(t tx) error {
 		// On PostgreSQL the app's row is locked against a concurrent DeleteApp (and a concurrent
 		// reset); writers of the app's data take no lock on it, and what they commit meanwhile is
@@ -89,10 +89,11 @@ type resetStep struct {
 	sql, from, name string
 }
 
-// mayResetUnchecked reports whether resets can run without the foreign keys' triggers: the
-// dialect has a way, and a first attempt (a transaction rolled back at once) showed that the
-// role may use it. The answer is kept for the store's life.
-func (s *Store) mayResetUnchecked(ctx context.Context) bool {
+// ResetsUnchecked reports whether ResetApp runs without the foreign keys' checks and actions (see
+// uncheckedReset): always on SQLite; on PostgreSQL when the store's role may turn them off (a
+// superuser, or a role granted SET on session_replication_role), which a first attempt (a
+// transaction rolled back at once) finds out. The answer is kept for the store's life.
+func (s *Store) ResetsUnchecked(ctx context.Context) bool {
 	u := s.d.uncheckedReset
 	if u == nil {
 		return false
@@ -114,11 +115,6 @@ func (s *Store) mayResetUnchecked(ctx context.Context) bool {
 	})
 	return s.resetUncheckedOK
 }
-
-// ResetsUnchecked reports whether ResetApp runs without the foreign keys' checks and actions (see
-// uncheckedReset): always on SQLite; on PostgreSQL when the store's role may turn them off (a
-// superuser, or a role granted SET on session_replication_role).
-func (s *Store) ResetsUnchecked(ctx context.Context) bool { return s.mayResetUnchecked(ctx) }
 
 // inResetTx is inTx for ResetApp: unchecked, with the foreign keys turned off around or inside the
 // transaction, as the dialect's uncheckedReset says.

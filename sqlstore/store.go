@@ -47,7 +47,7 @@ type Store struct {
 	uniqueViolations atomic.Int64
 	stopBackground   func() // the dialect's background work (dialect.background)
 	// resetProbe finds out once whether resets may run without the foreign keys' triggers
-	// (mayResetUnchecked).
+	// (ResetsUnchecked).
 	resetProbe       sync.Once
 	resetUncheckedOK bool
 }
